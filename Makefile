@@ -1,13 +1,14 @@
 # Two commands do everything on a fresh machine (see README.md):
-#   make gradcheck   set up .venv and run the main job
-#   make test        set up .venv with the test references (PyTorch CPU) and run the tests
-# PYTHON may name another interpreter (3.10 or newer).
+#   make train   set up .venv, install Fashion-MNIST where apt exists, train the lecture's network
+#   make test    set up .venv with the test references (PyTorch CPU) and run the tests
+# PYTHON may name another interpreter (3.10 or newer); ARGS passes flags to netprop train.
 
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
+ARGS   ?=
 
-.PHONY: gradcheck test data clean
+.PHONY: train test bench data clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,14 +20,21 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
+$(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed
+	$(PY) -m pip install --quiet -e '.[bench]'
+	touch $@
+
 data:
 	@bash scripts/install-data.sh
 
-gradcheck: $(VENV)/.installed
-	$(VENV)/bin/netprop gradcheck
+train: $(VENV)/.installed data
+	$(VENV)/bin/netprop train $(ARGS)
 
 test: $(VENV)/.installed-test data
 	$(PY) -m pytest
+
+bench: $(VENV)/.installed-bench data
+	cd benchmarks && ../$(PY) bench_epoch.py && ../$(PY) bench_accuracy.py --recipe
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

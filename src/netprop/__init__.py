@@ -1,8 +1,11 @@
 """netprop: forward and backward propagation as the lecture derives them."""
 
 from .gradcheck import GradcheckResult, gradcheck, rel_error
+from .io import load_model as load
 from .jacobian import JacobianChain, jacobian_chain
 from .network import ForwardCache, Gradients, Network
+from .run import train_run
+from .train import TrainConfig, TrainingDiverged, fit
 
 __version__ = "0.1.0"
 
@@ -12,8 +15,13 @@ __all__ = [
     "Gradients",
     "JacobianChain",
     "Network",
+    "TrainConfig",
+    "TrainingDiverged",
+    "fit",
     "gradcheck",
     "jacobian_chain",
+    "load",
     "rel_error",
+    "train_run",
     "__version__",
 ]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
+from pathlib import Path
 
 import numpy as np
 
@@ -97,9 +99,18 @@ def _random_targets(rng, net, n):
 
 
 def _lecture_examples(rng, net, n):
-    """A few inputs for the 784-input network: pixel intensities in [0, 1]."""
-    X = rng.uniform(0.0, 1.0, size=(n, 784))
-    return X, _random_targets(rng, net, n), "random pixels"
+    """A few inputs for the 784-input network: Fashion-MNIST images scaled to [0, 1] when the
+    data set is installed (no download for a gradient check), else random pixel intensities."""
+    from .data import DataError, load_fashion_mnist
+
+    try:
+        X, y, _, _ = load_fashion_mnist(download=False)
+    except DataError:
+        X = rng.uniform(0.0, 1.0, size=(n, 784))
+        return X, _random_targets(rng, net, n), "random pixels"
+    idx = rng.choice(len(X), size=n, replace=False)
+    targets = y[idx] if net.loss_name == "cross_entropy" else np.eye(10)[y[idx]]
+    return X[idx] / 255.0, targets, f"{n} Fashion-MNIST images"
 
 
 def cmd_gradcheck(args):
@@ -149,6 +160,266 @@ def cmd_gradcheck(args):
     return 0 if ok else 1
 
 
+# --- train -----------------------------------------------------------------------
+
+
+def _timestamp_dir():
+    from datetime import datetime
+
+    return Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
+
+
+class _TrainProgress:
+    """A progress bar per epoch (on a terminal) and one summary line per epoch."""
+
+    def __init__(self, quiet, total_epochs):
+        self.quiet, self.total = quiet, total_epochs
+        self.bar = None
+
+    def __call__(self, event, **info):
+        if self.quiet:
+            return
+        from tqdm import tqdm
+
+        if event == "epoch_start":
+            self.bar = tqdm(total=info["steps"], desc=f"epoch {info['epoch']}/{self.total}",
+                            unit="batch", leave=False, file=sys.stderr, dynamic_ncols=True,
+                            disable=not sys.stderr.isatty(), mininterval=0.2)
+            self._last = 0.0
+        elif event == "batch" and self.bar is not None:
+            self.bar.update(1)
+            now = time.perf_counter()
+            if now - self._last > 0.25:
+                self._last = now
+                self.bar.set_postfix(loss=f"{info['running_loss']:.4f}",
+                                     acc=f"{100 * info['running_accuracy']:.2f}%", refresh=False)
+        elif event == "epoch_end":
+            if self.bar is not None:
+                self.bar.close()
+            r = info["record"]
+            mark = "  *best" if info["best_epoch"] == r["epoch"] else ""
+            print(f"epoch {r['epoch']:>3}/{self.total}  train loss {r['train_loss']:.4f}  "
+                  f"acc {100 * r['train_accuracy']:6.2f}%  |  val loss {r['val_loss']:.4f}  "
+                  f"acc {100 * r['val_accuracy']:6.2f}%  |  lr {r['lr']:.3g}  "
+                  f"{r['seconds']:5.2f}s{mark}", file=sys.stderr, flush=True)
+            if info["stopped"]:
+                print(f"early stopping: no better validation accuracy for the last epochs; "
+                      f"keeping epoch {info['best_epoch']}", file=sys.stderr)
+
+
+def _download_progress(quiet):
+    if quiet or not sys.stderr.isatty():
+        return None
+    state = {}
+
+    def report(name, got, total):
+        if state.get("name") != name:
+            state["name"] = name
+            print(f"downloading {name}", file=sys.stderr)
+    return report
+
+
+def cmd_train(args):
+    from .io import ModelFileError
+    from .run import CHECKPOINT, train_run
+    from .train import TrainConfig, TrainingDiverged
+
+    if args.resume:
+        out_dir = Path(args.resume)
+        if not (out_dir / CHECKPOINT).is_file():
+            raise CLIError(f"--resume {out_dir}: no {CHECKPOINT} there (nothing to resume)")
+        config = source = None
+    else:
+        out_dir = Path(args.out) if args.out else _timestamp_dir()
+        if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+            raise CLIError(f"--out {out_dir} already exists and is not empty; choose another "
+                           f"directory (or --resume {out_dir} to continue that run)")
+        config = TrainConfig(
+            hidden=args.hidden, activation=args.activation, epochs=args.epochs,
+            batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer,
+            momentum=args.momentum, l2=args.l2, schedule=args.schedule, patience=args.patience,
+            augment=args.augment, shift=args.shift, seed=args.seed, validation=args.validation)
+        if args.data:
+            source = {"kind": "file", "path": str(Path(args.data).resolve()),
+                      "test_path": str(Path(args.test_data).resolve()) if args.test_data else None}
+        else:
+            if args.test_data:
+                raise CLIError("--test-data needs --data (Fashion-MNIST brings its own test set)")
+            source = {"kind": "fashion-mnist",
+                      "data_dir": str(Path(args.data_dir).resolve()) if args.data_dir else None}
+
+    quiet = args.quiet or args.json
+    progress = _TrainProgress(quiet, config.epochs if config else None)
+
+    def on_data(dataset, prepared):
+        progress.total = progress.total or args_epochs(out_dir)
+        if not quiet:
+            what = "Fashion-MNIST" if dataset.source["kind"] == "fashion-mnist" else dataset.source["path"]
+            print(f"{'resuming' if args.resume else 'training'} on {what}: {len(prepared.X_train)} "
+                  f"training, {len(prepared.X_val)} validation examples -> {out_dir}",
+                  file=sys.stderr)
+
+    started = time.perf_counter()
+    try:
+        result = train_run(out_dir, config, source, subset=args.subset, resume=bool(args.resume),
+                           callback=progress, on_data=on_data,
+                           download_progress=_download_progress(quiet))
+    except KeyboardInterrupt:
+        if progress.bar is not None:
+            progress.bar.close()
+        saved = (out_dir / CHECKPOINT).is_file()
+        print(f"\ninterrupted. " + (f"The checkpoint after the last finished epoch is in {out_dir}; "
+              f"continue with: netprop train --resume {out_dir}" if saved
+              else "No epoch had finished, so there is nothing to resume."), file=sys.stderr)
+        return 130
+    except TrainingDiverged as exc:
+        if progress.bar is not None:
+            progress.bar.close()
+        kept = (out_dir / CHECKPOINT).is_file()
+        print(f"netprop train: error: {exc}" + (f" (the last good checkpoint stays in {out_dir})"
+              if kept else ""), file=sys.stderr)
+        return 3
+    except ModelFileError as exc:
+        raise CLIError(str(exc)) from None
+    wall = time.perf_counter() - started
+    metrics = dict(result.metrics, wall_seconds=wall, run_dir=str(out_dir))
+    if args.json:
+        print(json.dumps(metrics, indent=2))
+    elif not args.quiet:
+        line = (f"best epoch {metrics['best_epoch']}: validation accuracy "
+                f"{100 * metrics['validation_accuracy']:.2f}%")
+        if "test_accuracy" in metrics:
+            line += f", test accuracy {100 * metrics['test_accuracy']:.2f}%"
+        print(line + f"  ({wall:.1f} s)")
+        print(f"model, history, plots and report.md in {out_dir}")
+    return 0
+
+
+def args_epochs(out_dir):
+    from .run import CHECKPOINT, read_checkpoint
+
+    _, meta = read_checkpoint(Path(out_dir) / CHECKPOINT)
+    return meta["config"]["epochs"]
+
+
+# --- evaluate and predict -----------------------------------------------------------
+
+
+def _load_run(run_dir):
+    from .io import ModelFileError, load_model
+
+    try:
+        return load_model(run_dir)
+    except ModelFileError as exc:
+        raise CLIError(str(exc)) from None
+
+
+def cmd_evaluate(args):
+    from . import data as data_mod
+    from .plots import confusion_matrix
+    from .train import evaluate
+
+    net = _load_run(args.run_dir)
+    if args.data:
+        X, y = data_mod.load_table(args.data)
+        if y is None:
+            raise CLIError(f"{args.data}: evaluation needs labels (an array y)")
+        what = args.data
+    else:
+        _, _, X, y = data_mod.load_fashion_mnist(args.data_dir)
+        what = "Fashion-MNIST test set"
+    c = net.layer_sizes[-1]
+    if X.shape[1] != net.layer_sizes[0]:
+        raise CLIError(f"{what}: {X.shape[1]} features, but the model expects {net.layer_sizes[0]}")
+    if y.max() >= c:
+        raise CLIError(f"{what}: label {int(y.max())} but the model knows {c} classes")
+    Xp = net.preprocessing.apply(X, net.dtype) if net.preprocessing is not None else X.astype(net.dtype)
+    loss, acc, preds = evaluate(net, Xp, y)
+    cm = confusion_matrix(y, preds, c)
+    names = net.class_names or [str(k) for k in range(c)]
+    per_class = {name: (float(cm[k, k] / cm[k].sum()) if cm[k].sum() else None)
+                 for k, name in enumerate(names)}
+    if args.json:
+        print(json.dumps({"data": str(what), "examples": int(len(y)), "accuracy": acc,
+                          "cross_entropy": loss, "per_class_accuracy": per_class,
+                          "confusion_matrix": cm.tolist(), "class_names": names}, indent=2))
+        return 0
+    print(f"{what}: {len(y)} examples")
+    print(f"accuracy       {100 * acc:.2f}%")
+    print(f"cross-entropy  {loss:.4f}\n")
+    print("per-class accuracy")
+    for name, a in per_class.items():
+        print(f"  {name:<14}{'-' if a is None else f'{100 * a:6.2f}%'}")
+    width = max(5, len(str(cm.max())) + 1)
+    print("\nconfusion matrix (rows: true class, columns: predicted)")
+    print(" " * 16 + "".join(f"{k:>{width}}" for k in range(c)))
+    for k, name in enumerate(names):
+        print(f"  {k} {name[:12]:<12}" + "".join(f"{v:>{width}}" for v in cm[k]))
+    return 0
+
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+
+
+def _predict_inputs(paths, d):
+    """(label, raw row) pairs for image and .npy files."""
+    from . import data as data_mod
+
+    items = []
+    for path in paths:
+        p = Path(path)
+        suffix = p.suffix.lower()
+        if suffix == ".npy":
+            try:
+                a = np.load(p, allow_pickle=False)
+            except FileNotFoundError:
+                raise CLIError(f"{p}: no such file") from None
+            except (ValueError, OSError) as exc:
+                raise CLIError(f"{p}: not a readable .npy array ({exc})") from None
+            if a.dtype == object or not np.issubdtype(a.dtype, np.number):
+                raise CLIError(f"{p}: expected a numeric array, got {a.dtype}")
+            if a.size == d:                      # one example: (784,), (28, 28) or (1, 784)
+                rows = a.reshape(1, d)
+            elif a.ndim >= 2 and int(np.prod(a.shape[1:])) == d:
+                rows = a.reshape(len(a), d)
+            else:
+                raise CLIError(f"{p}: shape {a.shape} does not hold examples of {d} values")
+            if not np.isfinite(rows).all():
+                raise CLIError(f"{p}: contains NaN or infinite values")
+            for i, row in enumerate(rows):
+                items.append((f"{p}[{i}]" if len(rows) > 1 else str(p), row))
+        elif suffix in IMAGE_SUFFIXES:
+            if d != 784:
+                raise CLIError(f"{p}: images need a model with 784 inputs (28×28); this one has {d}")
+            items.append((str(p), data_mod.image_to_pixels(p)))
+        else:
+            raise CLIError(f"{p}: unsupported file type {suffix or '(none)'}; give PNG/JPEG images or .npy arrays")
+    return items
+
+
+def cmd_predict(args):
+    net = _load_run(args.run_dir)
+    d = net.layer_sizes[0]
+    items = _predict_inputs(args.files, d)
+    X = np.stack([row for _, row in items]).astype(np.float64)
+    Xp = net.preprocessing.apply(X, net.dtype) if net.preprocessing is not None else X.astype(net.dtype)
+    proba = net.predict_proba(Xp)
+    names = net.class_names or [str(k) for k in range(net.layer_sizes[-1])]
+    k = min(args.top, proba.shape[1])
+    results = []
+    for (label, _), p in zip(items, proba):
+        top = np.argsort(-p, kind="stable")[:k]
+        results.append({"input": label, "class": names[top[0]], "class_index": int(top[0]),
+                        "top": [{"class": names[j], "probability": float(p[j])} for j in top]})
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        for r in results:
+            tops = ", ".join(f"{t['class']} {100 * t['probability']:.1f}%" for t in r["top"])
+            print(f"{r['input']}: {r['class']}   ({tops})")
+    return 0
+
+
 # --- parser ----------------------------------------------------------------------
 
 
@@ -195,6 +466,94 @@ def build_parser():
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.add_argument("--quiet", action="store_true", help="print nothing unless the check fails")
     p.set_defaults(func=cmd_gradcheck)
+
+    from .train import TrainConfig
+    defaults = TrainConfig()
+    p = sub.add_parser(
+        "train",
+        help="train the lecture's network (default: on Fashion-MNIST) and write a run directory",
+        description=(
+            "Train a fully-connected network with minibatch SGD/momentum/Nesterov/Adam on the "
+            "lecture's loss (mean cross-entropy + (l2/2)·Σ‖W‖²). Default: Fashion-MNIST, found in "
+            "--data-dir, $NETPROP_DATA, ~/.cache/netprop/fashion-mnist or "
+            "/usr/share/datasets/fashion-mnist (Debian's dataset-fashion-mnist), else downloaded "
+            "and MD5-checked. 20%% of the training set (stratified, seeded) is held out for "
+            "validation; the best epoch by validation accuracy is kept; the test set is scored "
+            "once at the end. Writes model.safetensors, config.json, history.csv, metrics.json, "
+            "PNG plots, report.md and a checkpoint after every epoch to --out."
+        ),
+    )
+    g = p.add_argument_group("data")
+    g.add_argument("--data-dir", metavar="DIR", help="folder holding the four Fashion-MNIST IDX files")
+    g.add_argument("--data", metavar="FILE",
+                   help="train on your own data instead: .npz with arrays X and y, or CSV with the "
+                        "label in the first column")
+    g.add_argument("--test-data", metavar="FILE", help="test data for --data (same format)")
+    g.add_argument("--subset", type=_positive_int, metavar="N",
+                   help="train on N examples of the training split (a quick run)")
+    g.add_argument("--validation", type=float, default=defaults.validation, metavar="FRACTION",
+                   help=f"fraction of the training set held out for validation (default {defaults.validation})")
+    g = p.add_argument_group("network and optimisation")
+    g.add_argument("--hidden", type=_int_list, default=defaults.hidden, metavar="H[,H...]",
+                   help=f"hidden layer widths, e.g. 128 or 256,128 (default {','.join(map(str, defaults.hidden))})")
+    g.add_argument("--activation", choices=["relu", "leaky_relu", "tanh", "sigmoid"],
+                   default=defaults.activation, help=f"hidden activation (default {defaults.activation})")
+    g.add_argument("--epochs", type=_positive_int, default=defaults.epochs,
+                   help=f"passes over the training split (default {defaults.epochs})")
+    g.add_argument("--batch-size", type=_positive_int, default=defaults.batch_size,
+                   help=f"examples per minibatch (default {defaults.batch_size})")
+    g.add_argument("--lr", type=_positive_float, default=defaults.lr,
+                   help=f"learning rate (default {defaults.lr:g})")
+    g.add_argument("--optimizer", choices=["sgd", "momentum", "nesterov", "adam"],
+                   default=defaults.optimizer, help=f"update rule (default {defaults.optimizer})")
+    g.add_argument("--momentum", type=_non_negative_float, default=defaults.momentum,
+                   help=f"momentum for momentum/nesterov (default {defaults.momentum:g})")
+    g.add_argument("--l2", type=_non_negative_float, default=defaults.l2,
+                   help=f"L2 strength: adds (l2/2)·Σ‖W‖² to the loss (default {defaults.l2:g})")
+    g.add_argument("--schedule", choices=["constant", "step", "cosine"], default=defaults.schedule,
+                   help=f"learning-rate schedule (default {defaults.schedule}: annealed to 0 per minibatch)")
+    g.add_argument("--patience", type=int, default=defaults.patience, metavar="EPOCHS",
+                   help="stop after this many epochs without a better validation accuracy "
+                        "(default 0: run every epoch; the best epoch is kept either way)")
+    g.add_argument("--augment", action="store_true",
+                   help="random horizontal flips and shifts of training images")
+    g.add_argument("--shift", type=int, default=defaults.shift, metavar="PIXELS",
+                   help=f"largest shift for --augment (default {defaults.shift})")
+    g.add_argument("--seed", type=int, default=defaults.seed,
+                   help=f"seed for split, weights, shuffles and augmentation (default {defaults.seed})")
+    g = p.add_argument_group("output")
+    g.add_argument("--out", metavar="DIR", help="run directory (default runs/<timestamp>)")
+    g.add_argument("--resume", metavar="DIR",
+                   help="continue the interrupted run in DIR from its last checkpoint (its saved "
+                        "settings are used; other flags are ignored)")
+    g.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    g.add_argument("--json", action="store_true", help="print the final metrics as one JSON object")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser(
+        "evaluate", help="accuracy, cross-entropy, per-class accuracy and confusion matrix of a run",
+        description="Score a trained run on the Fashion-MNIST test set (default) or on --data.")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by netprop train")
+    p.add_argument("--data", metavar="FILE", help=".npz (X, y) or CSV (label first) to evaluate on")
+    p.add_argument("--data-dir", metavar="DIR", help="folder holding the Fashion-MNIST IDX files")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser(
+        "predict", help="class and top-3 probabilities for images or .npy arrays",
+        description=(
+            "Predict the class of each input. PNG/JPEG images are converted the way Fashion-MNIST "
+            "is drawn: grayscale, scaled to fit 28×28 keeping the aspect ratio, centred on black, "
+            "and inverted when the background is lighter than the middle (a product photo on white "
+            "becomes a light article on black, as in the dataset). .npy arrays hold raw pixel "
+            "values 0-255: one example of 784 values (or 28×28) or a stack of them."
+        ),
+    )
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by netprop train")
+    p.add_argument("files", metavar="FILE", nargs="+", help="PNG/JPEG images or .npy arrays")
+    p.add_argument("--top", type=_positive_int, default=3, help="probabilities to show (default 3)")
+    p.add_argument("--json", action="store_true", help="print a JSON list")
+    p.set_defaults(func=cmd_predict)
     return parser
 
 
@@ -203,7 +562,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (CLIError, ValueError, OSError) as exc:
+    except (CLIError, ValueError, OSError) as exc:  # DataError, ModelFileError are ValueErrors
         print(f"netprop {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

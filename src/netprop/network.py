@@ -50,6 +50,10 @@ class Gradients:
     weights: list
     biases: list
 
+    def weights_and_biases(self):
+        """[∇W1, ∇b1, ∇W2, ∇b2, …], the order of Network.pack()."""
+        return [g for gW, gb in zip(self.weights, self.biases) for g in (gW, gb)]
+
     def named(self):
         """{"W1": ∇W1, "b1": ∇b1, "W2": …} in the lecture's order."""
         out = {}
@@ -120,6 +124,9 @@ class Network:
         self.act, self.act_prime = ACTIVATIONS[activation]
         self.output, self.data_loss = LOSSES[loss]
         self.seed = seed
+        # Set by training and by loading a saved model: how raw inputs become X, and class names.
+        self.preprocessing = None
+        self.class_names = None
         self.weights, self.biases = self._initial_parameters(np.random.default_rng(seed))
 
     # --- parameters -----------------------------------------------------------
@@ -192,6 +199,12 @@ class Network:
         other.weights = [W.astype(other.dtype, copy=True) for W in self.weights]
         other.biases = [b.astype(other.dtype, copy=True) for b in self.biases]
         return other
+
+    def save(self, directory):
+        """Write model.safetensors and config.json into directory (see netprop.load)."""
+        from .io import save_model  # files are io's business; imported here to keep this module pure
+
+        return save_model(self, directory)
 
     def __repr__(self):
         return (f"Network({self.layer_sizes}, activation={self.activation!r}, "
@@ -280,22 +293,25 @@ class Network:
         """
         self.check_parameters()
         x = self._check_X(X)
-        single = x.ndim == 1
-        h = x[None, :] if single else x
-        cache = ForwardCache(x=h)
+        if x.ndim == 2:
+            return self._forward(x)
+        cache = self._forward(x[None, :])
+        return ForwardCache(x=x, z=[z[0] for z in cache.z], h=[h[0] for h in cache.h],
+                            y_hat=cache.y_hat[0])
+
+    def _forward(self, x):
+        """forward() without input checks: x is (n, d) in this network's dtype (the training hot path)."""
+        cache = ForwardCache(x=x)
+        h = x
         L = self.n_layers
         for l, (W, b) in enumerate(zip(self.weights, self.biases)):
-            z = h @ W.T + b                      # z = W h + b, one example per row
+            z = h @ W.T                          # z = W h + b, one example per row
+            z += b
             cache.z.append(z)
             if l < L - 1:
                 h = self.act(z)                  # h = act(z)
                 cache.h.append(h)
         cache.y_hat = self.output(cache.z[-1])   # ŷ = softmax(z⁽ᴸ⁾) (identity for mse)
-        if single:
-            cache.x = x
-            cache.z = [z[0] for z in cache.z]
-            cache.h = [h[0] for h in cache.h]
-            cache.y_hat = cache.y_hat[0]
         return cache
 
     def predict_proba(self, X):
@@ -342,16 +358,20 @@ class Network:
         Returns Gradients with ``.weights`` and ``.biases`` shaped like the parameters.
         """
         _check_l2(l2)
-        x = np.atleast_2d(cache.x)
-        y_hat = np.atleast_2d(cache.y_hat)
-        n = x.shape[0]
-        Y = self.targets(y, n)
-        inputs = [x] + [np.atleast_2d(h) for h in cache.h]   # h⁽⁰⁾ = x, h⁽¹⁾, …
-        zs = [np.atleast_2d(z) for z in cache.z]
+        if np.ndim(cache.x) == 1:
+            cache = ForwardCache(x=cache.x[None, :], z=[z[None, :] for z in cache.z],
+                                 h=[h[None, :] for h in cache.h], y_hat=cache.y_hat[None, :])
+        return self._backward(cache, self.targets(y, cache.x.shape[0]), l2)
+
+    def _backward(self, cache, Y, l2=0.0):
+        """backward() without checks: 2-D cache, dense targets Y (n, c) (the training hot path)."""
+        n = cache.x.shape[0]
+        inputs = [cache.x] + cache.h              # h⁽⁰⁾ = x, h⁽¹⁾, …
         L = self.n_layers
         grad_W, grad_b = [None] * L, [None] * L
 
-        delta = (y_hat - Y) / n                   # δ = ŷ - y, divided by n: f is a mean
+        delta = cache.y_hat - Y                   # δ = ŷ − y ...
+        delta /= n                                # ... divided by n: f is a mean over the minibatch
         for l in reversed(range(L)):
             grad_W[l] = delta.T @ inputs[l]       # ∇W = δ hᵀ (g xᵀ for the first layer)
             grad_b[l] = delta.sum(axis=0)         # ∇b = δ (g for the first layer)
@@ -359,7 +379,7 @@ class Network:
                 grad_W[l] += l2 * self.weights[l]
             if l > 0:
                 delta = delta @ self.weights[l]   # gᵀ = (δᵀ W) ⊙ act'(zᵀ) ...
-                delta *= self.act_prime(zs[l - 1])
+                delta *= self.act_prime(cache.z[l - 1])
         return Gradients(weights=grad_W, biases=grad_b)
 
     def gradients(self, X, y, l2=0.0):

@@ -1,0 +1,102 @@
+"""PNG pictures of a run: learning curves, the first layer's weights, the confusion matrix."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def _save(fig, path):
+    from .io import atomic_write
+
+    with atomic_write(Path(path)) as fh:
+        fig.savefig(fh, format="png", dpi=110, bbox_inches="tight")
+
+
+def plot_curves(history, path):
+    """Loss and accuracy per epoch, training and validation, side by side."""
+    plt = _pyplot()
+    epochs = [r["epoch"] for r in history]
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.8))
+    ax_loss.plot(epochs, [r["train_loss"] for r in history], "o-", label="training")
+    ax_loss.plot(epochs, [r["val_loss"] for r in history], "s-", label="validation")
+    ax_loss.set(xlabel="epoch", ylabel="mean cross-entropy", title="loss")
+    ax_acc.plot(epochs, [100 * r["train_accuracy"] for r in history], "o-", label="training")
+    ax_acc.plot(epochs, [100 * r["val_accuracy"] for r in history], "s-", label="validation")
+    ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
+    for ax in (ax_loss, ax_acc):
+        ax.grid(alpha=0.3)
+        ax.legend()
+    _save(fig, path)
+    plt.close(fig)
+
+
+def first_layer_mosaic(W1, image_shape=(28, 28), max_tiles=256, columns=16):
+    """The rows of W1 as image tiles in one array, each scaled to [−1, 1] by its largest |weight|.
+
+    Returns (mosaic, units shown); gaps between tiles are NaN (drawn as background).
+    """
+    units = min(len(W1), max_tiles)
+    cols = min(columns, units)
+    rows = math.ceil(units / cols)
+    h, w = image_shape
+    mosaic = np.full((rows * (h + 1) - 1, cols * (w + 1) - 1), np.nan)
+    for k in range(units):
+        tile = W1[k].reshape(image_shape).astype(np.float64)
+        scale = np.abs(tile).max() or 1.0
+        r, c = divmod(k, cols)
+        mosaic[r * (h + 1):r * (h + 1) + h, c * (w + 1):c * (w + 1) + w] = tile / scale
+    return mosaic, units
+
+
+def plot_first_layer(W1, path, image_shape=(28, 28), max_tiles=256):
+    """Each row of W1 (one hidden unit's weights on the input pixels) as an image tile.
+
+    Every tile has its own symmetric colour scale: red positive, blue negative, white zero.
+    """
+    plt = _pyplot()
+    mosaic, units = first_layer_mosaic(W1, image_shape, max_tiles)
+    fig, ax = plt.subplots(figsize=(min(12, 0.05 * mosaic.shape[1] + 1), 0.05 * mosaic.shape[0] + 1))
+    cmap = plt.get_cmap("bwr")
+    cmap = cmap.with_extremes(bad="0.85")
+    ax.imshow(mosaic, cmap=cmap, vmin=-1, vmax=1, interpolation="nearest")
+    ax.axis("off")
+    shown = f"first {units} of {len(W1)}" if units < len(W1) else f"all {units}"
+    ax.set_title(f"First-layer weights W1, {shown} hidden units (red +, blue −)", fontsize=9)
+    _save(fig, path)
+    plt.close(fig)
+
+
+def plot_confusion(matrix, class_names, path, title="test confusion matrix"):
+    """Counts of (true class, predicted class), rows normalised for the colour."""
+    plt = _pyplot()
+    matrix = np.asarray(matrix)
+    k = len(matrix)
+    fig, ax = plt.subplots(figsize=(1.0 + 0.6 * k, 0.8 + 0.55 * k))
+    rates = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
+    for i in range(k):
+        for j in range(k):
+            ax.text(j, i, str(int(matrix[i, j])), ha="center", va="center", fontsize=7,
+                    color="white" if rates[i, j] > 0.5 else "black")
+    ax.set_xticks(range(k), class_names, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(k), class_names, fontsize=8)
+    ax.set(xlabel="predicted", ylabel="true", title=title)
+    _save(fig, path)
+    plt.close(fig)
+
+
+def confusion_matrix(labels, predictions, n_classes):
+    m = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(m, (labels, predictions), 1)
+    return m

@@ -1,0 +1,235 @@
+"""Training: minibatch SGD (or momentum, Nesterov, Adam) on the lecture's loss, with validation.
+
+fit() is a plain loop a reader can follow: shuffle, slice a minibatch, forward, backward, step.
+Around it: a learning-rate schedule, optional augmentation, early stopping on the validation
+split, a checkpoint after every epoch (resumable bit for bit), and a stop at the first
+non-finite loss.  The test set never comes here.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field, fields
+
+import numpy as np
+
+from .functions import log_softmax
+from .optim import OPTIMIZERS, SCHEDULES, learning_rate, make_optimizer
+
+
+@dataclass
+class TrainConfig:
+    """Every hyper-parameter of a run; the defaults are the ones chosen on validation (README)."""
+
+    hidden: list = field(default_factory=lambda: [512])
+    activation: str = "relu"
+    epochs: int = 15
+    batch_size: int = 256
+    lr: float = 0.002
+    optimizer: str = "adam"
+    momentum: float = 0.9
+    l2: float = 0.0
+    schedule: str = "cosine"
+    step_epochs: int = 10
+    gamma: float = 0.1
+    patience: int = 0                 # 0: no early stopping; the best epoch is still restored
+    augment: bool = False             # horizontal flips and shifts of up to `shift` pixels
+    shift: int = 2
+    seed: int = 0
+    validation: float = 0.2
+
+    def __post_init__(self):
+        checks = [
+            (self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}"),
+            (self.batch_size >= 1, f"batch size must be >= 1, got {self.batch_size}"),
+            (math.isfinite(self.lr) and self.lr > 0, f"learning rate must be > 0, got {self.lr}"),
+            (0 <= self.momentum < 1, f"momentum must be in [0, 1), got {self.momentum}"),
+            (math.isfinite(self.l2) and self.l2 >= 0, f"l2 must be >= 0, got {self.l2}"),
+            (self.optimizer in OPTIMIZERS,
+             f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}"),
+            (self.schedule in SCHEDULES,
+             f"unknown schedule {self.schedule!r}; choose one of {', '.join(SCHEDULES)}"),
+            (self.patience >= 0, f"patience must be >= 0, got {self.patience}"),
+            (0 <= self.shift <= 8, f"shift must be 0..8 pixels, got {self.shift}"),
+            (0 < self.validation < 1, f"validation fraction must be in (0, 1), got {self.validation}"),
+            (all(int(h) >= 1 for h in self.hidden), f"hidden sizes must be >= 1, got {self.hidden}"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(message)
+        self.hidden = [int(h) for h in self.hidden]
+
+    @classmethod
+    def from_dict(cls, d):
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite."""
+
+    def __init__(self, epoch, step, lr, value):
+        self.epoch, self.step, self.lr, self.value = epoch, step, lr, value
+        super().__init__(
+            f"the training loss became {value} at epoch {epoch}, step {step} (learning rate {lr:g}); "
+            f"try a smaller learning rate, e.g. --lr {lr / 10:g}"
+        )
+
+
+def _mean_cross_entropy(cache, labels):
+    """−mean log ŷ[label], read off the forward pass's ŷ; exact log-softmax when ŷ underflowed to 0."""
+    picked = cache.y_hat[np.arange(len(labels)), labels]
+    loss = -float(np.log(picked).mean())
+    if not math.isfinite(loss):
+        loss = -float(log_softmax(cache.z[-1].astype(np.float64))[np.arange(len(labels)), labels].mean())
+    return loss
+
+
+def evaluate(net, X, labels, batch_size=4096, transform=None):
+    """(mean cross-entropy, accuracy, predictions) of net on X and integer labels.
+
+    X is preprocessed, or raw with transform(rows, dtype) preprocessing it chunk by chunk.
+    """
+    total, correct, preds = 0.0, 0, []
+    for start in range(0, len(X), batch_size):
+        xb = X[start:start + batch_size]
+        xb = transform(xb, net.dtype) if transform else xb.astype(net.dtype, copy=False)
+        z = net._forward(xb).z[-1]
+        yb = labels[start:start + batch_size]
+        total += float(-log_softmax(z.astype(np.float64))[np.arange(len(yb)), yb].sum())
+        p = z.argmax(axis=1)
+        correct += int((p == yb).sum())
+        preds.append(p)
+    return total / len(X), correct / len(X), np.concatenate(preds)
+
+
+def augment_batch(xb, rng, image_shape, shift, fill):
+    """Random horizontal flips (probability ½) and shifts of up to ±shift pixels, in new memory."""
+    n = len(xb)
+    h, w = image_shape
+    imgs = xb.reshape(n, h, w)
+    flip = rng.random(n) < 0.5
+    imgs = np.where(flip[:, None, None], imgs[:, :, ::-1], imgs)
+    if shift:
+        padded = np.full((n, h + 2 * shift, w + 2 * shift), fill, dtype=xb.dtype)
+        padded[:, shift:shift + h, shift:shift + w] = imgs
+        dy = rng.integers(0, 2 * shift + 1, size=n)
+        dx = rng.integers(0, 2 * shift + 1, size=n)
+        rows = dy[:, None] + np.arange(h)
+        cols = dx[:, None] + np.arange(w)
+        imgs = padded[np.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]]
+    return np.ascontiguousarray(imgs.reshape(n, h * w))
+
+
+@dataclass
+class TrainState:
+    """Everything needed to continue a run exactly: saved in each checkpoint."""
+
+    epoch: int = 0                      # epochs completed
+    step: int = 0                       # minibatches completed
+    history: list = field(default_factory=list)
+    best_epoch: int = 0
+    best_accuracy: float = -1.0
+    best_loss: float = math.inf
+    best_params: list = None
+    bad_epochs: int = 0
+    rng_state: dict = None
+    stopped_early: bool = False
+
+
+def fit(net, X, y, X_val, y_val, config, state=None, optimizer_state=None, callback=None,
+        checkpoint=None, image_shape=None, fill=0.0):
+    """Train net in place on (X, y), scoring each epoch on (X_val, y_val).
+
+    X, X_val: preprocessed inputs (n, d) in net's dtype; y, y_val: integer labels.
+    config: TrainConfig.  state, optimizer_state: from a checkpoint, to resume.
+    callback(event, **info): "epoch_start", "batch" and "epoch_end" events (progress bars).
+    checkpoint(net, optimizer, state): called after every epoch (writes the checkpoint).
+    image_shape: (h, w) when inputs are images (needed for augmentation); fill: the
+    preprocessed value of a black pixel, used where shifts uncover the border.
+
+    Returns the TrainState; net ends with the best epoch's parameters (by validation accuracy).
+    """
+    rng = np.random.default_rng(config.seed)
+    state = state or TrainState()
+    if state.rng_state is not None:
+        rng.bit_generator.state = state.rng_state
+    params = [p for W, b in zip(net.weights, net.biases) for p in (W, b)]
+    optimizer = make_optimizer(config.optimizer, params, config.momentum)
+    if optimizer_state is not None:
+        optimizer.load_state(optimizer_state)
+    if config.augment and image_shape is None:
+        raise ValueError("augmentation needs image inputs (Fashion-MNIST or 28×28 images)")
+
+    n, c = len(X), net.layer_sizes[-1]
+    one_hot = np.eye(c, dtype=net.dtype)
+    steps_per_epoch = math.ceil(n / config.batch_size)
+    total_steps = steps_per_epoch * config.epochs
+    emit = callback or (lambda event, **info: None)
+
+    while state.epoch < config.epochs and not state.stopped_early:
+        epoch = state.epoch + 1
+        emit("epoch_start", epoch=epoch, steps=steps_per_epoch)
+        started = time.perf_counter()
+        perm = rng.permutation(n)                         # a fresh shuffle each epoch
+        loss_sum, correct = 0.0, 0
+        for start in range(0, n, config.batch_size):
+            idx = perm[start:start + config.batch_size]
+            xb, yb = X[idx], y[idx]
+            if config.augment:
+                xb = augment_batch(xb, rng, image_shape, config.shift, fill)
+            lr = learning_rate(config.schedule, config.lr, state.step, total_steps,
+                               steps_per_epoch, config.step_epochs, config.gamma)
+
+            # A diverging run overflows before its loss turns NaN; that loss is checked below,
+            # so NumPy's warnings would only repeat it.
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                cache = net._forward(xb)                                  # forward propagation
+                grads = net._backward(cache, one_hot[yb], config.l2)      # backward propagation
+                optimizer.step(params, grads.weights_and_biases(), lr)    # θ ← θ − lr·∇θ
+                batch_loss = _mean_cross_entropy(cache, yb)
+            if not math.isfinite(batch_loss):
+                raise TrainingDiverged(epoch, state.step + 1, lr, batch_loss)
+            state.step += 1
+            loss_sum += batch_loss * len(yb)
+            correct += int((cache.y_hat.argmax(axis=1) == yb).sum())
+            emit("batch", epoch=epoch, step=state.step, size=len(yb), loss=batch_loss,
+                 seen=start + len(yb), running_loss=loss_sum / (start + len(yb)),
+                 running_accuracy=correct / (start + len(yb)))
+        seconds = time.perf_counter() - started
+
+        val_loss, val_acc, _ = evaluate(net, X_val, y_val)
+        record = {"epoch": epoch, "train_loss": loss_sum / n, "train_accuracy": correct / n,
+                  "val_loss": val_loss, "val_accuracy": val_acc, "lr": lr, "seconds": seconds}
+        state.history.append(record)
+        if val_acc > state.best_accuracy or (val_acc == state.best_accuracy and val_loss < state.best_loss):
+            state.best_epoch, state.best_accuracy, state.best_loss = epoch, val_acc, val_loss
+            state.best_params = [p.copy() for p in params]
+            state.bad_epochs = 0
+        else:
+            state.bad_epochs += 1
+            if config.patience and state.bad_epochs >= config.patience:
+                state.stopped_early = True
+        state.epoch = epoch
+        state.rng_state = rng.bit_generator.state
+        if checkpoint is not None:
+            checkpoint(net, optimizer, state)
+        emit("epoch_end", record=record, best_epoch=state.best_epoch, stopped=state.stopped_early)
+
+    for p, best in zip(params, state.best_params):          # restore the best epoch's weights
+        p[...] = best
+    return state
+
+
+def state_to_json(state):
+    d = asdict(state)
+    d.pop("best_params")
+    return json.loads(json.dumps(d))
+
+
+def state_from_json(d, best_params):
+    state = TrainState(**{k: v for k, v in d.items() if k != "best_params"})
+    state.best_params = best_params
+    return state

@@ -1,0 +1,210 @@
+"""`netprop train`, `evaluate` and `predict` end to end, and every command's bad-input errors."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from helpers import fashion_mnist_or_skip, synthetic_npz
+from netprop.cli import main
+from netprop.io import load_arrays
+
+
+def run_cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "netprop", *args], capture_output=True, text=True,
+                          timeout=600, cwd=cwd)
+
+
+def assert_one_line_error(proc, *fragments, code=2):
+    assert proc.returncode == code, (proc.returncode, proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert "error" in last
+    for fragment in fragments:
+        assert fragment in last, (fragment, last)
+
+
+@pytest.fixture(scope="module")
+def fashion_run(tmp_path_factory):
+    """A quick Fashion-MNIST run through the command line, shared by the tests below."""
+    fashion_mnist_or_skip()
+    out = tmp_path_factory.mktemp("runs") / "quick"
+    proc = run_cli("train", "--subset", "2000", "--epochs", "2", "--hidden", "32",
+                   "--optimizer", "adam", "--lr", "0.003", "--out", str(out), "--json")
+    assert proc.returncode == 0, proc.stderr
+    return out, json.loads(proc.stdout)
+
+
+def test_train_writes_a_complete_run(fashion_run):
+    out, metrics = fashion_run
+    assert metrics["train_examples"] == 2000 and metrics["test_examples"] == 10000
+    assert metrics["test_accuracy"] > 0.6 and metrics["run_dir"] == str(out)
+    config = json.loads((out / "config.json").read_text())
+    assert config["network"]["layer_sizes"] == [784, 32, 10]
+    assert config["class_names"][0] == "T-shirt/top"
+    assert config["training"]["config"]["optimizer"] == "adam"
+    assert config["preprocessing"]["kind"] == "pixels"
+    assert set(config["versions"]) >= {"netprop", "numpy", "python"}
+    saved = json.loads((out / "metrics.json").read_text())
+    assert saved["test_accuracy"] == metrics["test_accuracy"]
+    report = (out / "report.md").read_text()
+    assert "test accuracy" in report and "![confusion matrix](confusion.png)" in report
+    for png in ("curves.png", "first_layer.png", "confusion.png"):
+        assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_evaluate_reproduces_the_test_accuracy(fashion_run):
+    out, metrics = fashion_run
+    proc = run_cli("evaluate", str(out), "--json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["accuracy"] == pytest.approx(metrics["test_accuracy"], abs=1e-12)
+    assert report["cross_entropy"] == pytest.approx(metrics["test_loss"], rel=1e-9)
+    cm = np.array(report["confusion_matrix"])
+    assert cm.sum() == 10000 and np.trace(cm) / 1e4 == pytest.approx(report["accuracy"])
+    text = run_cli("evaluate", str(out)).stdout
+    assert "per-class accuracy" in text and "Ankle boot" in text and "confusion matrix" in text
+
+
+def test_predict_images_and_arrays(fashion_run, tmp_path):
+    from PIL import Image
+
+    from netprop.data import load_fashion_mnist
+
+    out, _ = fashion_run
+    _, _, Xt, yt = load_fashion_mnist()
+    trouser = Xt[yt == 1][0]
+    np.save(tmp_path / "one.npy", trouser.reshape(28, 28))
+    np.save(tmp_path / "stack.npy", Xt[:3])
+    Image.fromarray(trouser.reshape(28, 28)).save(tmp_path / "trouser.png")
+    proc = run_cli("predict", str(out), str(tmp_path / "one.npy"), str(tmp_path / "trouser.png"),
+                   str(tmp_path / "stack.npy"), "--json")
+    assert proc.returncode == 0, proc.stderr
+    results = json.loads(proc.stdout)
+    assert [r["input"].rsplit("/", 1)[-1] for r in results] == [
+        "one.npy", "trouser.png", "stack.npy[0]", "stack.npy[1]", "stack.npy[2]"]
+    assert results[0]["class"] == "Trouser" and results[1]["class"] == "Trouser"
+    for r in results:
+        probs = [t["probability"] for t in r["top"]]
+        assert len(probs) == 3 and probs == sorted(probs, reverse=True) and sum(probs) <= 1 + 1e-6
+    text = run_cli("predict", str(out), str(tmp_path / "trouser.png")).stdout
+    assert text.startswith(str(tmp_path / "trouser.png") + ": Trouser")
+
+
+def test_train_on_users_npz_and_csv(tmp_path):
+    train = synthetic_npz(tmp_path / "train.npz", d=40, n=400)
+    test = synthetic_npz(tmp_path / "test.npz", d=40, n=200, noise_seed=1)   # same class centres
+    proc = run_cli("train", "--data", str(train), "--test-data", str(test), "--hidden", "8",
+                   "--epochs", "10", "--batch-size", "32", "--optimizer", "adam", "--lr", "0.01", "--out",
+                   str(tmp_path / "run"), "--json")
+    assert proc.returncode == 0, proc.stderr
+    metrics = json.loads(proc.stdout)
+    assert metrics["test_accuracy"] > 0.9 and metrics["test_examples"] == 200
+    with np.load(test) as d:
+        rows = np.column_stack([d["y"], d["X"]])
+    np.savetxt(tmp_path / "test.csv", rows, delimiter=",", fmt="%.6f")
+    proc = run_cli("evaluate", str(tmp_path / "run"), "--data", str(tmp_path / "test.csv"), "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["accuracy"] == pytest.approx(metrics["test_accuracy"], abs=0.01)
+    assert not (tmp_path / "run" / "first_layer.png").exists()    # 40 features are no image
+
+
+def test_ctrl_c_saves_and_resume_matches_an_uninterrupted_run(tmp_path):
+    data = synthetic_npz(tmp_path / "d.npz", n=6000, d=784)
+    common = ["train", "--data", str(data), "--hidden", "64", "--epochs", "12", "--batch-size",
+              "16", "--optimizer", "momentum", "--lr", "0.01"]
+    whole = run_cli(*common, "--out", str(tmp_path / "whole"), "--quiet")
+    assert whole.returncode == 0, whole.stderr
+
+    proc = subprocess.Popen([sys.executable, "-m", "netprop", *common, "--out", str(tmp_path / "cut")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    line = ""
+    while "epoch   2/12" not in line and time.time() < deadline:
+        line = proc.stderr.readline()
+        assert line or proc.poll() is None, "train ended before its second epoch"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert f"netprop train --resume {tmp_path / 'cut'}" in err and "Traceback" not in err
+    assert not (tmp_path / "cut" / "model.safetensors").exists()
+
+    resumed = run_cli("train", "--resume", str(tmp_path / "cut"), "--quiet")
+    assert resumed.returncode == 0, resumed.stderr
+    a, _ = load_arrays(tmp_path / "whole" / "model.safetensors")
+    b, _ = load_arrays(tmp_path / "cut" / "model.safetensors")
+    for k in a:
+        assert np.array_equal(a[k], b[k]), k
+
+
+def test_nan_loss_stops_with_a_hint_and_exit_3(tmp_path, capsys, monkeypatch):
+    data = synthetic_npz(tmp_path / "d.npz", d=20)
+    code = main(["train", "--data", str(data), "--hidden", "8", "--epochs", "3", "--lr", "1e30",
+                 "--optimizer", "sgd", "--out", str(tmp_path / "run"), "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 3
+    assert "became" in err[-1] and "--lr" in err[-1] and "epoch 1, step" in err[-1]
+
+
+@pytest.mark.parametrize("args, fragments", [
+    (["train", "--hidden", "0"], ["--hidden", "positive integers"]),
+    (["train", "--hidden", "12,x"], ["--hidden"]),
+    (["train", "--epochs", "-2"], ["--epochs"]),
+    (["train", "--lr", "0"], ["--lr", "> 0"]),
+    (["train", "--optimizer", "rmsprop"], ["invalid choice"]),
+    (["train", "--validation", "1.5", "--data", "{npz}", "--out", "{tmp}/v"], ["validation fraction"]),
+    (["train", "--data", "{tmp}/missing.npz", "--out", "{tmp}/x"], ["missing.npz", "no such file"]),
+    (["train", "--data", "{tmp}/bad.csv", "--out", "{tmp}/x"], ["bad.csv", "numeric CSV"]),
+    (["train", "--test-data", "{npz}"], ["--test-data needs --data"]),
+    (["train", "--out", "{tmp}/full", "--data", "{npz}"], ["already exists and is not empty"]),
+    (["train", "--resume", "{tmp}/nothing"], ["nothing to resume"]),
+    (["train", "--data-dir", "{tmp}/empty", "--out", "{tmp}/y"], ["does not hold the four"]),
+    (["evaluate", "{tmp}/nothing"], ["not a directory"]),
+    (["evaluate", "{tmp}/empty"], ["missing config.json"]),
+    (["predict", "{tmp}/empty", "x.png"], ["missing config.json"]),
+])
+def test_bad_input_one_line_no_traceback(tmp_path, args, fragments):
+    npz = synthetic_npz(tmp_path / "d.npz", d=10, n=40)
+    (tmp_path / "bad.csv").write_text("a,b\nc,d\n")
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "keep.txt").write_text("precious")
+    (tmp_path / "empty").mkdir()
+    args = [a.format(tmp=tmp_path, npz=npz) for a in args]
+    proc = run_cli(*args)
+    assert_one_line_error(proc, *fragments)
+    assert (tmp_path / "full" / "keep.txt").read_text() == "precious"
+
+
+def test_evaluate_and_predict_bad_input(tmp_path, fashion_run):
+    out, _ = fashion_run
+    np.savez(tmp_path / "wrong.npz", X=np.ones((3, 5)), y=[0, 1, 2])
+    assert_one_line_error(run_cli("evaluate", str(out), "--data", str(tmp_path / "wrong.npz")),
+                          "5 features", "expects 784")
+    np.savez(tmp_path / "labels.npz", X=np.ones((2, 784)), y=[0, 12])
+    assert_one_line_error(run_cli("evaluate", str(out), "--data", str(tmp_path / "labels.npz")),
+                          "label 12")
+    (tmp_path / "notes.txt").write_text("hello")
+    assert_one_line_error(run_cli("predict", str(out), str(tmp_path / "notes.txt")),
+                          "unsupported file type .txt")
+    np.save(tmp_path / "short.npy", np.ones(10))
+    assert_one_line_error(run_cli("predict", str(out), str(tmp_path / "short.npy")),
+                          "does not hold examples of 784 values")
+    (tmp_path / "fake.png").write_bytes(b"not an image")
+    assert_one_line_error(run_cli("predict", str(out), str(tmp_path / "fake.png")),
+                          "not a readable image")
+    assert_one_line_error(run_cli("predict", str(out), str(tmp_path / "absent.npy")), "no such file")
+
+
+def test_help_tells_the_truth():
+    text = " ".join(run_cli("train", "--help").stdout.split())
+    from netprop.train import TrainConfig
+    d = TrainConfig()
+    assert f"(default {d.hidden[0]})" in text and f"(default {d.epochs})" in text
+    assert f"(default {d.optimizer})" in text and "/usr/share/datasets/fashion-mnist" in text
+    predict_help = " ".join(run_cli("predict", "--help").stdout.split())
+    assert "inverted" in predict_help and "28×28" in predict_help

@@ -1,0 +1,162 @@
+"""IDX reader (good and corrupt files), users' .npz/.csv, splits, preprocessing, images."""
+
+import gzip
+import struct
+
+import numpy as np
+import pytest
+
+from netprop import data
+from netprop.data import DataError
+
+
+def idx_bytes(array, type_code=0x08):
+    array = np.asarray(array)
+    return bytes([0, 0, type_code, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape) + \
+        array.astype(">u1" if type_code == 0x08 else ">i4").tobytes()
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_reads_what_it_is_given(tmp_path, compress):
+    images = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
+    raw = idx_bytes(images)
+    path = tmp_path / ("x.gz" if compress else "x")
+    path.write_bytes(gzip.compress(raw) if compress else raw)
+    out = data.read_idx(path)
+    assert out.dtype == np.uint8 and out.shape == (2, 3, 4)
+    np.testing.assert_array_equal(out, images)
+
+
+def test_reads_big_endian_int32(tmp_path):
+    values = np.array([1, -2, 70000], dtype=np.int32)
+    (tmp_path / "i").write_bytes(idx_bytes(values, 0x0C))
+    np.testing.assert_array_equal(data.read_idx(tmp_path / "i"), values)
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "too short"),
+    (b"\x01\x00\x08\x01\x00\x00\x00\x02ab", "bad magic number"),
+    (b"\x00\x00\x07\x01\x00\x00\x00\x02ab", "unknown IDX type code 0x07"),
+    (b"\x00\x00\x08\x03\x00\x00", "truncated header"),
+    (b"\x00\x00\x08\x01\x00\x00\x00\x05ab", "truncated"),
+    (b"\x00\x00\x08\x01\x00\x00\x00\x01abc", "trailing data"),
+    (b"\x00\x00\x08\x00", "0 dimensions"),
+    (b"\x1f\x8b\x08\x00garbage", "not a readable IDX file"),
+])
+def test_corrupt_files_give_one_clear_error(tmp_path, content, message):
+    path = tmp_path / "bad-idx"
+    path.write_bytes(content)
+    with pytest.raises(DataError, match=message) as info:
+        data.read_idx(path)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_truncated_gzip(tmp_path):
+    blob = gzip.compress(idx_bytes(np.zeros((10, 28, 28), np.uint8)))
+    (tmp_path / "t.gz").write_bytes(blob[: len(blob) // 2])
+    with pytest.raises(DataError, match="t.gz"):
+        data.read_idx(tmp_path / "t.gz")
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(DataError, match="no such file"):
+        data.read_idx(tmp_path / "nope")
+
+
+def test_write_idx_round_trip(tmp_path):
+    for dtype in (np.uint8, np.int8, np.int16, np.int32, np.float32, np.float64):
+        a = (np.arange(24) - 5).reshape(2, 3, 4).astype(dtype)
+        data.write_idx(tmp_path / "a.gz", a)
+        b = data.read_idx(tmp_path / "a.gz")
+        assert b.dtype == a.dtype
+        np.testing.assert_array_equal(a, b)
+
+
+def test_fashion_mnist_with_wrong_shapes_is_refused(tmp_path, monkeypatch):
+    monkeypatch.delenv("NETPROP_DATA", raising=False)
+    for name, _ in data.FASHION_MNIST_FILES.values():
+        shape = (5, 28, 28) if "images" in name else (5,)
+        data.write_idx(tmp_path / name, np.zeros(shape, np.uint8))
+    with pytest.raises(DataError, match=r"expected uint8 \(60000, 28, 28\)"):
+        data.load_fashion_mnist(tmp_path, download=False)
+
+
+def test_stratified_split_is_seeded_and_stratified():
+    y = np.repeat(np.arange(4), [100, 50, 30, 20])
+    tr, va = data.stratified_split(y, 0.2, seed=1)
+    assert len(np.intersect1d(tr, va)) == 0 and len(tr) + len(va) == len(y)
+    assert [int((y[va] == k).sum()) for k in range(4)] == [20, 10, 6, 4]
+    tr2, va2 = data.stratified_split(y, 0.2, seed=1)
+    np.testing.assert_array_equal(va, va2)
+    assert not np.array_equal(va, data.stratified_split(y, 0.2, seed=2)[1])
+
+
+def test_preprocessing_uses_the_statistics_it_was_fit_on():
+    X = np.array([[0.0, 10.0, 0.0], [2.0, 30.0, 0.0], [4.0, 20.0, 0.0]])
+    features = data.Preprocessing.fit(X, "features")
+    assert features.mean.tolist() == [2.0, 20.0, 0.0]
+    np.testing.assert_allclose(features.std, [np.sqrt(8 / 3), np.sqrt(200 / 3), 1.0])
+    np.testing.assert_allclose(features.apply(np.array([[2.0, 20.0 + np.sqrt(200 / 3), 5.0]])),
+                               [[0.0, 1.0, 5.0]], rtol=1e-6)
+    # pixels: per-pixel std, floored at a tenth of the mean std (here the third, constant, pixel)
+    pixels = data.Preprocessing.fit(X, "pixels")
+    floor = 0.1 * (np.sqrt(8 / 3) + np.sqrt(200 / 3)) / 3
+    np.testing.assert_allclose(pixels.std, [np.sqrt(8 / 3), np.sqrt(200 / 3), floor])
+    # chunked accumulation and row selection give the same statistics
+    rows = np.array([2, 0])
+    chunked = data.Preprocessing.fit(X, "features", rows=rows, chunk=1)
+    np.testing.assert_allclose(chunked.mean, X[rows].mean(axis=0))
+    picked = X[rows]
+    expected = (picked - picked.mean(0)) / np.where(picked.std(0) > 0, picked.std(0), 1)
+    np.testing.assert_allclose(chunked.apply(X, rows=rows, chunk=1), expected, rtol=1e-6, atol=1e-7)
+
+
+def test_npz_and_csv(tmp_path):
+    X = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    y = np.array([0, 1, 1])
+    np.savez(tmp_path / "d.npz", X=X, y=y)
+    X2, y2 = data.load_table(tmp_path / "d.npz")
+    np.testing.assert_array_equal(X2, X)
+    np.testing.assert_array_equal(y2, y)
+    (tmp_path / "d.csv").write_text("label,a,b\n0,1,2\n1,3,4\n1,5,6\n")
+    X3, y3 = data.load_table(tmp_path / "d.csv")
+    np.testing.assert_array_equal(X3, X)
+    np.testing.assert_array_equal(y3, y)
+
+
+@pytest.mark.parametrize("writer, message", [
+    (lambda p: np.savez(p / "f.npz", Z=np.ones(3)), "needs an array named X"),
+    (lambda p: np.savez(p / "f.npz", X=np.ones((3, 2)), y=np.ones(2)), "one label per example"),
+    (lambda p: np.savez(p / "f.npz", X=np.array([[np.nan, 1.0]]), y=[0]), "NaN"),
+    (lambda p: np.savez(p / "f.npz", X=np.ones((2, 2)), y=[0.5, 1]), "integers"),
+    (lambda p: (p / "f.npz").write_bytes(b"not a zip"), "not a readable .npz"),
+    (lambda p: (p / "f.csv").write_text("1,2\nx,y\n"), "not a numeric CSV"),
+    (lambda p: (p / "f.csv").write_text("1\n2\n"), "at least one feature"),
+    (lambda p: (p / "f.txt").write_text("1,2\n"), "unsupported file type .txt"),
+])
+def test_bad_tables(tmp_path, writer, message):
+    writer(tmp_path)
+    (path,) = list(tmp_path.iterdir())
+    with pytest.raises(DataError, match=message):
+        data.load_table(path)
+
+
+def test_image_to_pixels_draws_like_the_dataset(tmp_path):
+    from PIL import Image
+
+    # a dark square on a white background, 56×28: the product-photo case
+    img = np.full((28, 56), 255, np.uint8)
+    img[8:20, 20:36] = 0
+    Image.fromarray(img).save(tmp_path / "photo.png")
+    pixels = data.image_to_pixels(tmp_path / "photo.png").reshape(28, 28)
+    # scaled by ½ to 28 wide × 14 high and centred: the band is rows 7..20, the square (rows
+    # 8..19, columns 20..35 of the photo) lands at rows 11..16, columns 10..17, and is inverted:
+    # light on black, as the dataset draws its articles
+    assert pixels[:7].max() == 0 and pixels[21:].max() == 0
+    assert pixels[12:16, 11:17].min() > 200
+    assert pixels[8, :].max() < 50 and pixels[12, 2:6].max() < 50
+    Image.fromarray(np.zeros((10, 10, 3), np.uint8)).save(tmp_path / "rgb.jpg")
+    assert data.image_to_pixels(tmp_path / "rgb.jpg").shape == (784,)
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG nonsense")
+    with pytest.raises(DataError, match="not a readable image"):
+        data.image_to_pixels(tmp_path / "broken.png")
