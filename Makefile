@@ -8,7 +8,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 ARGS   ?=
 
-.PHONY: train test bench data clean
+.PHONY: train test bench data test-tools clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,10 +27,13 @@ $(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed
 data:
 	@bash scripts/install-data.sh
 
+test-tools:
+	@bash scripts/install-test-tools.sh
+
 train: $(VENV)/.installed data
 	$(VENV)/bin/netprop train $(ARGS)
 
-test: $(VENV)/.installed-test data
+test: $(VENV)/.installed-test data test-tools
 	$(PY) -m pytest
 
 bench: $(VENV)/.installed-bench data

@@ -18,8 +18,8 @@ torch = pytest.importorskip("torch")
 ])
 def test_updates_match_torch_optim(name, torch_opt):
     rng = np.random.default_rng(0)
-    # one parameter larger than optim.BLOCK, so the cache-blocked path is checked too
-    params = [rng.normal(size=(4, 3)), rng.normal(size=(4,)), rng.normal(size=(300, 250))]
+    # one parameter larger than optim.BLOCKED_ABOVE, so the cache-blocked path is checked too
+    params = [rng.normal(size=(4, 3)), rng.normal(size=(4,)), rng.normal(size=(600, 500))]
     t_params = [torch.tensor(p.copy(), requires_grad=True) for p in params]
     ours = make_optimizer(name, params)
     theirs = torch_opt(t_params, 0.1)

@@ -1,5 +1,6 @@
 """netprop: forward and backward propagation as the lecture derives them."""
 
+from .derive import Derivation, derive
 from .gradcheck import GradcheckResult, gradcheck, rel_error
 from .io import load_model as load
 from .jacobian import JacobianChain, jacobian_chain
@@ -10,6 +11,7 @@ from .train import TrainConfig, TrainingDiverged, fit
 __version__ = "0.1.0"
 
 __all__ = [
+    "Derivation",
     "ForwardCache",
     "GradcheckResult",
     "Gradients",
@@ -17,6 +19,7 @@ __all__ = [
     "Network",
     "TrainConfig",
     "TrainingDiverged",
+    "derive",
     "fit",
     "gradcheck",
     "jacobian_chain",

@@ -420,6 +420,76 @@ def cmd_predict(args):
     return 0
 
 
+# --- derive ------------------------------------------------------------------------
+
+
+def _derive_inputs(args):
+    """(net, x, y): seeded, or from a --params JSON file (the keys of --format json)."""
+    from .derive import check_size
+    from .network import Network
+
+    if args.params:
+        try:
+            spec = json.loads(Path(args.params).read_text())
+        except FileNotFoundError:
+            raise CLIError(f"--params {args.params}: no such file") from None
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise CLIError(f"--params {args.params}: not valid JSON ({exc})") from None
+        if not isinstance(spec, dict) or not {"weights", "biases", "x", "y"} <= set(spec):
+            raise CLIError(f"--params {args.params}: needs the keys x, y, weights and biases")
+        try:
+            weights = [np.asarray(W, dtype=np.float64) for W in spec["weights"]]
+            biases = [np.asarray(b, dtype=np.float64) for b in spec["biases"]]
+        except (TypeError, ValueError) as exc:
+            raise CLIError(f"--params {args.params}: weights and biases must be numeric arrays ({exc})") from None
+        if not weights or len(weights) != len(biases) or any(W.ndim != 2 for W in weights):
+            raise CLIError(f"--params {args.params}: weights must be a non-empty list of matrices, "
+                           f"one bias vector each")
+        sizes = [weights[0].shape[1]] + [W.shape[0] for W in weights]
+        for l, (W, b) in enumerate(zip(weights, biases), start=1):
+            if W.shape[1] != sizes[l - 1]:
+                raise CLIError(f"--params {args.params}: W{l} has shape {W.shape} but layer {l - 1} "
+                               f"has {sizes[l - 1]} units (W{l} must be ({sizes[l]}, {sizes[l - 1]}))")
+            if b.shape != (sizes[l],):
+                raise CLIError(f"--params {args.params}: b{l} has shape {b.shape}, expected ({sizes[l]},)")
+        network = spec.get("network") or {}
+        activation = network.get("activation", args.activation)
+        loss = network.get("loss", args.loss)
+        check_size(sizes)
+        net = Network(sizes, activation=activation, loss=loss)
+        net.weights, net.biases = weights, biases
+        x = np.asarray(spec["x"], dtype=np.float64)
+        if x.shape != (sizes[0],):
+            raise CLIError(f"--params {args.params}: x has shape {x.shape}, expected ({sizes[0]},)")
+        return net, x, spec["y"]
+    sizes = args.sizes
+    if len(sizes) < 2:
+        raise CLIError(f"--sizes needs at least two layer sizes, got {sizes}")
+    check_size(sizes)
+    net = Network(sizes, activation=args.activation, loss=args.loss, seed=args.seed)
+    rng = np.random.default_rng(args.seed)
+    x = np.round(rng.uniform(-1, 1, size=sizes[0]), 2)
+    c = sizes[-1]
+    y = int(rng.integers(0, c)) if args.loss == "cross_entropy" else np.round(rng.uniform(-1, 1, c), 2)
+    return net, x, y
+
+
+def cmd_derive(args):
+    from .derive import derive
+    from .io import atomic_write
+
+    net, x, y = _derive_inputs(args)
+    text = derive(net, x, y).render(args.format)
+    if args.out:
+        with atomic_write(Path(args.out), "w") as fh:
+            fh.write(text)
+        if not args.quiet:
+            print(f"wrote the {args.format} derivation to {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 # --- parser ----------------------------------------------------------------------
 
 
@@ -554,6 +624,35 @@ def build_parser():
     p.add_argument("--top", type=_positive_int, default=3, help="probabilities to show (default 3)")
     p.add_argument("--json", action="store_true", help="print a JSON list")
     p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser(
+        "derive",
+        help="the lecture's derivation with real numbers: Jacobian chains beside backprop",
+        description=(
+            "Show forward propagation, then for every parameter the chain of Jacobians "
+            "(∂f/∂ŷ · ∂ŷ/∂h · ∂h/∂z · ∂z/∂W1, each factor as a matrix), its product reshaped, the "
+            "backprop shortcut (g xᵀ, ...) and central finite differences, with the largest "
+            "difference between the three; then the lecture's two simplifications (diag = "
+            "Hadamard, block matrix = outer product). Default: the lecture's 2-2-3 relu network "
+            "with seeded x, y, W and b."),
+    )
+    p.add_argument("--sizes", type=_int_list, default=[2, 2, 3], metavar="D,H,...,C",
+                   help="layer sizes (default 2,2,3; at most 4 weight matrices and 8 units a layer)")
+    p.add_argument("--activation", choices=["relu", "leaky_relu", "tanh", "sigmoid"], default="relu",
+                   help="hidden activation (default relu)")
+    p.add_argument("--loss", choices=["cross_entropy", "mse"], default="cross_entropy",
+                   help="loss (default cross_entropy: softmax output)")
+    p.add_argument("--seed", type=int, default=0, help="seed for x, y, W and b (default 0)")
+    p.add_argument("--params", metavar="FILE",
+                   help="JSON with x, y, weights and biases (and optionally network: activation, "
+                        "loss), as --format json writes them")
+    p.add_argument("--format", choices=["text", "markdown", "latex", "html", "json"], default="text",
+                   help="text (terminal, default), markdown (LaTeX in $$ blocks), latex (a "
+                        "standalone document), html (one self-contained page: MathML and an SVG "
+                        "of the network), json")
+    p.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
+    p.add_argument("--quiet", action="store_true", help="no message after writing --out")
+    p.set_defaults(func=cmd_derive)
     return parser
 
 
