@@ -94,9 +94,14 @@ def mse(y_hat, Y):
     return float((diff * diff).sum() / (2 * n))
 
 
+def identity(z):
+    """The mse output: ŷ = z⁽ᴸ⁾."""
+    return z
+
+
 # Each loss: (output activation turning logits into ŷ, loss from logits and targets).
 # Both pair with their output so that ∂f/∂z⁽ᴸ⁾ = (ŷ - y)/n, the lecture's δ_L.
 LOSSES = {
     "cross_entropy": (softmax, cross_entropy),
-    "mse": (lambda z: z, mse),
+    "mse": (identity, mse),
 }
