@@ -490,6 +490,192 @@ def cmd_derive(args):
     return 0
 
 
+# --- tune ----------------------------------------------------------------------------
+
+TRIAL_COLUMNS = ["trial", "hidden", "lr", "batch_size", "epochs", "l2", "optimizer", "val_accuracy",
+                 "val_loss", "best_epoch", "status", "seconds"]
+
+
+def _write_trials(out_dir, results):
+    import csv
+    import io as _io
+
+    from .io import atomic_write, write_json
+
+    ordered = sorted(results, key=lambda r: r["trial"])
+    write_json(out_dir / "trials.json", ordered)
+    buf = _io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=TRIAL_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for r in ordered:
+        writer.writerow(dict(r, hidden=",".join(map(str, r["hidden"]))))
+    with atomic_write(out_dir / "trials.csv", "w") as fh:
+        fh.write(buf.getvalue())
+
+
+def _plot_trials(board, path):
+    from .plots import _pyplot, _save
+
+    plt = _pyplot()
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.8))
+    ax1.bar(range(len(board)), [100 * r["val_accuracy"] for r in board], color="#4c72b0")
+    ax1.set_xticks(range(len(board)), [str(r["trial"]) for r in board], fontsize=7)
+    ax1.set(xlabel="trial (best first)", ylabel="validation accuracy (%)", title="leaderboard")
+    ok = [r for r in board if r["status"] == "ok"]
+    if ok:
+        sc = ax2.scatter([r["lr"] for r in ok], [100 * r["val_accuracy"] for r in ok],
+                         c=[r["hidden"][0] for r in ok], cmap="viridis")
+        fig.colorbar(sc, ax=ax2, label="hidden units")
+    ax2.set_xscale("log")
+    ax2.set(xlabel="learning rate", ylabel="validation accuracy (%)", title="accuracy by learning rate")
+    for ax in (ax1, ax2):
+        ax.grid(alpha=0.3)
+    lo = min((100 * r["val_accuracy"] for r in ok), default=0)
+    ax1.set_ylim(max(0, lo - 5), 100)
+    _save(fig, path)
+    plt.close(fig)
+
+
+def _print_board(board, file=sys.stdout, limit=None):
+    print(f"{'rank':>4} {'trial':>5} {'hidden':>7} {'lr':>8} {'batch':>5} {'epochs':>6} {'l2':>7}"
+          f" {'val acc':>8} {'val loss':>8}  status", file=file)
+    for rank, r in enumerate(board[:limit] if limit else board, start=1):
+        print(f"{rank:>4} {r['trial']:>5} {','.join(map(str, r['hidden'])):>7} {r['lr']:>8.4g} "
+              f"{r['batch_size']:>5} {r['epochs']:>6} {r['l2']:>7.2g} {100 * r['val_accuracy']:>7.2f}% "
+              f"{r['val_loss']:>8.4f}  {r['status']}", file=file)
+
+
+def cmd_tune(args):
+    from tqdm import tqdm
+
+    from .io import write_json
+    from .run import train_run
+    from .train import TrainConfig
+    from .tune import grid_trials, leaderboard, random_trials, run_trials, sweep_spec, trial_from_result
+
+    if args.grid and args.trials is not None:
+        raise CLIError("--grid and --trials exclude each other")
+    if args.scheduler and args.jobs != 1:
+        raise CLIError("--jobs is for local processes; with --scheduler the cluster's workers run the trials")
+    if args.scheduler and not args.scheduler.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
+        raise CLIError(f"--scheduler must be an address like tcp://127.0.0.1:8786, got {args.scheduler!r}")
+    trials = grid_trials(optimizer=args.optimizer) if args.grid else \
+        random_trials(args.trials or 12, args.seed, optimizer=args.optimizer)
+    if args.data:
+        source = {"kind": "file", "path": str(Path(args.data).resolve()),
+                  "test_path": str(Path(args.test_data).resolve()) if args.test_data else None}
+    else:
+        source = {"kind": "fashion-mnist",
+                  "data_dir": str(Path(args.data_dir).resolve()) if args.data_dir else None}
+    from datetime import datetime
+
+    out_dir = Path(args.out) if args.out else Path("runs") / datetime.now().strftime("tune-%Y%m%d-%H%M%S")
+    spec = sweep_spec(trials, source, args.seed, args.validation, args.subset)
+    done = {}
+    if (out_dir / "sweep.json").is_file():
+        try:
+            previous = json.loads((out_dir / "sweep.json").read_text())
+        except ValueError as exc:
+            raise CLIError(f"{out_dir / 'sweep.json'}: not valid JSON ({exc})") from None
+        if previous != json.loads(json.dumps(spec)):
+            raise CLIError(f"--out {out_dir} holds a different sweep; choose another directory or "
+                           f"repeat that sweep's flags to continue it")
+        if (out_dir / "trials.json").is_file():
+            done = {r["key"]: r for r in json.loads((out_dir / "trials.json").read_text())}
+    elif out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        raise CLIError(f"--out {out_dir} already exists and is not a sweep directory")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_json(out_dir / "sweep.json", spec)
+
+    quiet = args.quiet or args.json
+    todo = [t for t in trials if t.key not in done]
+    results = list(done.values())
+    if not quiet:
+        where = f"the Dask cluster at {args.scheduler}" if args.scheduler else \
+            f"{args.jobs} local process{'es' if args.jobs > 1 else ''}"
+        print(f"{len(trials)} settings, scored on the validation split only; {len(done)} already "
+              f"done in {out_dir}; running {len(todo)} on {where}", file=sys.stderr)
+    bar = tqdm(total=len(trials), initial=len(done), desc="trials", unit="trial", file=sys.stderr,
+               disable=quiet or not sys.stderr.isatty(), dynamic_ncols=True)
+    try:
+        with bar:
+            for result in run_trials(todo, source, args.seed, args.validation, args.subset,
+                                     jobs=args.jobs, scheduler=args.scheduler):
+                results.append(result)
+                _write_trials(out_dir, results)
+                bar.update(1)
+                bar.set_postfix(best=f"{100 * max(r['val_accuracy'] for r in results):.2f}%")
+    except KeyboardInterrupt:
+        print(f"\ninterrupted after {len(results)} of {len(trials)} trials; run the same command "
+              f"again to finish the rest", file=sys.stderr)
+        return 130
+    except OSError as exc:
+        raise CLIError(f"could not reach the Dask scheduler {args.scheduler}: {exc}") from None
+
+    board = leaderboard(results)
+    _write_trials(out_dir, results)
+    _plot_trials(board, out_dir / "trials.png")
+    best = board[0]
+    summary = {"out_dir": str(out_dir), "trials": len(board), "best": best, "leaderboard": board}
+    if best["status"] != "ok":
+        raise CLIError("every trial diverged; try smaller learning rates")
+    if not args.no_final:
+        if not quiet:
+            print(f"\nbest setting: trial {best['trial']}; training it again in {out_dir / 'best'} "
+                  f"and scoring the test set once", file=sys.stderr)
+        chosen = trial_from_result(best)
+        config = TrainConfig(seed=args.seed, validation=args.validation, **chosen.params)
+        final_dir = out_dir / "best"
+        if final_dir.exists():
+            import shutil
+
+            shutil.rmtree(final_dir)
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1, user_api="blas"):     # as the trial ran: same numbers
+            final = train_run(final_dir, config, source, subset=args.subset)
+        summary["final"] = final.metrics
+    write_json(out_dir / "summary.json", summary)
+    _write_tune_report(out_dir, board, summary, args)
+    if args.json:
+        print(json.dumps(summary, indent=2, default=float))
+    elif not args.quiet:
+        print()
+        _print_board(board)
+        line = (f"\nchosen on validation: trial {best['trial']} (validation accuracy "
+                f"{100 * best['val_accuracy']:.2f}%)")
+        if "final" in summary and "test_accuracy" in summary["final"]:
+            line += f"; its test accuracy, read once: {100 * summary['final']['test_accuracy']:.2f}%"
+        print(line)
+        print(f"trials.csv, trials.json, trials.png and report.md in {out_dir}")
+    return 0
+
+
+def _write_tune_report(out_dir, board, summary, args):
+    from .io import atomic_write
+
+    best = board[0]
+    lines = [f"# netprop hyper-parameter sweep: {out_dir.name}", "",
+             f"{len(board)} settings ({'grid' if args.grid else 'random search'}, seed {args.seed}), "
+             f"each trained on the training split{f' ({args.subset} examples)' if args.subset else ''} "
+             f"and scored on the validation split ({args.validation:.0%} of the training set, "
+             f"stratified). The choice below used the validation split only.", "",
+             "| rank | trial | hidden | lr | batch | epochs | l2 | validation accuracy | validation loss |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for rank, r in enumerate(board, start=1):
+        lines.append(f"| {rank} | {r['trial']} | {','.join(map(str, r['hidden']))} | {r['lr']:.4g} | "
+                     f"{r['batch_size']} | {r['epochs']} | {r['l2']:.2g} | "
+                     f"{100 * r['val_accuracy']:.2f} % | {r['val_loss']:.4f} |")
+    lines += ["", "![leaderboard](trials.png)", ""]
+    final = summary.get("final")
+    if final and "test_accuracy" in final:
+        lines.append(f"Chosen: trial {best['trial']}. Trained again with the same seed (`best/`), its "
+                     f"test accuracy is {100 * final['test_accuracy']:.2f} %: the test set was read "
+                     f"once, for this setting only, after the choice was made.")
+    with atomic_write(out_dir / "report.md", "w") as fh:
+        fh.write("\n".join(lines) + "\n")
+
+
 # --- parser ----------------------------------------------------------------------
 
 
@@ -653,6 +839,44 @@ def build_parser():
     p.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
     p.add_argument("--quiet", action="store_true", help="no message after writing --out")
     p.set_defaults(func=cmd_derive)
+
+    p = sub.add_parser(
+        "tune",
+        help="hyper-parameter search scored on the validation split only",
+        description=(
+            "Try settings of hidden units, learning rate, minibatch size, epochs and L2 (random "
+            "search over the course's ranges by default: hidden 30-200, learning rate 0.001-0.5 "
+            "log-uniform, minibatch 16-256; or --grid). Each trial trains on the training split "
+            "and is scored on the validation split; the test set is read once, at the end, for "
+            "the chosen setting. Writes sweep.json, trials.csv, trials.json, trials.png, "
+            "report.md and best/ (the chosen setting's run) to --out; running the same command "
+            "again with the same --out skips the trials already finished."),
+    )
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--trials", type=_positive_int, metavar="N",
+                   help="random search with N settings (default 12)")
+    g.add_argument("--grid", action="store_true",
+                   help="grid: hidden 30,50,100 × lr 0.01,0.05,0.2 × l2 0,1e-4 (batch 64, 10 epochs)")
+    p.add_argument("--optimizer", choices=["sgd", "momentum", "nesterov", "adam"], default="sgd",
+                   help="update rule of every trial (default sgd, the course's minibatch SGD)")
+    p.add_argument("--subset", type=_positive_int, metavar="N",
+                   help="train each trial on N examples of the training split (quick sweeps)")
+    p.add_argument("--validation", type=float, default=0.2, metavar="FRACTION",
+                   help="fraction of the training set held out for validation (default 0.2)")
+    p.add_argument("--data-dir", metavar="DIR", help="folder holding the Fashion-MNIST IDX files")
+    p.add_argument("--data", metavar="FILE", help="your own .npz or CSV training data instead")
+    p.add_argument("--test-data", metavar="FILE", help="test data for --data")
+    p.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
+                   help="run trials in N local processes, one BLAS thread each (default 1)")
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                   help="run the trials on this existing Dask distributed cluster instead")
+    p.add_argument("--no-final", action="store_true",
+                   help="stop after the sweep: do not train the chosen setting again or read the test set")
+    p.add_argument("--seed", type=int, default=0, help="seed for the settings, split and training (default 0)")
+    p.add_argument("--out", metavar="DIR", help="sweep directory (default runs/tune-<timestamp>)")
+    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    p.add_argument("--json", action="store_true", help="print the leaderboard and result as JSON")
+    p.set_defaults(func=cmd_tune)
     return parser
 
 
