@@ -2,9 +2,11 @@
 
 Each configuration trains the lecture's network 784-H-10 (relu, softmax, mean cross-entropy) with
 SGD, momentum 0.9, constant learning rate, on the 60,000 Fashion-MNIST training images in float32,
-a fresh shuffle each epoch.  Each library runs one warm-up epoch, then `--epochs` timed epochs; the
-median is reported.  All three run in this one process, one after the other, so they share the
-machine's state; ratios are netprop's time divided by the peer's (below 1: netprop is faster).
+a fresh shuffle each epoch.  All three run in this one process: each library trains a block of
+1 + `--epochs` consecutive epochs (the first not counted), in the order netprop, PyTorch,
+scikit-learn and then again in reverse, so that each meets the same background load; the median of
+the 2 × `--epochs` timed epochs is reported.  Ratios are netprop's median time divided by the
+peer's (below 1: netprop is faster).
 
     python benchmarks/bench_epoch.py            # (H 128, batch 64) and (H 1024, batch 128)
     python benchmarks/bench_epoch.py --configs 256x128 --epochs 5
@@ -29,18 +31,20 @@ def flops_per_epoch(n, sizes):
     return 2 * n * macs
 
 
-def time_netprop(X, y, hidden, batch, epochs):
+def netprop_epochs(X, y, hidden, batch):
+    """A function that trains netprop one more epoch and returns its seconds."""
     import netprop
-    from netprop.train import TrainConfig, fit
+    from netprop.train import TrainConfig, Trainer
 
-    config = TrainConfig(hidden=[hidden], epochs=epochs + 1, batch_size=batch, lr=LR,
-                         optimizer="momentum", momentum=0.9, schedule="constant", seed=0)
-    net = netprop.Network([784, hidden, 10], seed=0, dtype="float32")
-    state = fit(net, X, y, X[:1000], y[:1000], config)
-    return [r["seconds"] for r in state.history[1:]]
+    config = TrainConfig(hidden=[hidden], epochs=1000, batch_size=batch, lr=LR, optimizer="momentum",
+                         momentum=0.9, schedule="constant", seed=0)
+    trainer = Trainer(netprop.Network([784, hidden, 10], seed=0, dtype="float32"), X, y, config)
+    emit = lambda event, **info: None  # noqa: E731
+    epoch = iter(range(1, 1001))
+    return lambda: trainer.train_epoch(next(epoch), emit)[3]
 
 
-def time_torch(X, y, hidden, batch, epochs):
+def torch_epochs(X, y, hidden, batch):
     import torch
 
     torch.manual_seed(0)
@@ -48,8 +52,8 @@ def time_torch(X, y, hidden, batch, epochs):
     model = torch.nn.Sequential(torch.nn.Linear(784, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 10))
     opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=0.9)
     loss_fn = torch.nn.CrossEntropyLoss()
-    times = []
-    for epoch in range(epochs + 1):
+
+    def epoch():
         t = time.perf_counter()
         perm = torch.randperm(len(Xt))
         for start in range(0, len(Xt), batch):
@@ -58,11 +62,11 @@ def time_torch(X, y, hidden, batch, epochs):
             loss = loss_fn(model(Xt[idx]), yt[idx])
             loss.backward()
             opt.step()
-        times.append(time.perf_counter() - t)
-    return times[1:]
+        return time.perf_counter() - t
+    return epoch
 
 
-def time_sklearn(X, y, hidden, batch, epochs):
+def sklearn_epochs(X, y, hidden, batch):
     import warnings
 
     from sklearn.exceptions import ConvergenceWarning
@@ -72,21 +76,25 @@ def time_sklearn(X, y, hidden, batch, epochs):
                         nesterovs_momentum=False, learning_rate_init=LR, batch_size=batch,
                         alpha=0.0, max_iter=1, shuffle=True, random_state=0)
     classes = np.arange(10)
-    times = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        for epoch in range(epochs + 1):
+
+    def epoch():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
             t = time.perf_counter()
             clf.partial_fit(X, y, classes=classes)       # one pass over the data in minibatches
-            times.append(time.perf_counter() - t)
-    return times[1:]
+            return time.perf_counter() - t
+    return epoch
+
+
+PEERS = {"netprop": netprop_epochs, "PyTorch": torch_epochs, "scikit-learn": sklearn_epochs}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--configs", default="128x64,1024x128",
                         help="comma-separated HIDDENxBATCH pairs (default 128x64,1024x128)")
-    parser.add_argument("--epochs", type=int, default=3, help="timed epochs per library (default 3)")
+    parser.add_argument("--epochs", type=int, default=2,
+                        help="timed epochs per block; each library runs two blocks (default 2)")
     parser.add_argument("--skip", default="", help="comma-separated peers to skip: torch,sklearn")
     args = parser.parse_args()
 
@@ -104,11 +112,17 @@ def main():
     for spec in args.configs.split(","):
         hidden, batch = (int(v) for v in spec.lower().split("x"))
         flops = flops_per_epoch(len(X), [784, hidden, 10])
-        results = {"netprop": time_netprop(X, y, hidden, batch, args.epochs)}
-        if "torch" not in skip:
-            results["PyTorch"] = time_torch(X, y, hidden, batch, args.epochs)
-        if "sklearn" not in skip:
-            results["scikit-learn"] = time_sklearn(X, y, hidden, batch, args.epochs)
+        runners = {name: make(X, y, hidden, batch) for name, make in PEERS.items()
+                   if {"PyTorch": "torch", "scikit-learn": "sklearn"}.get(name) not in skip}
+        results = {name: [] for name in runners}
+        # Blocks of consecutive epochs per library, the first of each block not counted (another
+        # library's idle thread pool may still be spinning), in two cycles of opposite order,
+        # so that slow drifts in the machine's load fall on every library alike.
+        names = list(runners)
+        for cycle in (names, names[::-1]):
+            for name in cycle:
+                runners[name]()
+                results[name] += [runners[name]() for _ in range(args.epochs)]
         ours = statistics.median(results["netprop"])
         for name, times in results.items():
             t = statistics.median(times)

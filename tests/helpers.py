@@ -28,5 +28,5 @@ def fashion_mnist_or_skip():
         return find_fashion_mnist(download=False)
     except DataError as exc:
         if os.environ.get("CI"):
-            raise AssertionError(f"CI needs Fashion-MNIST (make data installs it): {exc}")
+            raise AssertionError(f"CI needs Fashion-MNIST (make data installs it): {exc}") from None
         pytest.skip(f"Fashion-MNIST not installed: {exc}")

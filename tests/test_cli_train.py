@@ -1,7 +1,6 @@
 """`netprop train`, `evaluate` and `predict` end to end, and every command's bad-input errors."""
 
 import json
-import os
 import signal
 import subprocess
 import sys

@@ -268,7 +268,7 @@ def cmd_train(args):
         if progress.bar is not None:
             progress.bar.close()
         saved = (out_dir / CHECKPOINT).is_file()
-        print(f"\ninterrupted. " + (f"The checkpoint after the last finished epoch is in {out_dir}; "
+        print("\ninterrupted. " + (f"The checkpoint after the last finished epoch is in {out_dir}; "
               f"continue with: netprop train --resume {out_dir}" if saved
               else "No epoch had finished, so there is nothing to resume."), file=sys.stderr)
         return 130

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import json
-import math
 import re
 
 import numpy as np
@@ -99,8 +98,7 @@ class Derivation:
         row = (deltas[L - 1] @ net.weights[L - 1])[None, :]
         d = net.act_prime(cache.z[L - 2])
         with_diag, with_hadamard = row @ np.diag(d), row * d
-        z, h = z_names[L - 1], h_names[L - 1]
-        a = "relu" if net.activation == "relu" else net.activation
+        z, a = z_names[L - 1], net.activation
         out.append({"name": "diagonal Jacobian = Hadamard product",
                     "lhs_formula": f"((ŷ − y)ᵀ W{L}) · diag({a}'({z}))",
                     "rhs_formula": f"((ŷ − y)ᵀ W{L}) ⊙ {a}'({z}ᵀ)",
@@ -296,9 +294,9 @@ def _tex_lines(d):
     items = []
     sizes = "-".join(map(str, d.network["sizes"]))
     items.append(("h", f"Derivation for the {sizes} network"))
-    items.append(("p", f"Hidden activation {d.network['activation']}; "
-                       f"{'softmax output with cross-entropy' if d.network['loss'] == 'cross_entropy' else 'identity output with half squared error'}."
-                       " Vectors are columns."))
+    output = ("softmax output with cross-entropy" if d.network["loss"] == "cross_entropy"
+              else "identity output with half squared error")
+    items.append(("p", f"Hidden activation {d.network['activation']}; {output}. Vectors are columns."))
     items.append(("h2", "Parameters"))
     for l, (W, b) in enumerate(zip(d.weights, d.biases), start=1):
         items.append(("m", rf"W_{{{l}}} = {tex_matrix(W)}, \quad b_{{{l}}} = {tex_matrix(np.array(b)[:, None])}"))
@@ -398,7 +396,8 @@ def mathml_label(label):
             out.append(f"<mfrac><mrow><mo>∂</mo>{mathml_label(frac)}</mrow>"
                        f"<mrow><mo>∂</mo>{mathml_label(frac_b)}</mrow></mfrac>")
         elif word:
-            base = f"<mi>{html.escape(word)}</mi>" if len(word) == 1 or word == "ŷ" else f"<mi mathvariant=\"normal\">{html.escape(word)}</mi>"
+            upright = "" if len(word) == 1 or word == "ŷ" else ' mathvariant="normal"'   # names like relu
+            base = f"<mi{upright}>{html.escape(word)}</mi>"
             out.append(f"<msub>{base}<mn>{digit}</mn></msub>" if digit else base)
         elif transpose:
             if out:
@@ -465,7 +464,7 @@ def render_html(d, standalone=True):
     L = len(d.weights)
     body = [f"<h1>Derivation for the {sizes} network</h1>",
             f"<p>Hidden activation {html.escape(d.network['activation'])}, "
-            f"{'softmax output with cross-entropy' if d.network['loss'] == 'cross_entropy' else 'identity output with ½‖ŷ − y‖²'}. "
+            f"{'softmax output with cross-entropy' if d.network['loss'] == 'cross_entropy' else 'identity output with ½‖ŷ − y‖²'}. "  # noqa: E501
             "Vectors are columns. Hover over an edge for its exact gradient.</p>",
             '<figure class="network">', network_svg(d),
             "<figcaption>Forward propagation on the nodes (x, hidden activations, ŷ); backward "
@@ -511,6 +510,7 @@ def render_html(d, standalone=True):
     return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             f"<title>netprop derivation: {sizes} network</title>\n"
             "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;}"
-            "math[display=block]{margin:0.6em 0;padding:0.3em 0;overflow-x:auto;overflow-y:hidden;}figure{margin:1em 0;}"
+            "math[display=block]{margin:0.6em 0;padding:0.3em 0;overflow-x:auto;overflow-y:hidden;}"
+            "figure{margin:1em 0;}"
             "figcaption{font-size:0.9em;color:#555;}</style>\n</head>\n<body>\n"
             f"{content}\n</body>\n</html>\n")

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import csv
 import io as _io
-import json
-import math
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 

@@ -139,6 +139,63 @@ class TrainState:
     stopped_early: bool = False
 
 
+class Trainer:
+    """One epoch at a time over (X, y): shuffle, slice, forward, backward, step.
+
+    Holds what carries over between epochs (optimizer moments, the random generator, the step
+    count in state); fit() adds validation, early stopping and checkpoints around it.
+    """
+
+    def __init__(self, net, X, y, config, state=None, optimizer_state=None, image_shape=None, fill=0.0):
+        if config.augment and image_shape is None:
+            raise ValueError("augmentation needs image inputs (Fashion-MNIST or 28×28 images)")
+        self.net, self.X, self.y, self.config = net, X, y, config
+        self.image_shape, self.fill = image_shape, fill
+        self.state = state or TrainState()
+        self.rng = np.random.default_rng(config.seed)
+        if self.state.rng_state is not None:
+            self.rng.bit_generator.state = self.state.rng_state
+        self.params = [p for W, b in zip(net.weights, net.biases) for p in (W, b)]
+        self.optimizer = make_optimizer(config.optimizer, self.params, config.momentum)
+        if optimizer_state is not None:
+            self.optimizer.load_state(optimizer_state)
+        self.one_hot = np.eye(net.layer_sizes[-1], dtype=net.dtype)
+        self.steps_per_epoch = math.ceil(len(X) / config.batch_size)
+        self.total_steps = self.steps_per_epoch * config.epochs
+
+    def train_epoch(self, epoch, emit):
+        """One pass over the training data; returns (mean loss, accuracy, last lr, seconds)."""
+        net, X, y, config, state, rng = self.net, self.X, self.y, self.config, self.state, self.rng
+        n = len(X)
+        started = time.perf_counter()
+        perm = rng.permutation(n)                         # a fresh shuffle each epoch
+        loss_sum, correct, lr = 0.0, 0, config.lr
+        for start in range(0, n, config.batch_size):
+            idx = perm[start:start + config.batch_size]
+            xb, yb = X[idx], y[idx]
+            if config.augment:
+                xb = augment_batch(xb, rng, self.image_shape, config.shift, self.fill)
+            lr = learning_rate(config.schedule, config.lr, state.step, self.total_steps,
+                               self.steps_per_epoch, config.step_epochs, config.gamma)
+
+            # A diverging run overflows before its loss turns NaN; that loss is checked below,
+            # so NumPy's warnings would only repeat it.
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                cache = net._forward(xb)                                    # forward propagation
+                grads = net._backward(cache, self.one_hot[yb], config.l2)   # backward propagation
+                self.optimizer.step(self.params, grads.weights_and_biases(), lr)   # θ ← θ − lr·∇θ
+                batch_loss = _mean_cross_entropy(cache, yb)
+            if not math.isfinite(batch_loss):
+                raise TrainingDiverged(epoch, state.step + 1, lr, batch_loss)
+            state.step += 1
+            loss_sum += batch_loss * len(yb)
+            correct += int((cache.y_hat.argmax(axis=1) == yb).sum())
+            emit("batch", epoch=epoch, step=state.step, size=len(yb), loss=batch_loss,
+                 seen=start + len(yb), running_loss=loss_sum / (start + len(yb)),
+                 running_accuracy=correct / (start + len(yb)))
+        return loss_sum / n, correct / n, lr, time.perf_counter() - started
+
+
 def fit(net, X, y, X_val, y_val, config, state=None, optimizer_state=None, callback=None,
         checkpoint=None, image_shape=None, fill=0.0):
     """Train net in place on (X, y), scoring each epoch on (X_val, y_val).
@@ -152,73 +209,33 @@ def fit(net, X, y, X_val, y_val, config, state=None, optimizer_state=None, callb
 
     Returns the TrainState; net ends with the best epoch's parameters (by validation accuracy).
     """
-    rng = np.random.default_rng(config.seed)
-    state = state or TrainState()
-    if state.rng_state is not None:
-        rng.bit_generator.state = state.rng_state
-    params = [p for W, b in zip(net.weights, net.biases) for p in (W, b)]
-    optimizer = make_optimizer(config.optimizer, params, config.momentum)
-    if optimizer_state is not None:
-        optimizer.load_state(optimizer_state)
-    if config.augment and image_shape is None:
-        raise ValueError("augmentation needs image inputs (Fashion-MNIST or 28×28 images)")
-
-    n, c = len(X), net.layer_sizes[-1]
-    one_hot = np.eye(c, dtype=net.dtype)
-    steps_per_epoch = math.ceil(n / config.batch_size)
-    total_steps = steps_per_epoch * config.epochs
+    trainer = Trainer(net, X, y, config, state, optimizer_state, image_shape, fill)
+    state = trainer.state
     emit = callback or (lambda event, **info: None)
 
     while state.epoch < config.epochs and not state.stopped_early:
         epoch = state.epoch + 1
-        emit("epoch_start", epoch=epoch, steps=steps_per_epoch)
-        started = time.perf_counter()
-        perm = rng.permutation(n)                         # a fresh shuffle each epoch
-        loss_sum, correct = 0.0, 0
-        for start in range(0, n, config.batch_size):
-            idx = perm[start:start + config.batch_size]
-            xb, yb = X[idx], y[idx]
-            if config.augment:
-                xb = augment_batch(xb, rng, image_shape, config.shift, fill)
-            lr = learning_rate(config.schedule, config.lr, state.step, total_steps,
-                               steps_per_epoch, config.step_epochs, config.gamma)
-
-            # A diverging run overflows before its loss turns NaN; that loss is checked below,
-            # so NumPy's warnings would only repeat it.
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                cache = net._forward(xb)                                  # forward propagation
-                grads = net._backward(cache, one_hot[yb], config.l2)      # backward propagation
-                optimizer.step(params, grads.weights_and_biases(), lr)    # θ ← θ − lr·∇θ
-                batch_loss = _mean_cross_entropy(cache, yb)
-            if not math.isfinite(batch_loss):
-                raise TrainingDiverged(epoch, state.step + 1, lr, batch_loss)
-            state.step += 1
-            loss_sum += batch_loss * len(yb)
-            correct += int((cache.y_hat.argmax(axis=1) == yb).sum())
-            emit("batch", epoch=epoch, step=state.step, size=len(yb), loss=batch_loss,
-                 seen=start + len(yb), running_loss=loss_sum / (start + len(yb)),
-                 running_accuracy=correct / (start + len(yb)))
-        seconds = time.perf_counter() - started
-
+        emit("epoch_start", epoch=epoch, steps=trainer.steps_per_epoch)
+        train_loss, train_acc, lr, seconds = trainer.train_epoch(epoch, emit)
         val_loss, val_acc, _ = evaluate(net, X_val, y_val)
-        record = {"epoch": epoch, "train_loss": loss_sum / n, "train_accuracy": correct / n,
+        record = {"epoch": epoch, "train_loss": train_loss, "train_accuracy": train_acc,
                   "val_loss": val_loss, "val_accuracy": val_acc, "lr": lr, "seconds": seconds}
         state.history.append(record)
         if val_acc > state.best_accuracy or (val_acc == state.best_accuracy and val_loss < state.best_loss):
             state.best_epoch, state.best_accuracy, state.best_loss = epoch, val_acc, val_loss
-            state.best_params = [p.copy() for p in params]
+            state.best_params = [p.copy() for p in trainer.params]
             state.bad_epochs = 0
         else:
             state.bad_epochs += 1
             if config.patience and state.bad_epochs >= config.patience:
                 state.stopped_early = True
         state.epoch = epoch
-        state.rng_state = rng.bit_generator.state
+        state.rng_state = trainer.rng.bit_generator.state
         if checkpoint is not None:
-            checkpoint(net, optimizer, state)
+            checkpoint(net, trainer.optimizer, state)
         emit("epoch_end", record=record, best_epoch=state.best_epoch, stopped=state.stopped_early)
 
-    for p, best in zip(params, state.best_params):          # restore the best epoch's weights
+    for p, best in zip(trainer.params, state.best_params):   # restore the best epoch's weights
         p[...] = best
     return state
 
