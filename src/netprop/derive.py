@@ -329,35 +329,20 @@ def _tex_lines(d):
     return items
 
 
+MARKDOWN_ITEMS = {"h": "## {}", "h2": "### {}", "h3": "#### {}", "p": "{}", "m": "$$\n{}\n$$"}
+
+
 def render_markdown(d):
-    out = []
-    for kind, content in _tex_lines(d):
-        if kind == "h":
-            out.append(f"## {content}")
-        elif kind == "h2":
-            out.append(f"### {content}")
-        elif kind == "h3":
-            out.append(f"#### {content}")
-        elif kind == "p":
-            out.append(content)
-        else:
-            out.append(f"$$\n{content}\n$$")
-    return "\n\n".join(out) + "\n"
+    return "\n\n".join(MARKDOWN_ITEMS[kind].format(content) for kind, content in _tex_lines(d)) + "\n"
+
+
+LATEX_ITEMS = {"h": "\\section*{{{}}}", "h2": "\\subsection*{{{}}}", "h3": "\\subsubsection*{{{}}}",
+               "p": "{}\n"}
 
 
 def render_latex(d):
-    body = []
-    for kind, content in _tex_lines(d):
-        if kind == "h":
-            body.append(rf"\section*{{{_tex_text(content)}}}")
-        elif kind == "h2":
-            body.append(rf"\subsection*{{{_tex_text(content)}}}")
-        elif kind == "h3":
-            body.append(rf"\subsubsection*{{{_tex_text(content)}}}")
-        elif kind == "p":
-            body.append(_tex_text(content) + "\n")
-        else:
-            body.append(r"\[" + "\n" + content + "\n" + r"\]")
+    body = [LATEX_ITEMS[kind].format(_tex_text(content)) if kind in LATEX_ITEMS
+            else "\\[\n" + content + "\n\\]" for kind, content in _tex_lines(d)]
     max_cols = max(64, max(len(np.atleast_2d(f["matrix"])[0]) for g in d.gradients.values()
                            for f in g["factors"]))
     return "\n".join([

@@ -15,13 +15,15 @@ this chain equals the backprop shortcut in ``Network.backward``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from .network import Gradients
+
 
 @dataclass
-class JacobianChain:
+class JacobianChain(Gradients):
     """The chained gradients and the factors that produced them.
 
     weights, biases: gradients shaped like the parameters (for one example).
@@ -29,17 +31,8 @@ class JacobianChain:
     products: {"W1": the 1 × size row vector the factors multiply to, …}.
     """
 
-    weights: list
-    biases: list
-    factors: dict
-    products: dict
-
-    def named(self):
-        out = {}
-        for l, (gW, gb) in enumerate(zip(self.weights, self.biases), start=1):
-            out[f"W{l}"] = gW
-            out[f"b{l}"] = gb
-        return out
+    factors: dict = field(default_factory=dict)
+    products: dict = field(default_factory=dict)
 
 
 def layer_names(n_layers):
