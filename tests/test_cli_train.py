@@ -121,8 +121,11 @@ def test_ctrl_c_saves_and_resume_matches_an_uninterrupted_run(tmp_path):
     assert whole.returncode == 0, whole.stderr
 
     cut = tmp_path / "cut"
+    # A shell that starts this suite in the background makes its children ignore SIGINT, and
+    # Python then installs no KeyboardInterrupt handler; give the child the default back.
     proc = subprocess.Popen([sys.executable, "-m", "netprop", *common, "--out", str(cut)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     # The first checkpoint appears when epoch 1 ends; press Ctrl-C then, 19 epochs before the end.
     deadline = time.time() + 120
     while not (cut / "checkpoint.safetensors").exists() and time.time() < deadline:
