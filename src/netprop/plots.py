@@ -50,12 +50,14 @@ def first_layer_mosaic(W1, image_shape=(28, 28), max_tiles=256, columns=16):
     cols = min(columns, units)
     rows = math.ceil(units / cols)
     h, w = image_shape
-    mosaic = np.full((rows * (h + 1) - 1, cols * (w + 1) - 1), np.nan)
+    gap = 2
+    mosaic = np.full((rows * (h + gap) - gap, cols * (w + gap) - gap), np.nan)
     for k in range(units):
         tile = W1[k].reshape(image_shape).astype(np.float64)
         scale = np.abs(tile).max() or 1.0
         r, c = divmod(k, cols)
-        mosaic[r * (h + 1):r * (h + 1) + h, c * (w + 1):c * (w + 1) + w] = tile / scale
+        top, left = r * (h + gap), c * (w + gap)
+        mosaic[top:top + h, left:left + w] = tile / scale
     return mosaic, units
 
 
@@ -68,7 +70,7 @@ def plot_first_layer(W1, path, image_shape=(28, 28), max_tiles=256):
     mosaic, units = first_layer_mosaic(W1, image_shape, max_tiles)
     fig, ax = plt.subplots(figsize=(min(12, 0.05 * mosaic.shape[1] + 1), 0.05 * mosaic.shape[0] + 1))
     cmap = plt.get_cmap("bwr")
-    cmap = cmap.with_extremes(bad="0.85")
+    cmap = cmap.with_extremes(bad="0.35")             # dark gaps between the tiles
     ax.imshow(mosaic, cmap=cmap, vmin=-1, vmax=1, interpolation="nearest")
     ax.axis("off")
     shown = f"first {units} of {len(W1)}" if units < len(W1) else f"all {units}"
