@@ -211,3 +211,14 @@ def test_help_tells_the_truth():
     assert f"(default {d.optimizer})" in text and "/usr/share/datasets/fashion-mnist" in text
     predict_help = " ".join(run_cli("predict", "--help").stdout.split())
     assert "inverted" in predict_help and "28×28" in predict_help
+
+
+def test_step_schedule_flags_reach_the_run(tmp_path, capsys):
+    data = synthetic_npz(tmp_path / "d.npz", d=20)
+    code = main(["train", "--data", str(data), "--hidden", "8", "--epochs", "3", "--lr", "0.08",
+                 "--optimizer", "momentum", "--schedule", "step", "--step-epochs", "1", "--gamma", "0.5",
+                 "--out", str(tmp_path / "run"), "--quiet"])
+    assert code == 0
+    lines = (tmp_path / "run" / "history.csv").read_text().splitlines()[1:]
+    # the last minibatch of epoch k (1-based) runs at lr·γ^(k−1)
+    assert [float(line.split(",")[5]) for line in lines] == [0.08, 0.04, 0.02]

@@ -237,7 +237,8 @@ def cmd_train(args):
         config = TrainConfig(
             hidden=args.hidden, activation=args.activation, epochs=args.epochs,
             batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer,
-            momentum=args.momentum, l2=args.l2, schedule=args.schedule, patience=args.patience,
+            momentum=args.momentum, l2=args.l2, schedule=args.schedule, step_epochs=args.step_epochs,
+            gamma=args.gamma, patience=args.patience,
             augment=args.augment, shift=args.shift, seed=args.seed, validation=args.validation)
         if args.data:
             source = {"kind": "file", "path": str(Path(args.data).resolve()),
@@ -252,7 +253,7 @@ def cmd_train(args):
     progress = _TrainProgress(quiet, config.epochs if config else None)
 
     def on_data(dataset, prepared):
-        progress.total = progress.total or args_epochs(out_dir)
+        progress.total = progress.total or _saved_epochs(out_dir)
         if not quiet:
             what = "Fashion-MNIST" if dataset.source["kind"] == "fashion-mnist" else dataset.source["path"]
             print(f"{'resuming' if args.resume else 'training'} on {what}: {len(prepared.X_train)} "
@@ -295,7 +296,8 @@ def cmd_train(args):
     return 0
 
 
-def args_epochs(out_dir):
+def _saved_epochs(out_dir):
+    """The epoch count of the run being resumed in out_dir."""
     from .run import CHECKPOINT, read_checkpoint
 
     _, meta = read_checkpoint(Path(out_dir) / CHECKPOINT)
@@ -768,6 +770,11 @@ def build_parser():
                    help=f"L2 strength: adds (l2/2)·Σ‖W‖² to the loss (default {defaults.l2:g})")
     g.add_argument("--schedule", choices=["constant", "step", "cosine"], default=defaults.schedule,
                    help=f"learning-rate schedule (default {defaults.schedule}: annealed to 0 per minibatch)")
+    g.add_argument("--step-epochs", type=_positive_int, default=defaults.step_epochs, metavar="EPOCHS",
+                   help=f"with --schedule step: multiply the rate by --gamma every EPOCHS epochs "
+                        f"(default {defaults.step_epochs})")
+    g.add_argument("--gamma", type=_positive_float, default=defaults.gamma,
+                   help=f"with --schedule step: the factor (default {defaults.gamma:g})")
     g.add_argument("--patience", type=int, default=defaults.patience, metavar="EPOCHS",
                    help="stop after this many epochs without a better validation accuracy "
                         "(default 0: run every epoch; the best epoch is kept either way)")
