@@ -60,6 +60,8 @@ def test_partial_fit_and_string_labels():
     assert clf.n_iter_ == 20 and clf.score(X, names) > 0.9
     with pytest.raises(ValueError, match="not seen"):
         clf.partial_fit(X[:3], ["cat", "dog", "fox"])
+    clf.fit(X[y < 2], names[y < 2])                 # a fresh fit forgets partial_fit's classes
+    assert list(clf.classes_) == ["cat", "dog"]
 
 
 def test_regressor_multi_output_and_first_epoch_loss_by_hand():

@@ -159,6 +159,7 @@ class _BaseMLP(BaseEstimator):
 
     def fit(self, X, y):
         """Train from scratch for up to max_iter epochs."""
+        self._partial_classes = None            # classes= of an earlier partial_fit do not apply
         return self._fit(X, y, incremental=False)
 
     def partial_fit(self, X, y, classes=None):
