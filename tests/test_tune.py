@@ -88,6 +88,7 @@ def test_dask_local_cluster_gives_the_same_leaderboard(tmp_path):
     (["--scheduler", "localhost:8786"], "must be an address like tcp://"),
     (["--scheduler", "tcp://127.0.0.1:9", "--jobs", "2"], "--jobs is for local processes"),
     (["--out", "{tmp}/notasweep"], "not a sweep directory"),
+    (["--test-data", "{tmp}/t.npz"], "--test-data needs --data"),
 ])
 def test_bad_input(tmp_path, args, fragment):
     (tmp_path / "notasweep").mkdir()

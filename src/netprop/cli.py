@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
+from .functions import ACTIVATIONS, LOSSES
+from .optim import OPTIMIZERS, SCHEDULES
 
 
 class CLIError(Exception):
@@ -163,6 +165,17 @@ def cmd_gradcheck(args):
 # --- train -----------------------------------------------------------------------
 
 
+def _data_source(args):
+    """Where train and tune read their data: --data (and --test-data) or Fashion-MNIST."""
+    if args.data:
+        return {"kind": "file", "path": str(Path(args.data).resolve()),
+                "test_path": str(Path(args.test_data).resolve()) if args.test_data else None}
+    if args.test_data:
+        raise CLIError("--test-data needs --data (Fashion-MNIST brings its own test set)")
+    return {"kind": "fashion-mnist",
+            "data_dir": str(Path(args.data_dir).resolve()) if args.data_dir else None}
+
+
 def _timestamp_dir():
     from datetime import datetime
 
@@ -240,14 +253,7 @@ def cmd_train(args):
             momentum=args.momentum, l2=args.l2, schedule=args.schedule, step_epochs=args.step_epochs,
             gamma=args.gamma, patience=args.patience,
             augment=args.augment, shift=args.shift, seed=args.seed, validation=args.validation)
-        if args.data:
-            source = {"kind": "file", "path": str(Path(args.data).resolve()),
-                      "test_path": str(Path(args.test_data).resolve()) if args.test_data else None}
-        else:
-            if args.test_data:
-                raise CLIError("--test-data needs --data (Fashion-MNIST brings its own test set)")
-            source = {"kind": "fashion-mnist",
-                      "data_dir": str(Path(args.data_dir).resolve()) if args.data_dir else None}
+        source = _data_source(args)
 
     quiet = args.quiet or args.json
     progress = _TrainProgress(quiet, config.epochs if config else None)
@@ -563,12 +569,7 @@ def cmd_tune(args):
         raise CLIError(f"--scheduler must be an address like tcp://127.0.0.1:8786, got {args.scheduler!r}")
     trials = grid_trials(optimizer=args.optimizer) if args.grid else \
         random_trials(args.trials or 12, args.seed, optimizer=args.optimizer)
-    if args.data:
-        source = {"kind": "file", "path": str(Path(args.data).resolve()),
-                  "test_path": str(Path(args.test_data).resolve()) if args.test_data else None}
-    else:
-        source = {"kind": "fashion-mnist",
-                  "data_dir": str(Path(args.data_dir).resolve()) if args.data_dir else None}
+    source = _data_source(args)
     from datetime import datetime
 
     out_dir = Path(args.out) if args.out else Path("runs") / datetime.now().strftime("tune-%Y%m%d-%H%M%S")
@@ -710,9 +711,9 @@ def build_parser():
                    help="check only the lecture's 784-H-10 network")
     p.add_argument("--examples", type=_positive_int, default=4, metavar="N",
                    help="examples in the minibatch (default 4)")
-    p.add_argument("--activation", choices=["relu", "leaky_relu", "tanh", "sigmoid"],
+    p.add_argument("--activation", choices=list(ACTIVATIONS),
                    default="relu", help="hidden activation (default relu)")
-    p.add_argument("--loss", choices=["cross_entropy", "mse"], default="cross_entropy",
+    p.add_argument("--loss", choices=list(LOSSES), default="cross_entropy",
                    help="loss (default cross_entropy: softmax output)")
     p.add_argument("--l2", type=_non_negative_float, default=0.0,
                    help="L2 strength: adds (l2/2)·Σ‖W‖² to the loss (default 0)")
@@ -754,7 +755,7 @@ def build_parser():
     g = p.add_argument_group("network and optimisation")
     g.add_argument("--hidden", type=_int_list, default=defaults.hidden, metavar="H[,H...]",
                    help=f"hidden layer widths, e.g. 128 or 256,128 (default {','.join(map(str, defaults.hidden))})")
-    g.add_argument("--activation", choices=["relu", "leaky_relu", "tanh", "sigmoid"],
+    g.add_argument("--activation", choices=list(ACTIVATIONS),
                    default=defaults.activation, help=f"hidden activation (default {defaults.activation})")
     g.add_argument("--epochs", type=_positive_int, default=defaults.epochs,
                    help=f"passes over the training split (default {defaults.epochs})")
@@ -762,13 +763,13 @@ def build_parser():
                    help=f"examples per minibatch (default {defaults.batch_size})")
     g.add_argument("--lr", type=_positive_float, default=defaults.lr,
                    help=f"learning rate (default {defaults.lr:g})")
-    g.add_argument("--optimizer", choices=["sgd", "momentum", "nesterov", "adam"],
+    g.add_argument("--optimizer", choices=OPTIMIZERS,
                    default=defaults.optimizer, help=f"update rule (default {defaults.optimizer})")
     g.add_argument("--momentum", type=_non_negative_float, default=defaults.momentum,
                    help=f"momentum for momentum/nesterov (default {defaults.momentum:g})")
     g.add_argument("--l2", type=_non_negative_float, default=defaults.l2,
                    help=f"L2 strength: adds (l2/2)·Σ‖W‖² to the loss (default {defaults.l2:g})")
-    g.add_argument("--schedule", choices=["constant", "step", "cosine"], default=defaults.schedule,
+    g.add_argument("--schedule", choices=SCHEDULES, default=defaults.schedule,
                    help=f"learning-rate schedule (default {defaults.schedule}: annealed to 0 per minibatch)")
     g.add_argument("--step-epochs", type=_positive_int, default=defaults.step_epochs, metavar="EPOCHS",
                    help=f"with --schedule step: multiply the rate by --gamma every EPOCHS epochs "
@@ -831,9 +832,9 @@ def build_parser():
     )
     p.add_argument("--sizes", type=_int_list, default=[2, 2, 3], metavar="D,H,...,C",
                    help="layer sizes (default 2,2,3; at most 4 weight matrices and 8 units a layer)")
-    p.add_argument("--activation", choices=["relu", "leaky_relu", "tanh", "sigmoid"], default="relu",
+    p.add_argument("--activation", choices=list(ACTIVATIONS), default="relu",
                    help="hidden activation (default relu)")
-    p.add_argument("--loss", choices=["cross_entropy", "mse"], default="cross_entropy",
+    p.add_argument("--loss", choices=list(LOSSES), default="cross_entropy",
                    help="loss (default cross_entropy: softmax output)")
     p.add_argument("--seed", type=int, default=0, help="seed for x, y, W and b (default 0)")
     p.add_argument("--params", metavar="FILE",
@@ -864,7 +865,7 @@ def build_parser():
                    help="random search with N settings (default 12)")
     g.add_argument("--grid", action="store_true",
                    help="grid: hidden 30,50,100 × lr 0.01,0.05,0.2 × l2 0,1e-4 (batch 64, 10 epochs)")
-    p.add_argument("--optimizer", choices=["sgd", "momentum", "nesterov", "adam"], default="sgd",
+    p.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd",
                    help="update rule of every trial (default sgd, the course's minibatch SGD)")
     p.add_argument("--subset", type=_positive_int, metavar="N",
                    help="train each trial on N examples of the training split (quick sweeps)")
