@@ -55,12 +55,9 @@ class Derivation:
         params = list(net.named_parameters().values())
         numeric = numerical_gradient(lambda: net.loss(x, Y), params, eps=1e-6)
         z_names, h_names = layer_names(L)
-        # δ for each layer: ŷ − y at the top, the lecture's g below (g1, g2, … when there are several)
-        deltas, delta = [None] * L, (cache.y_hat - Y)
-        for l in reversed(range(L)):
-            deltas[l] = delta
-            if l > 0:
-                delta = (delta @ net.weights[l]) * net.act_prime(cache.z[l - 1])
+        # δ for each layer: ŷ − y at the top, the lecture's g below (g1, g2, … when there are
+        # several). For one example ∇b = δ (∇b2 = ŷ − y, ∇b1 = g), so backward already has them.
+        deltas = grads.biases
         delta_names = ["g" if L == 2 else f"g{l}" for l in range(1, L)] + ["ŷ − y"]
 
         self.gradients = {}
