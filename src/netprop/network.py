@@ -333,11 +333,11 @@ class Network:
     def loss_from_cache(self, cache, y, l2=0.0):
         """The loss of a forward cache (no new forward pass): data loss + L2 penalty."""
         logits = np.atleast_2d(cache.z[-1])
-        Y = self.targets(y, logits.shape[0])
-        if self.loss_name == "cross_entropy":
-            data = self.data_loss(logits, Y)
-        else:
-            data = self.data_loss(np.atleast_2d(cache.y_hat), Y)
+        return self._loss(logits, np.atleast_2d(cache.y_hat), self.targets(y, logits.shape[0]), l2)
+
+    def _loss(self, logits, y_hat, Y, l2=0.0):
+        """loss_from_cache() without checks: 2-D logits and ŷ, dense targets Y (n, c)."""
+        data = self.data_loss(logits if self.loss_name == "cross_entropy" else y_hat, Y)
         return data + self.l2_penalty(l2)
 
     def loss(self, X, y, l2=0.0):

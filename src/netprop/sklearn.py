@@ -117,7 +117,7 @@ class _BaseMLP(BaseEstimator):
             for start in range(0, n, batch):
                 idx = order[start:start + batch]
                 cache = self.network_._forward(X[idx])
-                total += self.network_.loss_from_cache(cache, Y[idx]) * len(idx)
+                total += self.network_._loss(cache.z[-1], cache.y_hat, Y[idx]) * len(idx)
                 grads = self.network_._backward(cache, Y[idx], self.alpha)
                 self._optimizer.step(self._params, grads.weights_and_biases(), self.learning_rate_init)
                 self.t_ += 1
@@ -145,7 +145,7 @@ class _BaseMLP(BaseEstimator):
         """sklearn's stopping rule: count epochs without an improvement larger than tol."""
         if X_val is not None:
             cache = self.network_._forward(X_val)
-            self.validation_loss_curve_.append(self.network_.loss_from_cache(cache, Y_val))
+            self.validation_loss_curve_.append(self.network_._loss(cache.z[-1], cache.y_hat, Y_val))
             score = self._score_cache(cache, Y_val)
             self.validation_scores_.append(score)
             improved = score > self.best_validation_score_
