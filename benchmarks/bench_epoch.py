@@ -8,6 +8,12 @@ scikit-learn and then again in reverse, so that each meets the same background l
 the 2 × `--epochs` timed epochs is reported.  Ratios are netprop's median time divided by the
 peer's (below 1: netprop is faster).
 
+Two more rows time only each epoch's matrix products (the same shapes, minibatches and momentum
+buffer, nothing else), once through NumPy's BLAS as netprop calls it and once through PyTorch's
+kernels: a floor under any implementation built on that library.  At a size where the products
+are nearly the whole epoch, "NumPy, products only" ÷ PyTorch bounds from below the ratio netprop
+can reach against PyTorch.
+
     python benchmarks/bench_epoch.py            # (H 128, batch 64) and (H 1024, batch 128)
     python benchmarks/bench_epoch.py --configs 256x128 --epochs 5
 """
@@ -86,7 +92,61 @@ def sklearn_epochs(X, y, hidden, batch):
     return epoch
 
 
-PEERS = {"netprop": netprop_epochs, "PyTorch": torch_epochs, "scikit-learn": sklearn_epochs}
+def numpy_products_epochs(X, y, hidden, batch):
+    """Only the epoch's matrix products, through NumPy's BLAS as netprop calls them: a floor.
+
+    Per minibatch: Z1 = X W1ᵀ, Z2 = H W2ᵀ, ∇W2 = δ2ᵀH, G = δ2 W2 and v ← μv + GᵀX, on arrays of
+    the training shapes; no activation, softmax, update or bookkeeping.
+    """
+    from netprop._blas import gemm_tn
+
+    rng = np.random.default_rng(0)
+    W1 = rng.standard_normal((hidden, X.shape[1]), dtype=np.float32) * 0.05
+    W2 = rng.standard_normal((10, hidden), dtype=np.float32) * 0.05
+    v = np.zeros_like(W1)
+
+    def epoch():
+        t = time.perf_counter()
+        perm = rng.permutation(len(X))
+        for start in range(0, len(X), batch):
+            xb = X[perm[start:start + batch]]
+            h = xb @ W1.T
+            d2 = h @ W2.T
+            d2.T @ h
+            g = d2 @ W2
+            gemm_tn(g, xb, v, 1.0, 0.9)
+        return time.perf_counter() - t
+    return epoch
+
+
+def torch_products_epochs(X, y, hidden, batch):
+    """The same products through PyTorch's kernels, v updated in place as torch.optim does."""
+    import torch
+
+    gen = torch.Generator().manual_seed(0)
+    Xt = torch.from_numpy(X)
+    W1 = torch.randn(hidden, X.shape[1], generator=gen) * 0.05
+    W2 = torch.randn(10, hidden, generator=gen) * 0.05
+    v = torch.zeros_like(W1)
+
+    def epoch():
+        t = time.perf_counter()
+        perm = torch.randperm(len(Xt), generator=gen)
+        for start in range(0, len(Xt), batch):
+            xb = Xt[perm[start:start + batch]]
+            h = xb @ W1.T
+            d2 = h @ W2.T
+            d2.T @ h
+            g = d2 @ W2
+            v.mul_(0.9).addmm_(g.T, xb)
+        return time.perf_counter() - t
+    return epoch
+
+
+PEERS = {"netprop": netprop_epochs, "PyTorch": torch_epochs, "scikit-learn": sklearn_epochs,
+         "NumPy, products only": numpy_products_epochs, "PyTorch, products only": torch_products_epochs}
+SKIP_NAMES = {"PyTorch": "torch", "scikit-learn": "sklearn", "NumPy, products only": "floor",
+              "PyTorch, products only": "floor"}
 
 
 def main():
@@ -95,7 +155,8 @@ def main():
                         help="comma-separated HIDDENxBATCH pairs (default 128x64,1024x128)")
     parser.add_argument("--epochs", type=int, default=2,
                         help="timed epochs per block; each library runs two blocks (default 2)")
-    parser.add_argument("--skip", default="", help="comma-separated peers to skip: torch,sklearn")
+    parser.add_argument("--skip", default="",
+                        help="comma-separated peers to skip: torch, sklearn, floor (the products-only rows)")
     args = parser.parse_args()
 
     import torch
@@ -113,7 +174,7 @@ def main():
         hidden, batch = (int(v) for v in spec.lower().split("x"))
         flops = flops_per_epoch(len(X), [784, hidden, 10])
         runners = {name: make(X, y, hidden, batch) for name, make in PEERS.items()
-                   if {"PyTorch": "torch", "scikit-learn": "sklearn"}.get(name) not in skip}
+                   if SKIP_NAMES.get(name) not in skip and not (name.startswith("PyTorch") and "torch" in skip)}
         results = {name: [] for name in runners}
         # Blocks of consecutive epochs per library, the first of each block not counted (another
         # library's idle thread pool may still be spinning), in two cycles of opposite order,

@@ -365,27 +365,41 @@ class Network:
 
     def _backward(self, cache, Y, l2=0.0):
         """backward() without checks: 2-D cache, dense targets Y (n, c) (the training hot path)."""
-        n = cache.x.shape[0]
-        inputs = [cache.x] + cache.h              # h⁽⁰⁾ = x, h⁽¹⁾, …
-        L = self.n_layers
-        grad_W, grad_b = [None] * L, [None] * L
+        return gradients_from_deltas(self._deltas(cache, Y), [cache.x] + cache.h, self.weights, l2)
 
+    def _deltas(self, cache, Y):
+        """δ⁽ˡ⁾ = ∂f/∂z⁽ˡ⁾ for every layer l = 1 … L, one row per example: the backward recursion.
+
+        The lecture's ŷ − y is δ⁽ᴸ⁾ and its g is δ⁽¹⁾ (gᵀ for one example, as on the slides).
+        """
+        n = cache.x.shape[0]
+        L = self.n_layers
+        deltas = [None] * L
         delta = cache.y_hat - Y                   # δ = ŷ − y ...
         delta /= n                                # ... divided by n: f is a mean over the minibatch
-        for l in reversed(range(L)):
-            grad_W[l] = delta.T @ inputs[l]       # ∇W = δ hᵀ (g xᵀ for the first layer)
-            grad_b[l] = delta.sum(axis=0)         # ∇b = δ (g for the first layer)
-            if l2:
-                grad_W[l] += l2 * self.weights[l]
-            if l > 0:
-                delta = delta @ self.weights[l]   # gᵀ = (δᵀ W) ⊙ act'(zᵀ) ...
-                delta *= self.act_prime(cache.z[l - 1])
-        return Gradients(weights=grad_W, biases=grad_b)
+        deltas[L - 1] = delta
+        for l in reversed(range(1, L)):
+            delta = delta @ self.weights[l]       # gᵀ = (δᵀ W) ⊙ act'(zᵀ) ...
+            delta *= self.act_prime(cache.z[l - 1])
+            deltas[l - 1] = delta
+        return deltas
 
     def gradients(self, X, y, l2=0.0):
         """Forward, then backward: (loss, Gradients) for X and y."""
         cache = self.forward(X)
         return self.loss_from_cache(cache, y, l2), self.backward(cache, y, l2)
+
+
+def gradients_from_deltas(deltas, inputs, weights, l2=0.0):
+    """Gradients from each layer's δ and its input h (h⁽⁰⁾ = x): the last lines of backward propagation."""
+    grad_W, grad_b = [], []
+    for delta, h, W in zip(deltas, inputs, weights):
+        gW = delta.T @ h                          # ∇W = δ hᵀ (g xᵀ for the first layer)
+        if l2:
+            gW += l2 * W                          # ... + l2·W, the gradient of (l2/2)‖W‖²
+        grad_W.append(gW)
+        grad_b.append(delta.sum(axis=0))          # ∇b = δ (g for the first layer)
+    return Gradients(weights=grad_W, biases=grad_b)
 
 
 def _check_l2(l2):

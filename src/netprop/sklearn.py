@@ -118,8 +118,9 @@ class _BaseMLP(BaseEstimator):
                 idx = order[start:start + batch]
                 cache = self.network_._forward(X[idx])
                 total += self.network_._loss(cache.z[-1], cache.y_hat, Y[idx]) * len(idx)
-                grads = self.network_._backward(cache, Y[idx], self.alpha)
-                self._optimizer.step(self._params, grads.weights_and_biases(), self.learning_rate_init)
+                deltas = self.network_._deltas(cache, Y[idx])
+                self._optimizer.step_from_deltas(self._params, deltas, [cache.x] + cache.h,
+                                                 self.learning_rate_init, self.alpha)
                 self.t_ += 1
             loss = total / n + self.network_.l2_penalty(self.alpha)
             if not math.isfinite(loss):

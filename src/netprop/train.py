@@ -181,9 +181,10 @@ class Trainer:
             # A diverging run overflows before its loss turns NaN; that loss is checked below,
             # so NumPy's warnings would only repeat it.
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                cache = net._forward(xb)                                    # forward propagation
-                grads = net._backward(cache, self.one_hot[yb], config.l2)   # backward propagation
-                self.optimizer.step(self.params, grads.weights_and_biases(), lr)   # θ ← θ − lr·∇θ
+                cache = net._forward(xb)                            # forward propagation
+                deltas = net._deltas(cache, self.one_hot[yb])       # backward propagation: each layer's δ
+                # θ ← θ − lr·∇θ, with ∇W = δᵀh + l2·W formed inside the update (optim.SGD says how)
+                self.optimizer.step_from_deltas(self.params, deltas, [xb] + cache.h, lr, config.l2)
                 batch_loss = _mean_cross_entropy(cache, yb)
             if not math.isfinite(batch_loss):
                 raise TrainingDiverged(epoch, state.step + 1, lr, batch_loss)
