@@ -12,6 +12,8 @@ def path(request, monkeypatch):
         monkeypatch.setattr(_blas, "_FUNCTIONS", None)
     elif not _blas.available():
         pytest.skip("this NumPy does not bundle scipy-openblas")
+    else:
+        monkeypatch.setattr(_blas, "DIRECT_FROM", 1)      # the small test arrays go to BLAS too
     return request.param
 
 

@@ -23,6 +23,11 @@ import numpy as np
 
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 
+# A direct call costs about 10 µs more than a NumPy expression (ctypes, argument checks), the
+# price of one pass over some 64k floats; smaller arrays (biases, the output layer's W) are left
+# to NumPy.
+DIRECT_FROM = 1 << 16
+
 
 def _numpy_openblas():
     """{(dtype, "gemm"|"axpy"): C function} from the OpenBLAS NumPy has loaded, or None."""
@@ -67,10 +72,13 @@ def available():
     return _FUNCTIONS is not None
 
 
-def _direct(*arrays):
-    """Whether arrays can go straight to BLAS: same float dtype, C-contiguous, aligned, sizes in range."""
-    if _FUNCTIONS is None:
+def _direct(out, *arrays):
+    """Whether a call writing `out` goes straight to BLAS: out large enough, all of one float dtype,
+    C-contiguous, aligned and in range, out writeable and overlapping no input."""
+    if _FUNCTIONS is None or out.size < DIRECT_FROM or not out.flags.writeable \
+            or any(np.may_share_memory(out, a) for a in arrays):
         return False
+    arrays = (out,) + arrays
     dtype = arrays[0].dtype
     return all(isinstance(a, np.ndarray) and a.dtype == dtype and a.flags.c_contiguous and a.flags.aligned
                and a.size <= _FUNCTIONS["max_int"] for a in arrays) and (dtype, "gemm") in _FUNCTIONS
@@ -84,8 +92,7 @@ def gemm_tn(A, B, C, alpha=1.0, beta=0.0):
     (k, m), n = A.shape, B.shape[1]
     if B.shape[0] != k or C.shape != (m, n):
         raise ValueError(f"gemm_tn: shapes {A.shape}ᵀ·{B.shape} do not fit C {C.shape}")
-    if k and m and n and _direct(A, B, C) and C.flags.writeable \
-            and not np.may_share_memory(C, A) and not np.may_share_memory(C, B):
+    if k and _direct(C, A, B):
         _FUNCTIONS[C.dtype, "gemm"](_ROW_MAJOR, _TRANS, _NO_TRANS, m, n, k, alpha, A.ctypes.data, m,
                                     B.ctypes.data, n, beta, C.ctypes.data, n)
         return C
@@ -105,7 +112,7 @@ def axpy(alpha, x, y):
     """y ← α·x + y in place, for arrays of one shape."""
     if x.shape != y.shape:
         raise ValueError(f"axpy: shapes {x.shape} and {y.shape} differ")
-    if x.size and _direct(x, y) and y.flags.writeable and not np.may_share_memory(x, y):
+    if _direct(y, x):
         _FUNCTIONS[y.dtype, "axpy"](x.size, alpha, x.ctypes.data, 1, y.ctypes.data, 1)
         return y
     y += alpha * x
