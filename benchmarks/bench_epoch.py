@@ -2,11 +2,11 @@
 
 Each configuration trains the lecture's network 784-H-10 (relu, softmax, mean cross-entropy) with
 SGD, momentum 0.9, constant learning rate, on the 60,000 Fashion-MNIST training images in float32,
-a fresh shuffle each epoch.  All three run in this one process: each library trains a block of
-1 + `--epochs` consecutive epochs (the first not counted), in the order netprop, PyTorch,
-scikit-learn and then again in reverse, so that each meets the same background load; the median of
-the 2 × `--epochs` timed epochs is reported.  Ratios are netprop's median time divided by the
-peer's (below 1: netprop is faster).
+a fresh shuffle each epoch.  All run in this one process, in `--cycles` cycles: in each, every
+library trains a block of 1 + `--epochs` consecutive epochs (the first not counted), the order
+reversed from one cycle to the next, so that each meets the same background load.  s/epoch is the
+median over the cycles; "netprop ÷ this" is the median of the ratios taken within each cycle
+(below 1: netprop is faster), with their range, which shows how much the machine's load moved.
 
 Two more rows time only each epoch's matrix products (the same shapes, minibatches and momentum
 buffer, nothing else), once through NumPy's BLAS as netprop calls it and once through PyTorch's
@@ -15,7 +15,7 @@ are nearly the whole epoch, "NumPy, products only" ÷ PyTorch bounds from below 
 can reach against PyTorch.
 
     python benchmarks/bench_epoch.py            # (H 128, batch 64) and (H 1024, batch 128)
-    python benchmarks/bench_epoch.py --configs 256x128 --epochs 5
+    python benchmarks/bench_epoch.py --configs 256x128 --cycles 6
 """
 
 from __future__ import annotations
@@ -153,8 +153,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--configs", default="128x64,1024x128",
                         help="comma-separated HIDDENxBATCH pairs (default 128x64,1024x128)")
-    parser.add_argument("--epochs", type=int, default=2,
-                        help="timed epochs per block; each library runs two blocks (default 2)")
+    parser.add_argument("--cycles", type=int, default=4,
+                        help="cycles over the libraries, alternating their order (default 4)")
+    parser.add_argument("--epochs", type=int, default=1,
+                        help="timed epochs per library in each cycle, after one untimed (default 1)")
     parser.add_argument("--skip", default="",
                         help="comma-separated peers to skip: torch, sklearn, floor (the products-only rows)")
     args = parser.parse_args()
@@ -175,23 +177,25 @@ def main():
         flops = flops_per_epoch(len(X), [784, hidden, 10])
         runners = {name: make(X, y, hidden, batch) for name, make in PEERS.items()
                    if SKIP_NAMES.get(name) not in skip and not (name.startswith("PyTorch") and "torch" in skip)}
+        # Each cycle runs every library once: a block of 1 + `--epochs` consecutive epochs, the
+        # first not counted (another library's idle thread pool may still be spinning).  Cycles
+        # alternate their order, so that slow drifts in the machine's load fall on every library
+        # alike; the ratios are taken within each cycle (minutes apart at most) and then summarised.
         results = {name: [] for name in runners}
-        # Blocks of consecutive epochs per library, the first of each block not counted (another
-        # library's idle thread pool may still be spinning), in two cycles of opposite order,
-        # so that slow drifts in the machine's load fall on every library alike.
         names = list(runners)
-        for cycle in (names, names[::-1]):
-            for name in cycle:
+        for c in range(args.cycles):
+            for name in (names if c % 2 == 0 else names[::-1]):
                 runners[name]()
-                results[name] += [runners[name]() for _ in range(args.epochs)]
-        ours = statistics.median(results["netprop"])
+                results[name].append(statistics.median(runners[name]() for _ in range(args.epochs)))
         for name, times in results.items():
             t = statistics.median(times)
-            ratio = "1" if name == "netprop" else f"{ours / t:.2f}"
+            ratios = sorted(a / b for a, b in zip(results["netprop"], times))
+            ratio = "1" if name == "netprop" else \
+                f"{statistics.median(ratios):.2f} ({ratios[0]:.2f}–{ratios[-1]:.2f})"
             rows.append([f"784-{hidden}-10", batch, name, f"{t:.3f}", f"{flops / t / 1e9:.1f}",
                          f"{100 * flops / t / 1e9 / peak:.0f} %", ratio])
     print(table(rows, ["network", "batch", "library", "s/epoch", "GFLOP/s", "of sgemm peak",
-                       "netprop ÷ this"]))
+                       "netprop ÷ this (range)"]))
 
 
 if __name__ == "__main__":

@@ -91,3 +91,24 @@ def test_axpy(path, dtype):
     np.testing.assert_allclose(y, expected, rtol=1e-6 if dtype == np.float32 else 1e-15)
     with pytest.raises(ValueError, match="differ"):
         _blas.axpy(1.0, x, y[:2])
+
+
+@pytest.mark.parametrize("order_a, order_b", [("C", "F"), ("F", "C"), ("F", "F")])
+def test_gemm_tn_reads_either_memory_order(path, order_a, order_b):
+    """δ and h come column-major from the forward cache; BLAS reads them with the transpose flags."""
+    rng = np.random.default_rng(5)
+    A = np.asarray(rng.normal(size=(33, 21)), order=order_a)
+    B = np.asarray(rng.normal(size=(33, 18)), order=order_b)
+    C = rng.normal(size=(21, 18))
+    expected = 0.7 * (A.T @ B) + 0.2 * C
+    _blas.gemm_tn(A, B, C, 0.7, 0.2)
+    np.testing.assert_allclose(C, expected, rtol=1e-13)
+
+
+def test_gemm_tn_into_a_column_major_C_goes_the_numpy_way(path):
+    rng = np.random.default_rng(6)
+    A, B = rng.normal(size=(9, 6)), rng.normal(size=(9, 4))
+    C = np.asfortranarray(rng.normal(size=(6, 4)))
+    expected = A.T @ B - C
+    _blas.gemm_tn(A, B, C, 1.0, -1.0)
+    np.testing.assert_allclose(C, expected, rtol=1e-13)

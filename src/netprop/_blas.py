@@ -73,28 +73,39 @@ def available():
 
 
 def _direct(out, *arrays):
-    """Whether a call writing `out` goes straight to BLAS: out large enough, all of one float dtype,
-    C-contiguous, aligned and in range, out writeable and overlapping no input."""
+    """Whether a call writing `out` goes straight to BLAS: out large enough and C-contiguous, all
+    of one float dtype, contiguous (in either order), aligned and in range, out writeable and
+    overlapping no input."""
     if _FUNCTIONS is None or out.size < DIRECT_FROM or not out.flags.writeable \
-            or any(np.may_share_memory(out, a) for a in arrays):
+            or not out.flags.c_contiguous or any(np.may_share_memory(out, a) for a in arrays):
         return False
     arrays = (out,) + arrays
     dtype = arrays[0].dtype
-    return all(isinstance(a, np.ndarray) and a.dtype == dtype and a.flags.c_contiguous and a.flags.aligned
+    return all(isinstance(a, np.ndarray) and a.dtype == dtype and a.flags.aligned
+               and (a.flags.c_contiguous or a.flags.f_contiguous)
                and a.size <= _FUNCTIONS["max_int"] for a in arrays) and (dtype, "gemm") in _FUNCTIONS
+
+
+def _layout(M, transposed_if_c):
+    """BLAS's (transpose flag, leading dimension) for a contiguous 2-D M read in row-major order."""
+    if M.flags.c_contiguous:
+        return (_TRANS if transposed_if_c else _NO_TRANS), M.shape[1]
+    return (_NO_TRANS if transposed_if_c else _TRANS), M.shape[0]
 
 
 def gemm_tn(A, B, C, alpha=1.0, beta=0.0):
     """C ← α·AᵀB + β·C in place, for A (k, m), B (k, n), C (m, n); with β = 0, C's old values are ignored.
 
     Backpropagation's ∇W = δᵀh has this form, and β lets an optimizer add it into a buffer it keeps.
+    A and B may be stored in either order (δ and h are column-major in netprop's forward cache).
     """
     (k, m), n = A.shape, B.shape[1]
     if B.shape[0] != k or C.shape != (m, n):
         raise ValueError(f"gemm_tn: shapes {A.shape}ᵀ·{B.shape} do not fit C {C.shape}")
     if k and _direct(C, A, B):
-        _FUNCTIONS[C.dtype, "gemm"](_ROW_MAJOR, _TRANS, _NO_TRANS, m, n, k, alpha, A.ctypes.data, m,
-                                    B.ctypes.data, n, beta, C.ctypes.data, n)
+        (trans_a, lda), (trans_b, ldb) = _layout(A, True), _layout(B, False)
+        _FUNCTIONS[C.dtype, "gemm"](_ROW_MAJOR, trans_a, trans_b, m, n, k, alpha, A.ctypes.data, lda,
+                                    B.ctypes.data, ldb, beta, C.ctypes.data, n)
         return C
     product = A.T @ B
     if alpha != 1:
