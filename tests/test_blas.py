@@ -112,3 +112,13 @@ def test_gemm_tn_into_a_column_major_C_goes_the_numpy_way(path):
     expected = A.T @ B - C
     _blas.gemm_tn(A, B, C, 1.0, -1.0)
     np.testing.assert_allclose(C, expected, rtol=1e-13)
+
+
+def test_axpy_with_x_in_the_other_memory_order(path):
+    """A flat walk over a column-major x would pair the wrong elements: NumPy takes those."""
+    rng = np.random.default_rng(7)
+    x = np.asfortranarray(rng.normal(size=(6, 5)))
+    y = rng.normal(size=(6, 5))
+    expected = y + 2.0 * x
+    _blas.axpy(2.0, x, y)
+    np.testing.assert_allclose(y, expected, rtol=1e-15)

@@ -123,7 +123,7 @@ def axpy(alpha, x, y):
     """y ← α·x + y in place, for arrays of one shape."""
     if x.shape != y.shape:
         raise ValueError(f"axpy: shapes {x.shape} and {y.shape} differ")
-    if _direct(y, x):
+    if x.flags.c_contiguous and _direct(y, x):          # both walked as one flat row-major run
         _FUNCTIONS[y.dtype, "axpy"](x.size, alpha, x.ctypes.data, 1, y.ctypes.data, 1)
         return y
     y += alpha * x
