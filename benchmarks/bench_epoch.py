@@ -96,7 +96,8 @@ def numpy_products_epochs(X, y, hidden, batch):
     """Only the epoch's matrix products, through NumPy's BLAS as netprop calls them: a floor.
 
     Per minibatch: Z1 = X W1ᵀ, Z2 = H W2ᵀ, ∇W2 = δ2ᵀH, G = δ2 W2 and v ← μv + GᵀX, on arrays of
-    the training shapes; no activation, softmax, update or bookkeeping.
+    the training shapes, each computed the way round Network computes it (W hᵀ, Wᵀ δᵀ); no
+    activation, softmax, update or bookkeeping.
     """
     from netprop._blas import gemm_tn
 
@@ -110,10 +111,10 @@ def numpy_products_epochs(X, y, hidden, batch):
         perm = rng.permutation(len(X))
         for start in range(0, len(X), batch):
             xb = X[perm[start:start + batch]]
-            h = xb @ W1.T
-            d2 = h @ W2.T
+            h = (W1 @ xb.T).T
+            d2 = (W2 @ h.T).T
             d2.T @ h
-            g = d2 @ W2
+            g = (W2.T @ d2.T).T
             gemm_tn(g, xb, v, 1.0, 0.9)
         return time.perf_counter() - t
     return epoch
