@@ -111,6 +111,7 @@ def test_train_on_users_npz_and_csv(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["accuracy"] == pytest.approx(metrics["test_accuracy"], abs=0.01)
     assert not (tmp_path / "run" / "first_layer.png").exists()    # 40 features are no image
+    assert not (tmp_path / "run" / "first_layer_change.png").exists()
 
 
 def test_ctrl_c_saves_and_resume_matches_an_uninterrupted_run(tmp_path):

@@ -5,6 +5,7 @@ import pytest
 
 import netprop
 from helpers import fashion_mnist_or_skip, synthetic_npz
+from netprop import run as run_mod
 from netprop import train as train_mod
 from netprop.io import load_arrays
 from netprop.run import CHECKPOINT, read_checkpoint, train_run
@@ -25,7 +26,7 @@ def test_short_run_on_fashion_mnist_learns(tmp_path):
     assert result.metrics["test_accuracy"] > 0.75
     assert result.metrics["train_examples"] == 3000 and result.metrics["validation_examples"] == 12000
     for name in ("model.safetensors", "config.json", "history.csv", "metrics.json", "curves.png",
-                 "first_layer.png", "confusion.png", "report.md", CHECKPOINT):
+                 "first_layer.png", "first_layer_change.png", "confusion.png", "report.md", CHECKPOINT):
         assert (tmp_path / "run" / name).is_file(), name
     history = (tmp_path / "run" / "history.csv").read_text().splitlines()
     assert history[0] == "epoch,train_loss,train_accuracy,val_loss,val_accuracy,lr,seconds"
@@ -100,6 +101,31 @@ def test_resume_is_bit_for_bit(tmp_path, optimizer, augment, interrupt):
         assert np.array_equal(a[k], b[k]), k
     strip = lambda h: [{k: v for k, v in r.items() if k != "seconds"} for r in h]  # noqa: E731
     assert strip(whole.state.history) == strip(resumed.state.history)
+
+
+def test_first_layer_change_is_what_training_added_even_after_a_resume(tmp_path, monkeypatch):
+    """The change plot subtracts the run's true starting W1 (rebuilt from the seed), not the
+    weights the resumed half started from."""
+    data = synthetic_npz(tmp_path / "d.npz")
+    source = {"kind": "file", "path": str(data)}
+    config = TrainConfig(hidden=[24], epochs=3, batch_size=50, optimizer="momentum", lr=0.02)
+    starts = []
+    real_fit = run_mod.fit
+
+    def recording_fit(net, *args, **kwargs):
+        starts.append(net.weights[0].copy())
+        return real_fit(net, *args, **kwargs)
+
+    monkeypatch.setattr(run_mod, "fit", recording_fit)
+    with pytest.raises(KeyboardInterrupt):
+        train_run(tmp_path / "run", config, source, callback=Interrupt(2))
+    result = train_run(tmp_path / "run", resume=True)
+    assert len(starts) == 2 and not np.array_equal(starts[0], starts[1])
+    change = run_mod.first_layer_change(result.net, config)
+    np.testing.assert_array_equal(change, result.net.weights[0] - starts[0])
+    assert np.abs(change).max() > 1e-3
+    assert (tmp_path / "run" / "first_layer_change.png").is_file()
+    assert "![first-layer change](first_layer_change.png)" in (tmp_path / "run" / "report.md").read_text()
 
 
 def test_early_stopping_restores_the_best_epoch(tmp_path):

@@ -61,10 +61,11 @@ def first_layer_mosaic(W1, image_shape=(28, 28), max_tiles=256, columns=16):
     return mosaic, units
 
 
-def plot_first_layer(W1, path, image_shape=(28, 28), max_tiles=256):
+def plot_first_layer(W1, path, image_shape=(28, 28), max_tiles=256, what="First-layer weights W1"):
     """Each row of W1 (one hidden unit's weights on the input pixels) as an image tile.
 
     Every tile has its own symmetric colour scale: red positive, blue negative, white zero.
+    `what` names the matrix in the title (the change W1 − W1 at initialisation is drawn the same way).
     """
     plt = _pyplot()
     mosaic, units = first_layer_mosaic(W1, image_shape, max_tiles)
@@ -74,7 +75,7 @@ def plot_first_layer(W1, path, image_shape=(28, 28), max_tiles=256):
     ax.imshow(mosaic, cmap=cmap, vmin=-1, vmax=1, interpolation="nearest")
     ax.axis("off")
     shown = f"first {units} of {len(W1)}" if units < len(W1) else f"all {units}"
-    ax.set_title(f"First-layer weights W1, {shown} hidden units (red +, blue −)", fontsize=9)
+    ax.set_title(f"{what}, {shown} hidden units (red +, blue −)", fontsize=9)
     _save(fig, path)
     plt.close(fig)
 

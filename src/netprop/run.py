@@ -88,6 +88,17 @@ def build_network(n_features, n_classes, config):
                    seed=config.seed, dtype="float32")
 
 
+def first_layer_change(net, config):
+    """W1 − W1 at initialisation: what training changed, without the random start.
+
+    The start is rebuilt from the run's seed (build_network draws it the same way every time), so
+    it is right for resumed runs too.  Drawn as tiles it shows the learned shapes that the He
+    initialisation's noise, still most of W1 after a short run, hides in W1 itself.
+    """
+    initial = build_network(net.layer_sizes[0], net.layer_sizes[-1], config).weights[0]
+    return net.weights[0] - initial
+
+
 # --- checkpoints ------------------------------------------------------------------
 
 
@@ -198,6 +209,8 @@ def finish_run(out_dir, net, state, config, dataset, prepared, run_info):
     plots.plot_curves(state.history, out_dir / "curves.png")
     if dataset.image_shape is not None:
         plots.plot_first_layer(net.weights[0], out_dir / "first_layer.png", dataset.image_shape)
+        plots.plot_first_layer(first_layer_change(net, config), out_dir / "first_layer_change.png",
+                               dataset.image_shape, what="What training changed: W1 − W1 at initialisation")
     if confusion is not None:
         plots.plot_confusion(confusion, dataset.class_names, out_dir / "confusion.png")
     write_report(out_dir, net, config, run_info, metrics, state.history, dataset, confusion)
@@ -245,7 +258,10 @@ def write_report(out_dir, net, config, run_info, metrics, history, dataset, conf
     if (out_dir / "first_layer.png").exists():
         lines += ["", "## What the first layer learned", "",
                   "Each tile is one hidden unit's row of W1 drawn as a 28×28 image.", "",
-                  "![first-layer weights](first_layer.png)"]
+                  "![first-layer weights](first_layer.png)", "",
+                  "The same tiles for W1 minus its random initial value (rebuilt from the seed): "
+                  "the part training wrote, where the shapes of the garments show.", "",
+                  "![first-layer change](first_layer_change.png)"]
     if confusion is not None:
         per_class = confusion.diagonal() / np.maximum(confusion.sum(axis=1), 1)
         lines += ["", "## Test confusion matrix", "", "![confusion matrix](confusion.png)", "",
