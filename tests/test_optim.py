@@ -83,10 +83,20 @@ TORCH_OPTIMIZERS = {
 
 @pytest.mark.parametrize("name", list(TORCH_OPTIMIZERS))
 @pytest.mark.parametrize("l2", [0.0, 0.05])
-def test_step_from_deltas_matches_torch_training_a_network(name, l2):
+@pytest.mark.parametrize("blas", ["direct", "numpy"])
+def test_step_from_deltas_matches_torch_training_a_network(name, l2, blas, monkeypatch):
     """Training steps as Trainer takes them (δ per layer, ∇W = δᵀh fused into the update) against
-    torch.optim fed by autograd, with weight decay on the weights only (netprop's l2)."""
+    torch.optim fed by autograd, with weight decay on the weights only (netprop's l2); once with
+    every product and update as a direct BLAS call, once with _blas's NumPy fallbacks."""
     import netprop
+    from netprop import _blas
+
+    if blas == "numpy":
+        monkeypatch.setattr(_blas, "_FUNCTIONS", None)
+    elif not _blas.available():
+        pytest.skip("this NumPy does not bundle scipy-openblas")
+    else:
+        monkeypatch.setattr(_blas, "DIRECT_FROM", 1)      # these small arrays go to BLAS too
 
     F = torch.nn.functional
     rng = np.random.default_rng(5)
