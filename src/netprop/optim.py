@@ -65,9 +65,10 @@ class SGD(Optimizer):
         self.momentum = float(momentum)
         self.nesterov = bool(nesterov)
         self.velocity = [np.zeros_like(p) for p in params] if self.momentum else []
-        # Scratch space, so the update allocates nothing: it runs once per minibatch and each
-        # pass over W1 costs as much as a small matrix product.
-        self._scratch = [np.empty_like(p) for p in params] if self.momentum else []
+        # Scratch space for step(), so the update allocates nothing: it runs once per minibatch
+        # and each pass over W1 costs as much as a small matrix product.  Made on step()'s first
+        # use: step_from_deltas (training without Nesterov) needs none.
+        self._scratch = None
 
     def step(self, params, grads, lr):
         """Update params in place; grads are consumed (overwritten)."""
@@ -96,6 +97,8 @@ class SGD(Optimizer):
                 _in_blocks(plain, p, g)
             return
         update = nesterov if self.nesterov else momentum
+        if self._scratch is None:
+            self._scratch = [np.empty_like(p) for p in params]
         for p, g, v, tmp in zip(params, grads, self.velocity, self._scratch):
             _in_blocks(update, p, g, v, tmp)
 
