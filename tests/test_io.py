@@ -7,28 +7,30 @@ import pytest
 
 import netprop
 from netprop.data import Preprocessing
-from netprop.io import ModelFileError, atomic_write, save_arrays, sha256
+from netprop.io import ModelFileError, TrainedModel, atomic_write, save_arrays, sha256
 
 
 @pytest.fixture
 def saved(tmp_path):
     net = netprop.Network([6, 5, 3], seed=0, dtype="float32")
-    net.preprocessing = Preprocessing("features", np.arange(6.0), np.full(6, 2.0))
-    net.class_names = ["a", "b", "c"]
-    net.save(tmp_path / "m")
+    TrainedModel(net, Preprocessing("features", np.arange(6.0), np.full(6, 2.0)), ["a", "b", "c"]).save(tmp_path / "m")
     return net, tmp_path / "m"
 
 
 def test_round_trip(saved):
     net, path = saved
-    back = netprop.load(path)
+    model = netprop.load(path)
+    back = model.net
     assert back.layer_sizes == [6, 5, 3] and back.dtype == np.float32
     for a, b in zip(net.weights + net.biases, back.weights + back.biases):
         np.testing.assert_array_equal(a, b)
-    np.testing.assert_array_equal(back.preprocessing.mean, np.arange(6.0))
-    assert back.class_names == ["a", "b", "c"]
+    np.testing.assert_array_equal(model.preprocessing.mean, np.arange(6.0))
+    assert model.class_names == ["a", "b", "c"]
     X = np.random.default_rng(0).normal(size=(4, 6)).astype(np.float32)
     np.testing.assert_array_equal(net.predict_proba(X), back.predict_proba(X))
+    # raw inputs go through the saved preprocessing: (x − mean)/std, worked out here
+    raw = np.arange(6.0)[None, :] + 2.0 * X
+    np.testing.assert_allclose(model.predict_proba(raw), net.predict_proba(X), rtol=1e-6)
 
 
 def test_tampered_file_is_refused(saved):

@@ -2,7 +2,7 @@
 
 from .derive import Derivation, derive
 from .gradcheck import GradcheckResult, gradcheck, rel_error
-from .io import load_model as load
+from .io import TrainedModel, load_model as load
 from .jacobian import JacobianChain, jacobian_chain
 from .network import ForwardCache, Gradients, Network
 from .run import train_run
@@ -18,6 +18,7 @@ __all__ = [
     "JacobianChain",
     "Network",
     "TrainConfig",
+    "TrainedModel",
     "TrainingDiverged",
     "derive",
     "fit",

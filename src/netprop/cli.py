@@ -327,7 +327,8 @@ def cmd_evaluate(args):
     from .plots import confusion_matrix
     from .train import evaluate
 
-    net = _load_run(args.run_dir)
+    model = _load_run(args.run_dir)
+    net = model.net
     if args.data:
         X, y = data_mod.load_table(args.data)
         if y is None:
@@ -341,10 +342,9 @@ def cmd_evaluate(args):
         raise CLIError(f"{what}: {X.shape[1]} features, but the model expects {net.layer_sizes[0]}")
     if y.max() >= c:
         raise CLIError(f"{what}: label {int(y.max())} but the model knows {c} classes")
-    Xp = net.preprocessing.apply(X, net.dtype) if net.preprocessing is not None else X.astype(net.dtype)
-    loss, acc, preds = evaluate(net, Xp, y)
+    loss, acc, preds = evaluate(net, model.prepare(X), y)
     cm = confusion_matrix(y, preds, c)
-    names = net.class_names or [str(k) for k in range(c)]
+    names = model.names()
     per_class = {name: (float(cm[k, k] / cm[k].sum()) if cm[k].sum() else None)
                  for k, name in enumerate(names)}
     if args.json:
@@ -406,13 +406,10 @@ def _predict_inputs(paths, d):
 
 
 def cmd_predict(args):
-    net = _load_run(args.run_dir)
-    d = net.layer_sizes[0]
-    items = _predict_inputs(args.files, d)
-    X = np.stack([row for _, row in items]).astype(np.float64)
-    Xp = net.preprocessing.apply(X, net.dtype) if net.preprocessing is not None else X.astype(net.dtype)
-    proba = net.predict_proba(Xp)
-    names = net.class_names or [str(k) for k in range(net.layer_sizes[-1])]
+    model = _load_run(args.run_dir)
+    items = _predict_inputs(args.files, model.net.layer_sizes[0])
+    proba = model.predict_proba(np.stack([row for _, row in items]).astype(np.float64))
+    names = model.names()
     k = min(args.top, proba.shape[1])
     results = []
     for (label, _), p in zip(items, proba):

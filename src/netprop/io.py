@@ -11,6 +11,7 @@ import json
 import os
 import platform
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,45 @@ import numpy as np
 from .network import Network
 
 FORMAT_VERSION = 1
+
+
+@dataclass
+class TrainedModel:
+    """A trained Network with what it was trained with: how raw inputs become its x, class names.
+
+    net:            the Network (its forward and backward are the lecture's)
+    preprocessing:  data.Preprocessing fitted on the training split, or None (inputs used as given)
+    class_names:    one name per output, or None
+    config:         config.json as saved (network, training settings, versions, hash)
+    """
+
+    net: Network
+    preprocessing: object = None
+    class_names: list = None
+    config: dict = field(default_factory=dict)
+
+    def prepare(self, X):
+        """Raw inputs (n, d) as the network takes them: preprocessed, in the network's dtype."""
+        X = np.asarray(X)
+        if self.preprocessing is None:
+            return X.astype(self.net.dtype, copy=False)
+        return self.preprocessing.apply(X, self.net.dtype)
+
+    def predict_proba(self, X):
+        """ŷ for raw inputs (n, d): class probabilities, columns in the order of class_names."""
+        return self.net.predict_proba(self.prepare(X))
+
+    def predict(self, X):
+        """The most probable class index for each row of raw inputs X."""
+        return np.argmax(self.predict_proba(X), axis=-1)
+
+    def names(self):
+        """class_names, or "0", "1", … when the model has none."""
+        return self.class_names or [str(k) for k in range(self.net.layer_sizes[-1])]
+
+    def save(self, directory, extra_config=None):
+        """Write model.safetensors and config.json into directory (see load_model)."""
+        return save_model(self, directory, extra_config)
 
 
 class ModelFileError(ValueError):
@@ -106,19 +146,25 @@ def network_config(net):
             "dtype": net.dtype.name}
 
 
-def save_model(net, directory, extra_config=None):
-    """Write model.safetensors and config.json into directory (created if needed)."""
+def save_model(model, directory, extra_config=None):
+    """Write model.safetensors and config.json into directory (created if needed).
+
+    model: a TrainedModel, or a bare Network (saved with no preprocessing or class names).
+    """
+    if isinstance(model, Network):
+        model = TrainedModel(model)
+    net = model.net
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     arrays = {}
     for name, p in net.named_parameters().items():
         arrays[name] = p
     config = {"format_version": FORMAT_VERSION, "network": network_config(net),
-              "class_names": net.class_names, "preprocessing": None, "versions": versions()}
-    if net.preprocessing is not None:
-        arrays["preprocessing.mean"] = net.preprocessing.mean
-        arrays["preprocessing.std"] = net.preprocessing.std
-        config["preprocessing"] = {"kind": net.preprocessing.kind,
+              "class_names": model.class_names, "preprocessing": None, "versions": versions()}
+    if model.preprocessing is not None:
+        arrays["preprocessing.mean"] = model.preprocessing.mean
+        arrays["preprocessing.std"] = model.preprocessing.std
+        config["preprocessing"] = {"kind": model.preprocessing.kind,
                                    "formula": "x' = (x - mean) / std"}
     if extra_config:
         config.update(extra_config)
@@ -129,7 +175,7 @@ def save_model(net, directory, extra_config=None):
 
 
 def load_model(directory):
-    """The Network saved in directory, with its preprocessing and class names.
+    """The TrainedModel saved in directory: its Network, preprocessing and class names.
 
     Every array is checked against config.json (names, shapes, finite values) and the file
     against the SHA-256 recorded when it was saved; any mismatch is refused.
@@ -177,15 +223,14 @@ def load_model(directory):
             raise ModelFileError(f"{model_path}: {name} contains NaN or infinite values")
     net.weights = [arrays[f"W{l + 1}"].astype(net.dtype) for l in range(net.n_layers)]
     net.biases = [arrays[f"b{l + 1}"].astype(net.dtype) for l in range(net.n_layers)]
+    preprocessing = None
     if config.get("preprocessing"):
         std = arrays["preprocessing.std"].astype(np.float64)
         if (std <= 0).any():
             raise ModelFileError(f"{model_path}: preprocessing.std must be positive")
-        net.preprocessing = Preprocessing(config["preprocessing"].get("kind", "features"),
-                                          arrays["preprocessing.mean"].astype(np.float64), std)
+        preprocessing = Preprocessing(config["preprocessing"].get("kind", "features"),
+                                      arrays["preprocessing.mean"].astype(np.float64), std)
     names = config.get("class_names")
     if names is not None and (not isinstance(names, list) or len(names) != sizes[-1]):
         raise ModelFileError(f"{config_path}: class_names must list {sizes[-1]} names")
-    net.class_names = names
-    net.config = config
-    return net
+    return TrainedModel(net, preprocessing, names, config)

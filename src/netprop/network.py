@@ -124,9 +124,6 @@ class Network:
         self.act, self.act_prime = ACTIVATIONS[activation]
         self.output, self.data_loss = LOSSES[loss]
         self.seed = seed
-        # Set by training and by loading a saved model: how raw inputs become X, and class names.
-        self.preprocessing = None
-        self.class_names = None
         self.weights, self.biases = self._initial_parameters(np.random.default_rng(seed))
 
     # --- parameters -----------------------------------------------------------
@@ -199,12 +196,6 @@ class Network:
         other.weights = [W.astype(other.dtype, copy=True) for W in self.weights]
         other.biases = [b.astype(other.dtype, copy=True) for b in self.biases]
         return other
-
-    def save(self, directory):
-        """Write model.safetensors and config.json into directory (see netprop.load)."""
-        from .io import save_model  # files are io's business; imported here to keep this module pure
-
-        return save_model(self, directory)
 
     def __repr__(self):
         return (f"Network({self.layer_sizes}, activation={self.activation!r}, "

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from . import data as data_mod
-from .io import ModelFileError, atomic_write, load_arrays, save_arrays, save_model, versions, write_json
+from .io import ModelFileError, TrainedModel, atomic_write, load_arrays, save_arrays, save_model, versions, write_json
 from .network import Network
 from .train import TrainConfig, TrainState, evaluate, fit, state_from_json, state_to_json
 
@@ -153,8 +153,6 @@ def train_run(out_dir, config=None, source=None, subset=None, resume=False, call
     if on_data is not None:
         on_data(dataset, prepared)
     net = build_network(prepared.X_train.shape[1], n_classes, config)
-    net.preprocessing = prepared.preprocessing
-    net.class_names = dataset.class_names
 
     state = optimizer_state = None
     if arrays is not None:
@@ -203,7 +201,8 @@ def finish_run(out_dir, net, state, config, dataset, prepared, run_info):
         confusion = plots.confusion_matrix(dataset.y_test, preds, len(dataset.class_names))
         metrics.update(test_accuracy=test_acc, test_loss=test_loss,
                        test_examples=int(len(dataset.X_test)))
-    save_model(net, out_dir, {"training": run_info, "versions": versions()})
+    save_model(TrainedModel(net, prepared.preprocessing, dataset.class_names), out_dir,
+               {"training": run_info, "versions": versions()})
     write_history(out_dir / "history.csv", state.history)
     write_json(out_dir / "metrics.json", metrics)
     plots.plot_curves(state.history, out_dir / "curves.png")
