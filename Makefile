@@ -1,6 +1,11 @@
 # Two commands do everything on a fresh machine (see README.md):
 #   make train   set up .venv, install Fashion-MNIST where apt exists, train the lecture's network
-#   make test    set up .venv with the test references (PyTorch CPU) and run the tests
+#   make test    set up .venv with the test references (PyTorch CPU), install the Debian packages the
+#                tests use as witnesses, run ruff and the whole test suite
+# The Debian packages come from two explicit targets, never from inside pytest:
+#   make data         dataset-fashion-mnist
+#   make test-tools   texlive-latex-base (pdflatex) and chromium
+# make check is the inner loop: the tests not marked slow (under a minute).
 # PYTHON may name another interpreter (3.10 or newer); ARGS passes flags to netprop train.
 
 PYTHON ?= python3
@@ -8,7 +13,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 ARGS   ?=
 
-.PHONY: train test bench data test-tools clean
+.PHONY: train test check lint bench data test-tools clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,8 +38,14 @@ test-tools:
 train: $(VENV)/.installed data
 	$(VENV)/bin/netprop train $(ARGS)
 
-test: $(VENV)/.installed-test data test-tools
+test: $(VENV)/.installed-test data test-tools lint
 	$(PY) -m pytest
+
+check: $(VENV)/.installed-test
+	$(PY) -m pytest -m "not slow"
+
+lint: $(VENV)/.installed-test
+	$(PY) -m ruff check src tests benchmarks
 
 bench: $(VENV)/.installed-bench data
 	cd benchmarks && ../$(PY) bench_epoch.py && ../$(PY) bench_accuracy.py --recipe

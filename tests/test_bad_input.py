@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import netprop
+from netprop import checks
 
 
 @pytest.fixture
@@ -73,6 +74,6 @@ def test_bad_l2_and_unpack(net):
 def test_bad_assigned_parameter_shape(net):
     net.weights[0] = np.zeros((4, 3))
     with pytest.raises(ValueError, match=r"W1 must have shape \(3, 4\)"):
-        net.check_parameters()
+        checks.parameters(net)
     with pytest.raises(ValueError, match=r"W1 must have shape \(3, 4\)"):
         net.forward(np.ones(4))

@@ -114,6 +114,7 @@ def test_train_on_users_npz_and_csv(tmp_path):
     assert not (tmp_path / "run" / "first_layer_change.png").exists()
 
 
+@pytest.mark.slow
 def test_ctrl_c_saves_and_resume_matches_an_uninterrupted_run(tmp_path):
     data = synthetic_npz(tmp_path / "d.npz", n=6000, d=784)
     common = ["train", "--data", str(data), "--hidden", "64", "--epochs", "20", "--batch-size",

@@ -129,6 +129,7 @@ def test_python_object_shows_itself():
     assert [f["label"] for f in d.gradients["W1"]["factors"]] == ["∂f/∂ŷ", "∂ŷ/∂h", "∂h/∂z", "∂z/∂W1"]
 
 
+@pytest.mark.slow
 def test_latex_compiles(tmp_path):
     if shutil.which("pdflatex") is None:
         if os.environ.get("CI"):
@@ -152,6 +153,7 @@ def chromium():
     pytest.skip("chromium not installed")
 
 
+@pytest.mark.slow
 def test_html_renders_math_and_the_network_in_chromium(tmp_path):
     browser = chromium()
     page = tmp_path / "derive.html"

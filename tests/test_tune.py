@@ -32,6 +32,7 @@ def test_random_trials_cover_the_course_ranges():
     assert [t.params for t in random_trials(5, seed=0)] == [t.params for t in trials[:5]]
 
 
+@pytest.mark.slow
 def test_sweep_chooses_on_validation_and_reads_test_once(tmp_path):
     fashion_mnist_or_skip()
     out = tmp_path / "sweep"
@@ -52,6 +53,7 @@ def test_sweep_chooses_on_validation_and_reads_test_once(tmp_path):
     assert "read once" in report and (out / "trials.png").read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.slow
 def test_interrupted_sweep_skips_finished_trials(tmp_path):
     fashion_mnist_or_skip()
     out = tmp_path / "sweep"
@@ -68,6 +70,7 @@ def test_interrupted_sweep_skips_finished_trials(tmp_path):
     assert other.returncode == 2 and "holds a different sweep" in other.stderr
 
 
+@pytest.mark.slow
 def test_dask_local_cluster_gives_the_same_leaderboard(tmp_path):
     fashion_mnist_or_skip()
     distributed = pytest.importorskip("distributed")

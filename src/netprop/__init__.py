@@ -8,7 +8,7 @@ from .network import ForwardCache, Gradients, Network
 from .run import train_run
 from .train import TrainConfig, TrainingDiverged, fit
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = [
     "Derivation",

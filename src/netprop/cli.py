@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
+from ._version import __version__
 from .functions import ACTIVATIONS, LOSSES
 from .optim import OPTIMIZERS, SCHEDULES
 

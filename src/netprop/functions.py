@@ -81,10 +81,14 @@ def log_softmax(logits):
 def cross_entropy(logits, Y):
     """Mean cross-entropy f = -(1/n) Σ_i Σ_k Y_ik log ŷ_ik, with ŷ = softmax(logits).
 
-    logits, Y: (n, c); Y holds one-hot rows (or any probability rows).
+    logits: (n, c).  Y: one-hot rows (n, c) (or any probability rows), or integer labels (n,),
+    for which the sum over k is the one term log ŷ_i[label_i].
     """
     n = logits.shape[0]
-    return float(-(Y * log_softmax(logits)).sum() / n)
+    log_y_hat = log_softmax(logits)
+    if Y.ndim == 1:
+        return float(-log_y_hat[np.arange(n), Y].sum() / n)
+    return float(-(Y * log_y_hat).sum() / n)
 
 
 def mse(y_hat, Y):

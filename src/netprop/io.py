@@ -137,7 +137,7 @@ def sha256(path):
 def versions():
     import numpy
 
-    from . import __version__
+    from ._version import __version__
     return {"netprop": __version__, "numpy": numpy.__version__, "python": platform.python_version()}
 
 

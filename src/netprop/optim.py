@@ -4,10 +4,10 @@ Each optimizer updates the parameter arrays in place and keeps its state as a li
 so that a checkpoint can save and restore it exactly.  The update rules are PyTorch's, so the
 same hyper-parameters mean the same thing in netprop, in PyTorch and in the benchmarks.
 
-step() takes finished gradients.  Training calls step_from_deltas() instead, with backward
-propagation's δ of each layer and that layer's input h: the weight gradient is the product δᵀh,
-and SGD adds that product straight into its velocity (or into W) inside the matrix product, which
-saves the passes over W1 that a separate ∇W1 would cost.
+step() takes finished gradients, as backward() gives them: this is the reference.  Training calls
+fast.update() instead, which forms the gradients from backprop's δ and h and, for SGD and
+momentum, adds them into the weights or the velocity inside the matrix product; tests hold the
+two equal.
 """
 
 from __future__ import annotations
@@ -16,8 +16,6 @@ import math
 
 import numpy as np
 
-from ._blas import axpy, gemm_tn
-from .network import gradients_from_deltas
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam")
 SCHEDULES = ("constant", "step", "cosine")
@@ -42,20 +40,10 @@ def _in_blocks(update, *arrays):
 
 
 class Optimizer:
-    """What every optimizer offers: step() on gradients, step_from_deltas() on backprop's factors."""
+    """What every optimizer offers: step() on finished gradients, state() and load_state() for checkpoints."""
 
     def step(self, params, grads, lr):
         raise NotImplementedError
-
-    def step_from_deltas(self, params, deltas, inputs, lr, l2=0.0):
-        """step() for params [W1, b1, W2, b2, …] with the gradients backward() would give.
-
-        deltas[l] and inputs[l] are layer l's δ and input h (Network._deltas and [x] + cache.h):
-        ∇W = δᵀh + l2·W, ∇b = Σ δ.  This forms them and calls step(); SGD overrides it to add
-        the product δᵀh straight into the weights or the velocity.
-        """
-        grads = gradients_from_deltas(deltas, inputs, params[0::2], l2)
-        self.step(params, grads.weights_and_biases(), lr)
 
 
 class SGD(Optimizer):
@@ -67,7 +55,7 @@ class SGD(Optimizer):
         self.velocity = [np.zeros_like(p) for p in params] if self.momentum else []
         # Scratch space for step(), so the update allocates nothing: it runs once per minibatch
         # and each pass over W1 costs as much as a small matrix product.  Made on step()'s first
-        # use: step_from_deltas (training without Nesterov) needs none.
+        # use: fast.update (training without Nesterov) needs none.
         self._scratch = None
 
     def step(self, params, grads, lr):
@@ -101,32 +89,6 @@ class SGD(Optimizer):
             self._scratch = [np.empty_like(p) for p in params]
         for p, g, v, tmp in zip(params, grads, self.velocity, self._scratch):
             _in_blocks(update, p, g, v, tmp)
-
-    def step_from_deltas(self, params, deltas, inputs, lr, l2=0.0):
-        """The same update as step(), with ∇W = δᵀh formed inside it by BLAS (see _blas).
-
-        Plain SGD:  W ← (1 − lr·l2)·W − lr·δᵀh, one product written straight into W.
-        Momentum:   v ← μ·v + δᵀh in the product, v ← v + l2·W, W ← W − lr·v: one pass after it.
-        Nesterov needs ∇W on its own, so it takes the general route.
-        """
-        if self.nesterov:
-            return super().step_from_deltas(params, deltas, inputs, lr, l2)
-        mu = self.momentum
-        for l, (delta, h) in enumerate(zip(deltas, inputs)):
-            W, b = params[2 * l], params[2 * l + 1]
-            grad_b = delta.sum(axis=0)                                 # ∇b = Σ δ
-            if not mu:
-                gemm_tn(delta, h, W, alpha=-lr, beta=1 - lr * l2)      # W ← W − lr·(δᵀh + l2·W)
-                b -= lr * grad_b                                       # b ← b − lr·∇b
-                continue
-            vW, vb = self.velocity[2 * l], self.velocity[2 * l + 1]
-            gemm_tn(delta, h, vW, alpha=1.0, beta=mu)                  # v ← μ v + δᵀh ...
-            if l2:
-                axpy(l2, W, vW)                                        # ... + l2·W
-            axpy(-lr, vW, W)                                           # W ← W − lr·v
-            vb *= mu
-            vb += grad_b                                               # v_b ← μ v_b + ∇b
-            axpy(-lr, vb, b)                                           # b ← b − lr·v_b
 
     def state(self):
         return {f"velocity.{i}": v for i, v in enumerate(self.velocity)}

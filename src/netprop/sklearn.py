@@ -16,6 +16,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from . import fast
 from .network import Network
 from .optim import make_optimizer
 
@@ -74,7 +75,7 @@ class _BaseMLP(BaseEstimator):
         sizes = [n_features, *self._check_params(), n_outputs]
         self.network_ = Network(sizes, activation=self.activation, loss=self._loss,
                                 seed=int(rng.integers(2**31)), dtype=dtype)
-        self._params = [p for W, b in zip(self.network_.weights, self.network_.biases) for p in (W, b)]
+        self._params = self.network_.parameters()
         self._optimizer = make_optimizer(self.solver, self._params, self.momentum)
         self.n_iter_ = 0
         self.t_ = 0
@@ -116,11 +117,9 @@ class _BaseMLP(BaseEstimator):
             total = 0.0
             for start in range(0, n, batch):
                 idx = order[start:start + batch]
-                cache = self.network_._forward(X[idx])
-                total += self.network_._loss(cache.z[-1], cache.y_hat, Y[idx]) * len(idx)
-                deltas = self.network_._deltas(cache, Y[idx])
-                self._optimizer.step_from_deltas(self._params, deltas, [cache.x] + cache.h,
-                                                 self.learning_rate_init, self.alpha)
+                cache = fast.train_step(self.network_, self._optimizer, X[idx], Y[idx],
+                                        self.learning_rate_init, self.alpha, self._params)
+                total += fast.data_loss(self.network_, cache, Y[idx]) * len(idx)
                 self.t_ += 1
             loss = total / n + self.network_.l2_penalty(self.alpha)
             if not math.isfinite(loss):
@@ -145,8 +144,8 @@ class _BaseMLP(BaseEstimator):
     def _track(self, loss, X_val, Y_val):
         """sklearn's stopping rule: count epochs without an improvement larger than tol."""
         if X_val is not None:
-            cache = self.network_._forward(X_val)
-            self.validation_loss_curve_.append(self.network_._loss(cache.z[-1], cache.y_hat, Y_val))
+            cache = fast.forward(self.network_, X_val)
+            self.validation_loss_curve_.append(fast.data_loss(self.network_, cache, Y_val))
             score = self._score_cache(cache, Y_val)
             self.validation_scores_.append(score)
             improved = score > self.best_validation_score_
@@ -172,7 +171,7 @@ class _BaseMLP(BaseEstimator):
     def _forward(self, X):
         check_is_fitted(self, "network_")
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        return self.network_._forward(X.astype(self.network_.dtype, copy=False))
+        return fast.forward(self.network_, X.astype(self.network_.dtype, copy=False))
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):

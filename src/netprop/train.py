@@ -15,7 +15,8 @@ from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
-from .functions import log_softmax
+from . import fast
+from .functions import cross_entropy
 from .optim import OPTIMIZERS, SCHEDULES, learning_rate, make_optimizer
 
 
@@ -78,15 +79,6 @@ class TrainingDiverged(RuntimeError):
         )
 
 
-def _mean_cross_entropy(cache, labels):
-    """−mean log ŷ[label], read off the forward pass's ŷ; exact log-softmax when ŷ underflowed to 0."""
-    picked = cache.y_hat[np.arange(len(labels)), labels]
-    loss = -float(np.log(picked).mean())
-    if not math.isfinite(loss):
-        loss = -float(log_softmax(cache.z[-1].astype(np.float64))[np.arange(len(labels)), labels].mean())
-    return loss
-
-
 def evaluate(net, X, labels, batch_size=4096, transform=None):
     """(mean cross-entropy, accuracy, predictions) of net on X and integer labels.
 
@@ -96,9 +88,9 @@ def evaluate(net, X, labels, batch_size=4096, transform=None):
     for start in range(0, len(X), batch_size):
         xb = X[start:start + batch_size]
         xb = transform(xb, net.dtype) if transform else xb.astype(net.dtype, copy=False)
-        z = net._forward(xb).z[-1]
+        z = fast.forward(net, xb).z[-1]
         yb = labels[start:start + batch_size]
-        total += float(-log_softmax(z.astype(np.float64))[np.arange(len(yb)), yb].sum())
+        total += cross_entropy(z.astype(np.float64), yb) * len(yb)
         p = z.argmax(axis=1)
         correct += int((p == yb).sum())
         preds.append(p)
@@ -155,7 +147,7 @@ class Trainer:
         self.rng = np.random.default_rng(config.seed)
         if self.state.rng_state is not None:
             self.rng.bit_generator.state = self.state.rng_state
-        self.params = [p for W, b in zip(net.weights, net.biases) for p in (W, b)]
+        self.params = net.parameters()
         self.optimizer = make_optimizer(config.optimizer, self.params, config.momentum)
         if optimizer_state is not None:
             self.optimizer.load_state(optimizer_state)
@@ -181,11 +173,9 @@ class Trainer:
             # A diverging run overflows before its loss turns NaN; that loss is checked below,
             # so NumPy's warnings would only repeat it.
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                cache = net._forward(xb)                            # forward propagation
-                deltas = net._deltas(cache, self.one_hot[yb])       # backward propagation: each layer's δ
-                # θ ← θ − lr·∇θ, with ∇W = δᵀh + l2·W formed inside the update (optim.SGD says how)
-                self.optimizer.step_from_deltas(self.params, deltas, [xb] + cache.h, lr, config.l2)
-                batch_loss = _mean_cross_entropy(cache, yb)
+                # forward, backward, θ ← θ − lr·∇θ: fast.py's step, equal to network.py's lines
+                cache = fast.train_step(net, self.optimizer, xb, self.one_hot[yb], lr, config.l2, self.params)
+                batch_loss = cross_entropy(cache.z[-1], yb)
             if not math.isfinite(batch_loss):
                 raise TrainingDiverged(epoch, state.step + 1, lr, batch_loss)
             state.step += 1

@@ -1,0 +1,138 @@
+"""fast.py's training step against independent references and against network.py's reference path.
+
+torch.optim fed by autograd is the independent witness; network.py's forward/backward followed by
+the optimizer's plain step() is the reference the fast path must equal to rounding.
+"""
+
+import numpy as np
+import pytest
+
+import netprop
+from netprop import fast
+from netprop.optim import make_optimizer
+
+torch = pytest.importorskip("torch")
+
+
+TORCH_OPTIMIZERS = {
+    "sgd": lambda groups: torch.optim.SGD(groups, lr=0.1),
+    "momentum": lambda groups: torch.optim.SGD(groups, lr=0.1, momentum=0.9),
+    "nesterov": lambda groups: torch.optim.SGD(groups, lr=0.1, momentum=0.9, nesterov=True),
+    "adam": lambda groups: torch.optim.Adam(groups, lr=0.1),
+}
+
+
+@pytest.mark.parametrize("name", list(TORCH_OPTIMIZERS))
+@pytest.mark.parametrize("l2", [0.0, 0.05])
+@pytest.mark.parametrize("blas", ["direct", "numpy"])
+def test_train_step_matches_torch_training_a_network(name, l2, blas, monkeypatch):
+    """Training steps as Trainer takes them (δ per layer, ∇W = δᵀh fused into the update) against
+    torch.optim fed by autograd, with weight decay on the weights only (netprop's l2); once with
+    every product and update as a direct BLAS call, once with _blas's NumPy fallbacks."""
+    import netprop
+    from netprop import _blas
+
+    if blas == "numpy":
+        monkeypatch.setattr(_blas, "_FUNCTIONS", None)
+    elif not _blas.available():
+        pytest.skip("this NumPy does not bundle scipy-openblas")
+    else:
+        monkeypatch.setattr(_blas, "DIRECT_FROM", 1)      # these small arrays go to BLAS too
+
+    F = torch.nn.functional
+    rng = np.random.default_rng(5)
+    net = netprop.Network([6, 9, 7, 4], seed=3)
+    X = rng.normal(size=(16, 6))
+    labels = rng.integers(0, 4, size=16)
+    Y = np.eye(4)[labels]
+    params = net.parameters()
+    ours = make_optimizer(name, params)
+    t_params = [torch.tensor(p.copy(), requires_grad=True) for p in params]
+    theirs = TORCH_OPTIMIZERS[name]([{"params": t_params[0::2], "weight_decay": l2},
+                                     {"params": t_params[1::2], "weight_decay": 0.0}])
+    for step in range(5):
+        lr = 0.1 / (1 + step)
+        rows = rng.choice(16, size=8, replace=False)
+        fast.train_step(net, ours, X[rows], Y[rows], lr, l2, params)
+
+        for group in theirs.param_groups:
+            group["lr"] = lr
+        theirs.zero_grad()
+        h = torch.tensor(X[rows])
+        for l in range(3):
+            h = F.linear(h, t_params[2 * l], t_params[2 * l + 1])
+            h = F.relu(h) if l < 2 else h
+        F.cross_entropy(h, torch.tensor(labels[rows])).backward()
+        theirs.step()
+        for p, t in zip(params, t_params):
+            np.testing.assert_allclose(p, t.detach().numpy(), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("name", list(TORCH_OPTIMIZERS))
+def test_fused_update_equals_plain_step_in_float32(name):
+    """The fused float32 update against ∇W formed on its own, then the plain step (the same δ).
+
+    (In float32 Adam turns rounding-level differences of near-zero gradients into steps of ±lr, so
+    the comparison with network.py's reference path is made in float64, below.)"""
+    import netprop
+
+    rng = np.random.default_rng(6)
+    nets = [netprop.Network([784, 400, 10], seed=0, dtype="float32") for _ in range(2)]
+    X = rng.normal(size=(64, 784)).astype(np.float32)
+    Y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, size=64)]
+    params = [n.parameters() for n in nets]
+    fused, plain = (make_optimizer(name, p) for p in params)
+    for _ in range(4):
+        fast.train_step(nets[0], fused, X, Y, 0.01, 1e-3, params[0])
+        cache = fast.forward(nets[1], X)
+        grads = fast.gradients_from_deltas(fast.deltas(nets[1], cache, Y), [X] + cache.h, nets[1].weights, 1e-3)
+        plain.step(params[1], grads.weights_and_biases(), 0.01)
+    initial = netprop.Network([784, 400, 10], seed=0, dtype="float32")
+    for a, b in zip(*params):
+        assert a.dtype == np.float32
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    moved = [np.abs(a - s).max() for a, s in zip(params[0][0::2], initial.weights)]
+    assert min(moved) > 1e-4                       # both really trained: the comparison is not vacuous
+
+
+
+@pytest.mark.parametrize("name", ["sgd", "momentum", "nesterov", "adam"])
+@pytest.mark.parametrize("activation, loss", [("relu", "cross_entropy"), ("tanh", "mse"),
+                                              ("leaky_relu", "cross_entropy"), ("sigmoid", "mse")])
+@pytest.mark.parametrize("blas", ["direct", "numpy"])
+def test_train_step_equals_reference_path_in_float64(name, activation, loss, blas, monkeypatch):
+    """Every optimizer, activation and loss: fast.train_step leaves the same parameters (to 1e-12)
+    as Network.forward + Network.backward + optimizer.step, with l2, over several steps."""
+    from netprop import _blas
+
+    if blas == "numpy":
+        monkeypatch.setattr(_blas, "_FUNCTIONS", None)
+    elif _blas.available():
+        monkeypatch.setattr(_blas, "DIRECT_FROM", 1)
+    rng = np.random.default_rng(7)
+    nets = [netprop.Network([5, 8, 6, 3], activation=activation, loss=loss, seed=1) for _ in range(2)]
+    X = rng.normal(size=(12, 5))
+    Y = np.eye(3)[rng.integers(0, 3, size=12)] if loss == "cross_entropy" else rng.normal(size=(12, 3))
+    fast_opt, ref_opt = (make_optimizer(name, n.parameters()) for n in nets)
+    for _ in range(4):
+        rows = rng.choice(12, size=7, replace=False)
+        cache = fast.train_step(nets[0], fast_opt, X[rows], Y[rows], 0.05, 0.01)
+        ref_cache = nets[1].forward(X[rows])
+        ref_opt.step(nets[1].parameters(), nets[1].backward(ref_cache, Y[rows], 0.01).weights_and_biases(), 0.05)
+        np.testing.assert_allclose(cache.y_hat, ref_cache.y_hat, rtol=1e-12, atol=1e-15)
+        assert fast.data_loss(nets[0], cache, Y[rows]) == pytest.approx(
+            nets[1].loss_from_cache(ref_cache, Y[rows]), rel=1e-12)
+    for a, b in zip(nets[0].parameters(), nets[1].parameters()):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+    start = netprop.Network([5, 8, 6, 3], activation=activation, seed=1)
+    assert np.abs(nets[0].weights[0] - start.weights[0]).max() > 1e-3     # it really trained
+
+
+def test_fast_cache_is_column_major_and_equal_to_forward():
+    """The layout the products use: (n, out) arrays stored one example per column."""
+    net = netprop.Network([784, 64, 10], seed=0, dtype="float32")
+    X = np.random.default_rng(0).normal(size=(32, 784)).astype(np.float32)
+    cache, ref = fast.forward(net, X), net.forward(X)
+    assert cache.z[0].shape == (32, 64) and cache.z[0].flags.f_contiguous
+    for a, b in zip(cache.z + cache.h + [cache.y_hat], ref.z + ref.h + [ref.y_hat]):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)

@@ -1,0 +1,87 @@
+"""The package's import graph has no cycle, counting imports inside functions too."""
+
+import ast
+from pathlib import Path
+
+import netprop
+
+PACKAGE = Path(netprop.__file__).parent
+
+
+def module_name(path):
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports_of(path):
+    """The netprop modules that path imports, anywhere in the file (module level or in a function)."""
+    here = module_name(path)
+    package = here if path.name == "__init__.py" else here.rsplit(".", 1)[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("netprop")}
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[:len(base) - (node.level - 1)]
+                target = ".".join(base + ([node.module] if node.module else []))
+            elif node.module and node.module.startswith("netprop"):
+                target = node.module
+            else:
+                continue
+            # `from . import fast` names a module; `from .fast import x` names one too
+            for a in node.names:
+                candidate = f"{target}.{a.name}"
+                found.add(candidate if candidate in MODULES else target)
+    return {m for m in found if m in MODULES and m != here}
+
+
+MODULES = {module_name(p) for p in PACKAGE.rglob("*.py")}
+
+
+def import_graph():
+    return {module_name(p): imports_of(p) for p in PACKAGE.rglob("*.py")}
+
+
+def find_cycle(graph):
+    """One cycle as a list of modules, or None (depth-first search with colours)."""
+    colour, stack = {}, []
+
+    def visit(m):
+        colour[m] = "grey"
+        stack.append(m)
+        for n in sorted(graph.get(m, ())):
+            if colour.get(n) == "grey":
+                return stack[stack.index(n):] + [n]
+            if n not in colour:
+                cycle = visit(n)
+                if cycle:
+                    return cycle
+        colour[m] = "black"
+        stack.pop()
+        return None
+
+    for m in sorted(graph):
+        if m not in colour:
+            cycle = visit(m)
+            if cycle:
+                return cycle
+    return None
+
+
+def test_the_finder_finds_a_planted_cycle():
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set(), "c": {"a", "b"}}) is None
+
+
+def test_no_import_cycle_in_netprop():
+    graph = import_graph()
+    assert "netprop.network" in graph and "netprop.checks" in graph["netprop.network"]
+    cycle = find_cycle(graph)
+    assert cycle is None, "import cycle: " + " -> ".join(cycle)
+
+
+def test_network_is_the_lecture_alone():
+    """network.py imports only NumPy, the activations/losses and the input checks."""
+    assert import_graph()["netprop.network"] == {"netprop.checks", "netprop.functions"}
