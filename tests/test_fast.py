@@ -68,12 +68,25 @@ def test_train_step_matches_torch_training_a_network(name, l2, blas, monkeypatch
             np.testing.assert_allclose(p, t.detach().numpy(), rtol=1e-12, atol=1e-14)
 
 
+def use_kernels(kind, monkeypatch):
+    """Run a test with the compiled kernels (skipped where Numba is absent) or with NumPy alone."""
+    from netprop import _kernels
+
+    if kind == "numpy":
+        monkeypatch.setattr(fast, "KERNELS", None)
+    elif not _kernels.available():
+        pytest.skip("Numba is not installed (pip install netprop[fast])")
+
+
 @pytest.mark.parametrize("name", list(TORCH_OPTIMIZERS))
-def test_fused_update_equals_plain_step_in_float32(name):
+@pytest.mark.parametrize("kernels", ["numba", "numpy"])
+def test_fused_update_equals_plain_step_in_float32(name, kernels, monkeypatch):
     """The fused float32 update against ∇W formed on its own, then the plain step (the same δ).
 
     (In float32 Adam turns rounding-level differences of near-zero gradients into steps of ±lr, so
-    the comparison with network.py's reference path is made in float64, below.)"""
+    the comparison with network.py's reference path is made in float64, below.)  With the compiled
+    kernels, the plain side is still NumPy: optimizer.step."""
+    use_kernels(kernels, monkeypatch)
     import netprop
 
     rng = np.random.default_rng(6)
@@ -100,11 +113,14 @@ def test_fused_update_equals_plain_step_in_float32(name):
 @pytest.mark.parametrize("activation, loss", [("relu", "cross_entropy"), ("tanh", "mse"),
                                               ("leaky_relu", "cross_entropy"), ("sigmoid", "mse")])
 @pytest.mark.parametrize("blas", ["direct", "numpy"])
-def test_train_step_equals_reference_path_in_float64(name, activation, loss, blas, monkeypatch):
+@pytest.mark.parametrize("kernels", ["numba", "numpy"])
+def test_train_step_equals_reference_path_in_float64(name, activation, loss, blas, kernels, monkeypatch):
     """Every optimizer, activation and loss: fast.train_step leaves the same parameters (to 1e-12)
-    as Network.forward + Network.backward + optimizer.step, with l2, over several steps."""
+    as Network.forward + Network.backward + optimizer.step, with l2, over several steps; with and
+    without the compiled kernels."""
     from netprop import _blas
 
+    use_kernels(kernels, monkeypatch)
     if blas == "numpy":
         monkeypatch.setattr(_blas, "_FUNCTIONS", None)
     elif _blas.available():
@@ -128,8 +144,10 @@ def test_train_step_equals_reference_path_in_float64(name, activation, loss, bla
     assert np.abs(nets[0].weights[0] - start.weights[0]).max() > 1e-3     # it really trained
 
 
-def test_fast_cache_is_column_major_and_equal_to_forward():
+@pytest.mark.parametrize("kernels", ["numba", "numpy"])
+def test_fast_cache_is_column_major_and_equal_to_forward(kernels, monkeypatch):
     """The layout the products use: (n, out) arrays stored one example per column."""
+    use_kernels(kernels, monkeypatch)
     net = netprop.Network([784, 64, 10], seed=0, dtype="float32")
     X = np.random.default_rng(0).normal(size=(32, 784)).astype(np.float32)
     cache, ref = fast.forward(net, X), net.forward(X)

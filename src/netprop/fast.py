@@ -24,7 +24,8 @@ import numpy as np
 
 from ._blas import axpy, gemm_tn
 from .network import ForwardCache, Gradients
-from .optim import SGD
+from ._kernels import KERNELS
+from .optim import SGD, Adam
 
 
 def forward(net, x):
@@ -32,12 +33,18 @@ def forward(net, x):
     cache = ForwardCache(x)
     h = x
     L = net.n_layers
+    relu_kernel = KERNELS is not None and net.activation == "relu"
     for l, (W, b) in enumerate(zip(net.weights, net.biases), start=1):
         z = (W @ h.T).T                                # z = W h + b, the examples as columns ...
-        z += b                                         # ... seen as rows again
+        if l < L and relu_kernel:
+            h = np.empty_like(z)
+            KERNELS["bias_relu"](z.T, b, h.T)          # ... + b, and h = relu(z), in one pass
+        else:
+            z += b                                     # ... seen as rows again
+            if l < L:
+                h = net.act(z)                         # h = act(z)
         cache.z.append(z)
         if l < L:
-            h = net.act(z)                             # h = act(z)
             cache.h.append(h)
     cache.y_hat = net.output(z)                        # ŷ = softmax(z⁽ᴸ⁾)  (identity for mse)
     return cache
@@ -55,16 +62,25 @@ def deltas(net, cache, Y):
     out[-1] = delta
     for l in reversed(range(1, net.n_layers)):
         delta = (net.weights[l].T @ delta.T).T         # g = (Wᵀ δ) ⊙ act'(z), columns as in forward
-        delta *= net.act_prime(cache.z[l - 1])
+        z = cache.z[l - 1]
+        if net.activation != "relu":
+            delta *= net.act_prime(z)
+        elif KERNELS is not None:
+            KERNELS["relu_backward"](delta.T, z.T)     # one pass
+        else:
+            delta *= z > 0                             # relu'(z), without a float copy of the mask
         out[l - 1] = delta
     return out
 
 
-def gradients_from_deltas(deltas, inputs, weights, l2=0.0):
-    """Gradients from each layer's δ (divided by n) and its input h (h⁽⁰⁾ = x): ∇W = δᵀh + l2·W, ∇b = Σδ."""
+def gradients_from_deltas(deltas, inputs, weights, l2=0.0, out=None):
+    """Gradients from each layer's δ (divided by n) and its input h (h⁽⁰⁾ = x): ∇W = δᵀh + l2·W, ∇b = Σδ.
+
+    out: arrays shaped like the weights to write ∇W into (new ones when None).
+    """
     grad_W, grad_b = [], []
-    for delta, h, W in zip(deltas, inputs, weights):
-        gW = gemm_tn(delta, h, np.empty_like(W))       # ∇W = δᵀh
+    for l, (delta, h, W) in enumerate(zip(deltas, inputs, weights)):
+        gW = gemm_tn(delta, h, np.empty_like(W) if out is None else out[l])    # ∇W = δᵀh
         if l2:
             axpy(l2, W, gW)                            # ... + l2·W, the gradient of (l2/2)‖W‖²
         grad_W.append(gW)
@@ -79,8 +95,29 @@ def update(optimizer, params, deltas, inputs, lr, l2=0.0):
     """
     if isinstance(optimizer, SGD) and not optimizer.nesterov:
         return _sgd_update(optimizer, params, deltas, inputs, lr, l2)
-    grads = gradients_from_deltas(deltas, inputs, params[0::2], l2)
+    grads = gradients_from_deltas(deltas, inputs, params[0::2], l2, out=_gradient_buffers(optimizer, params))
+    if isinstance(optimizer, Adam) and KERNELS is not None:
+        return _adam_update(optimizer, params, grads.weights_and_biases(), lr)
     optimizer.step(params, grads.weights_and_biases(), lr)
+
+
+def _gradient_buffers(optimizer, params):
+    """Arrays for ∇W kept with the optimizer between steps: a new 1.6 MB array every minibatch
+    costs the kernel's page faults and zeroing each time."""
+    buffers = getattr(optimizer, "fast_gradient_buffers", None)
+    if buffers is None or any(g.shape != W.shape or g.dtype != W.dtype for g, W in zip(buffers, params[0::2])):
+        buffers = optimizer.fast_gradient_buffers = [np.empty_like(W) for W in params[0::2]]
+    return buffers
+
+
+def _adam_update(optimizer, params, grads, lr):
+    """Adam.step's arithmetic as one compiled pass per parameter (see _kernels)."""
+    step_size, eps = optimizer.next_step(lr)
+    kind = params[0].dtype.type                        # constants in the arrays' precision, as NumPy uses them
+    b1, b2 = optimizer.beta1, optimizer.beta2
+    constants = [kind(c) for c in (b1, 1 - b1, b2, 1 - b2, step_size, eps)]
+    for p, g, m, v in zip(params, grads, optimizer.m, optimizer.v):
+        KERNELS["adam"](p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1), *constants)
 
 
 def _sgd_update(optimizer, params, deltas, inputs, lr, l2):

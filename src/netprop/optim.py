@@ -108,14 +108,21 @@ class Adam(Optimizer):
         self._scratch = [np.empty_like(p) for p in params]
         self.t = 0
 
+    def next_step(self, lr):
+        """Count one more step; return (step_size, eps) that fold the bias corrections in.
+
+        With c1 = 1 − β1ᵗ and c2 = 1 − β2ᵗ, lr·m̂/(√v̂ + ε) = (lr·√c2/c1)·m/(√v + ε·√c2): the
+        corrections of m̂ = m/c1 and v̂ = v/c2 become two scalars.
+        """
+        self.t += 1
+        c1 = 1 - self.beta1 ** self.t
+        rc2 = math.sqrt(1 - self.beta2 ** self.t)
+        return lr * rc2 / c1, self.eps * rc2
+
     def step(self, params, grads, lr):
         """Update params in place; grads are consumed (overwritten)."""
-        self.t += 1
         b1, b2 = self.beta1, self.beta2
-        c1 = 1 - b1 ** self.t                            # bias corrections: m̂ = m/c1, v̂ = v/c2
-        rc2 = math.sqrt(1 - b2 ** self.t)
-        # lr·m̂/(√v̂ + ε) = (lr·rc2/c1)·m/(√v + ε·rc2): the corrections become two scalars.
-        step_size, eps = lr * rc2 / c1, self.eps * rc2
+        step_size, eps = self.next_step(lr)
 
         def update(p, g, m, v, tmp):
             np.multiply(g, 1 - b1, out=tmp)

@@ -1,0 +1,70 @@
+"""Optional compiled kernels (Numba) for the training step's element-wise work: one pass each.
+
+NumPy makes one pass over memory per operation: Adam's update is eleven of them over every
+parameter, and z += b then relu(z) two over every hidden activation.  Compiled, each becomes a
+single loop that reads and writes every element once.  They compute the same arithmetic in the
+same order and precision as the NumPy code in optim.py and fast.py (constants are passed in the
+arrays' dtype, so float32 stays float32), and tests/test_fast.py holds them equal to it.
+
+Numba is an optional extra (``pip install netprop[fast]``).  Without it, or with the environment
+variable NETPROP_NUMBA=0, ``KERNELS`` is None and fast.py uses NumPy alone.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+
+def _compile():
+    if os.environ.get("NETPROP_NUMBA", "1") == "0":
+        return None
+    try:
+        import numba
+    except ImportError:
+        return None
+
+    jit = numba.njit(cache=True, nogil=True)
+
+    @jit
+    def adam(p, g, m, v, b1, c_b1, b2, c_b2, step_size, eps):
+        # m ← β1 m + (1−β1) g;  v ← β2 v + (1−β2) g²;  θ ← θ − (lr·√c2/c1)·m / (√v + ε·√c2)
+        # (c_b1 = 1 − β1 and c_b2 = 1 − β2 come rounded from float64, as NumPy's scalars do.)
+        for i in range(p.size):
+            gi = g[i]
+            mi = m[i] * b1 + gi * c_b1
+            vi = v[i] * b2 + gi * gi * c_b2
+            m[i] = mi
+            v[i] = vi
+            p[i] -= mi / (np.sqrt(vi) + eps) * step_size
+
+    @jit
+    def bias_relu(zt, b, ht):
+        # z += b;  h = relu(z), for zt, ht (out, n): one example per column, b (out,)
+        zero = b[0] - b[0]
+        for j in range(zt.shape[0]):
+            bj = b[j]
+            for i in range(zt.shape[1]):
+                z = zt[j, i] + bj
+                zt[j, i] = z
+                ht[j, i] = z if z > zero else zero
+
+    @jit
+    def relu_backward(dt, zt):
+        # δ ← δ ⊙ relu'(z), for dt, zt (out, n); relu'(0) = 0 as in functions.relu_prime
+        zero = dt[0, 0] - dt[0, 0]
+        for j in range(dt.shape[0]):
+            for i in range(dt.shape[1]):
+                if not zt[j, i] > zero:
+                    dt[j, i] = zero
+
+    return {"adam": adam, "bias_relu": bias_relu, "relu_backward": relu_backward}
+
+
+KERNELS = _compile()
+
+
+def available():
+    """True when the compiled kernels are in use."""
+    return KERNELS is not None
