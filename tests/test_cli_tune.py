@@ -9,7 +9,9 @@ import sys
 
 import pytest
 
-from helpers import fashion_mnist_or_skip
+from helpers import fashion_mnist_or_skip, synthetic_npz
+from netprop import tune
+from netprop.cli import main
 from netprop.tune import leaderboard
 
 QUICK = ["--subset", "300", "--validation", "0.05", "--trials", "10", "--seed", "3"]
@@ -93,3 +95,20 @@ def test_bad_input(tmp_path, args, fragment):
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert fragment in proc.stderr.strip().splitlines()[-1]
     assert (tmp_path / "notasweep" / "x").read_text() == "mine"
+
+
+def test_ctrl_c_during_the_trials_says_how_to_continue(tmp_path, capsys, monkeypatch):
+    data = synthetic_npz(tmp_path / "d.npz", n=120, d=10, classes=3)
+    real = tune.run_trial
+
+    def second_is_interrupted(trial, *args):
+        if trial.number == 2:
+            raise KeyboardInterrupt
+        return real(trial, *args)
+
+    monkeypatch.setattr(tune, "run_trial", second_is_interrupted)
+    out = tmp_path / "sweep"
+    assert main(["tune", "--data", str(data), "--trials", "3", "--out", str(out), "--no-final"]) == 130
+    err = capsys.readouterr().err
+    assert "interrupted after 1 of 3 trials; run the same command again" in err
+    assert [r["trial"] for r in json.loads((out / "trials.json").read_text())] == [1]
