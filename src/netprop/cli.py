@@ -323,8 +323,8 @@ def cmd_predict(args):
         print(json.dumps(results, indent=2))
     else:
         for r in results:
-            tops = ", ".join(f"{t['class']} {100 * t['probability']:.1f}%" for t in r["top"])
-            print(f"{r['input']}: {r['class']}   ({tops})")
+            shown = ", ".join(f"{t['class']} {100 * t['probability']:.1f}%" for t in r["top"])
+            print(f"{r['input']}: {r['class']}   ({shown})")
     return 0
 
 

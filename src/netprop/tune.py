@@ -1,10 +1,10 @@
 """Hyper-parameter search chosen on the validation split only, on local processes or a Dask cluster.
 
-Every trial trains on the training split and is scored on the validation split; trials never
-read the test set.  run_sweep (what ``netprop tune`` does) reads it once, for the chosen setting,
-through run.train_run.  A trial's result depends only on its setting and the data: each runs with
-one BLAS thread, so a sweep gives the same leaderboard on one machine, on several processes or on
-a Dask cluster.
+Every trial trains on the training split and is scored on the validation split; no trial scores
+or keeps the test set (a user's test file is not even opened).  run_sweep (what ``netprop tune``
+does) scores it once, for the chosen setting, through run.train_run.  A trial's result depends
+only on its setting and the data: each runs with one BLAS thread, so a sweep gives the same
+leaderboard on one machine, on several processes or on a Dask cluster.
 """
 
 from __future__ import annotations
