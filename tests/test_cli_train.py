@@ -224,3 +224,56 @@ def test_step_schedule_flags_reach_the_run(tmp_path, capsys):
     lines = (tmp_path / "run" / "history.csv").read_text().splitlines()[1:]
     # the last minibatch of epoch k (1-based) runs at lr·γ^(k−1)
     assert [float(line.split(",")[5]) for line in lines] == [0.08, 0.04, 0.02]
+
+
+# a value other than the default for every TrainConfig field, as typed on the command line
+SETTINGS = {"hidden": ("6,5", [6, 5]), "activation": ("tanh", "tanh"), "epochs": ("2", 2),
+            "batch_size": ("17", 17), "lr": ("0.03", 0.03), "optimizer": ("nesterov", "nesterov"),
+            "momentum": ("0.5", 0.5), "l2": ("0.001", 0.001), "schedule": ("step", "step"),
+            "step_epochs": ("1", 1), "gamma": ("0.5", 0.5), "patience": ("4", 4), "augment": (None, True),
+            "shift": ("3", 3), "seed": ("9", 9), "validation": ("0.3", 0.3)}
+
+
+def subcommand_actions(name):
+    from netprop.cli import build_parser
+
+    (sub,) = [a for a in build_parser()._actions if a.choices and name in a.choices]
+    return {a.dest: a for a in sub.choices[name]._actions}
+
+
+def test_train_flags_are_the_fields_of_trainconfig(tmp_path):
+    from dataclasses import asdict, fields
+
+    from netprop.cli import CONFIG_FLAGS, build_parser
+    from netprop.train import TrainConfig
+
+    names = [f.name for f in fields(TrainConfig)]
+    assert set(SETTINGS) == set(names) and set(CONFIG_FLAGS) == set(names)   # each with written help
+    args = vars(build_parser().parse_args(["train"]))
+    not_settings = {"command", "func", "data_dir", "data", "test_data", "subset", "out", "resume", "quiet", "json"}
+    assert set(args) - not_settings == set(names)
+    assert TrainConfig(**{n: args[n] for n in names}) == TrainConfig()        # the same defaults
+
+    # every flag reaches the run: its saved config is the values typed
+    data = synthetic_npz(tmp_path / "d.npz", n=60, d=784, classes=3)
+    flags = []
+    for name, (text, _) in SETTINGS.items():
+        flags += ["--" + name.replace("_", "-")] + ([text] if text is not None else [])
+    assert main(["train", "--data", str(data), "--out", str(tmp_path / "run"), "--quiet", *flags]) == 0
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())["training"]["config"]
+    assert saved == {name: value for name, (_, value) in SETTINGS.items()}
+    assert saved == asdict(TrainConfig(**saved))
+
+
+def test_tune_flags_that_set_trainconfig_fields_parse_as_train_does():
+    from dataclasses import fields
+
+    from netprop.train import TrainConfig
+
+    train, tune = subcommand_actions("train"), subcommand_actions("tune")
+    shared = {f.name for f in fields(TrainConfig)} & set(tune)
+    assert shared == {"optimizer", "validation", "seed"}
+    for name in shared:
+        assert (tune[name].type, tune[name].choices) == (train[name].type, train[name].choices), name
+    assert tune["validation"].default == TrainConfig().validation and tune["seed"].default == TrainConfig().seed
+    assert tune["optimizer"].default == "sgd"          # the course's plain minibatch SGD, on purpose

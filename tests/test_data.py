@@ -160,3 +160,39 @@ def test_image_to_pixels_draws_like_the_dataset(tmp_path):
     (tmp_path / "broken.png").write_bytes(b"\x89PNG nonsense")
     with pytest.raises(DataError, match="not a readable image"):
         data.image_to_pixels(tmp_path / "broken.png")
+
+
+def test_predict_inputs_from_npy_and_images(tmp_path):
+    from PIL import Image
+
+    one = np.arange(784, dtype=np.uint8).reshape(28, 28)
+    np.save(tmp_path / "one.npy", one)
+    np.save(tmp_path / "row.npy", np.ones((1, 784)))
+    stack = np.random.default_rng(0).integers(0, 256, size=(3, 28, 28))
+    np.save(tmp_path / "stack.npy", stack)
+    # a white article on black fills 28×28 already: the image is its own pixels
+    Image.fromarray(np.where(one > 128, 255, 0).astype(np.uint8)).save(tmp_path / "shirt.PNG")
+    items = data.load_predict_inputs([tmp_path / "one.npy", tmp_path / "row.npy", tmp_path / "stack.npy",
+                                      str(tmp_path / "shirt.PNG")], 784)
+    labels = [label.rsplit("/", 1)[-1] for label, _ in items]
+    assert labels == ["one.npy", "row.npy", "stack.npy[0]", "stack.npy[1]", "stack.npy[2]", "shirt.PNG"]
+    assert np.array_equal(items[0][1], one.ravel()) and np.array_equal(items[3][1], stack[1].ravel())
+    assert np.array_equal(items[5][1], np.where(one.ravel() > 128, 255, 0))
+    assert all(row.shape == (784,) for _, row in items)
+
+
+@pytest.mark.parametrize("name, writer, d, message", [
+    ("short.npy", lambda p: np.save(p, np.ones(10)), 784, "shape (10,) does not hold examples of 784 values"),
+    ("words.npy", lambda p: np.save(p, np.array(["a"] * 4)), 4, "expected a numeric array"),
+    ("nan.npy", lambda p: np.save(p, np.array([1.0, np.nan])), 2, "contains NaN or infinite values"),
+    ("empty.npy", lambda p: np.save(p, np.ones((0, 3))), 3, "holds no examples"),
+    ("junk.npy", lambda p: p.write_bytes(b"not numpy"), 3, "not a readable .npy array"),
+    ("absent.npy", lambda p: None, 3, "absent.npy: no such file"),
+    ("notes.txt", lambda p: p.write_text("hello"), 3, "unsupported file type .txt"),
+    ("small.png", lambda p: p.write_bytes(b""), 10, "images need a model with 784 inputs"),
+    ("fake.png", lambda p: p.write_bytes(b"not an image"), 784, "not a readable image"),
+])
+def test_predict_inputs_name_the_file_and_the_problem(tmp_path, name, writer, d, message):
+    writer(tmp_path / name)
+    with pytest.raises(DataError, match=message.replace("(", r"\(").replace(")", r"\)").replace(".", r"\.")):
+        data.load_predict_inputs([tmp_path / name], d)

@@ -1,12 +1,14 @@
 """netprop: forward and backward propagation as the lecture derives them."""
 
 from .derive import Derivation, derive
-from .gradcheck import GradcheckResult, gradcheck, rel_error
+from .evaluation import evaluate_model, predict_top
+from .gradcheck import GradcheckResult, gradcheck, gradcheck_cases, rel_error
 from .io import TrainedModel, load_model as load
 from .jacobian import JacobianChain, jacobian_chain
 from .network import ForwardCache, Gradients, Network
 from .run import train_run
 from .train import TrainConfig, TrainingDiverged, fit
+from .tune import SweepResult, run_sweep
 
 from ._version import __version__
 
@@ -17,15 +19,20 @@ __all__ = [
     "Gradients",
     "JacobianChain",
     "Network",
+    "SweepResult",
     "TrainConfig",
     "TrainedModel",
     "TrainingDiverged",
     "derive",
+    "evaluate_model",
     "fit",
     "gradcheck",
+    "gradcheck_cases",
     "jacobian_chain",
     "load",
+    "predict_top",
     "rel_error",
+    "run_sweep",
     "train_run",
     "__version__",
 ]

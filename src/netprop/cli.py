@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -71,55 +72,16 @@ def _progress(total, desc, enabled):
 # --- gradcheck -----------------------------------------------------------------
 
 
-def _gradcheck_cases(args):
-    """The networks to check: a small random one, then the lecture's 784-H-10."""
-    from .network import Network
-
-    rng = np.random.default_rng(args.seed)
-    cases = []
-    if args.sizes is not None or not args.lecture_only:
-        sizes = args.sizes or [20, 10, 5]
-        if len(sizes) < 2:
-            raise CLIError(f"--sizes needs at least two layer sizes, got {sizes}")
-        net = Network(sizes, activation=args.activation, loss=args.loss, seed=args.seed)
-        X = rng.normal(size=(args.examples, sizes[0]))
-        y = _random_targets(rng, net, args.examples)
-        cases.append(("random " + "-".join(map(str, sizes)), net, X, y))
-    if args.sizes is None:
-        sizes = [784, args.hidden, 10]
-        net = Network(sizes, activation=args.activation, loss=args.loss, seed=args.seed)
-        X, y, source = _lecture_examples(rng, net, args.examples)
-        cases.append((f"lecture 784-{args.hidden}-10 ({source})", net, X, y))
-    return cases
-
-
-def _random_targets(rng, net, n):
-    c = net.layer_sizes[-1]
-    if net.loss_name == "cross_entropy":
-        return rng.integers(0, c, size=n)
-    return rng.normal(size=(n, c))
-
-
-def _lecture_examples(rng, net, n):
-    """A few inputs for the 784-input network: Fashion-MNIST images scaled to [0, 1] when the
-    data set is installed (no download for a gradient check), else random pixel intensities."""
-    from .data import DataError, load_fashion_mnist
-
-    try:
-        X, y, _, _ = load_fashion_mnist(download=False)
-    except DataError:
-        X = rng.uniform(0.0, 1.0, size=(n, 784))
-        return X, _random_targets(rng, net, n), "random pixels"
-    idx = rng.choice(len(X), size=n, replace=False)
-    targets = y[idx] if net.loss_name == "cross_entropy" else np.eye(10)[y[idx]]
-    return X[idx] / 255.0, targets, f"{n} Fashion-MNIST images"
-
-
 def cmd_gradcheck(args):
-    from .gradcheck import gradcheck
+    from .gradcheck import gradcheck, gradcheck_cases
 
+    if args.sizes is not None and len(args.sizes) < 2:
+        raise CLIError(f"--sizes needs at least two layer sizes, got {args.sizes}")
+    cases = gradcheck_cases(args.sizes, hidden=args.hidden, lecture_only=args.lecture_only,
+                            examples=args.examples, activation=args.activation, loss=args.loss,
+                            seed=args.seed)
     results = []
-    for label, net, X, y in _gradcheck_cases(args):
+    for label, net, X, y in cases:
         bar = _progress(net.n_parameters, label, enabled=not (args.quiet or args.json))
         with bar:
             result = gradcheck(net, X, y, l2=args.l2, eps=args.eps, threshold=args.threshold,
@@ -176,10 +138,10 @@ def _data_source(args):
             "data_dir": str(Path(args.data_dir).resolve()) if args.data_dir else None}
 
 
-def _timestamp_dir():
+def _timestamp_dir(prefix=""):
     from datetime import datetime
 
-    return Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path("runs") / datetime.now().strftime(f"{prefix}%Y%m%d-%H%M%S")
 
 
 class _TrainProgress:
@@ -247,12 +209,7 @@ def cmd_train(args):
         if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
             raise CLIError(f"--out {out_dir} already exists and is not empty; choose another "
                            f"directory (or --resume {out_dir} to continue that run)")
-        config = TrainConfig(
-            hidden=args.hidden, activation=args.activation, epochs=args.epochs,
-            batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer,
-            momentum=args.momentum, l2=args.l2, schedule=args.schedule, step_epochs=args.step_epochs,
-            gamma=args.gamma, patience=args.patience,
-            augment=args.augment, shift=args.shift, seed=args.seed, validation=args.validation)
+        config = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
         source = _data_source(args)
 
     quiet = args.quiet or args.json
@@ -324,11 +281,9 @@ def _load_run(run_dir):
 
 def cmd_evaluate(args):
     from . import data as data_mod
-    from .plots import confusion_matrix
-    from .train import evaluate
+    from .evaluation import evaluate_model
 
     model = _load_run(args.run_dir)
-    net = model.net
     if args.data:
         X, y = data_mod.load_table(args.data)
         if y is None:
@@ -337,91 +292,39 @@ def cmd_evaluate(args):
     else:
         _, _, X, y = data_mod.load_fashion_mnist(args.data_dir)
         what = "Fashion-MNIST test set"
-    c = net.layer_sizes[-1]
-    if X.shape[1] != net.layer_sizes[0]:
-        raise CLIError(f"{what}: {X.shape[1]} features, but the model expects {net.layer_sizes[0]}")
-    if y.max() >= c:
-        raise CLIError(f"{what}: label {int(y.max())} but the model knows {c} classes")
-    loss, acc, preds = evaluate(net, model.prepare(X), y)
-    cm = confusion_matrix(y, preds, c)
-    names = model.names()
-    per_class = {name: (float(cm[k, k] / cm[k].sum()) if cm[k].sum() else None)
-                 for k, name in enumerate(names)}
+    report = evaluate_model(model, X, y, name=what)
+    cm, names = report["confusion_matrix"], report["class_names"]
     if args.json:
-        print(json.dumps({"data": str(what), "examples": int(len(y)), "accuracy": acc,
-                          "cross_entropy": loss, "per_class_accuracy": per_class,
-                          "confusion_matrix": cm.tolist(), "class_names": names}, indent=2))
+        print(json.dumps({"data": str(what), **report, "confusion_matrix": cm.tolist()}, indent=2))
         return 0
-    print(f"{what}: {len(y)} examples")
-    print(f"accuracy       {100 * acc:.2f}%")
-    print(f"cross-entropy  {loss:.4f}\n")
+    print(f"{what}: {report['examples']} examples")
+    print(f"accuracy       {100 * report['accuracy']:.2f}%")
+    print(f"cross-entropy  {report['cross_entropy']:.4f}\n")
     print("per-class accuracy")
-    for name, a in per_class.items():
+    for name, a in report["per_class_accuracy"].items():
         print(f"  {name:<14}{'-' if a is None else f'{100 * a:6.2f}%'}")
     width = max(5, len(str(cm.max())) + 1)
     print("\nconfusion matrix (rows: true class, columns: predicted)")
-    print(" " * 16 + "".join(f"{k:>{width}}" for k in range(c)))
+    print(" " * 16 + "".join(f"{k:>{width}}" for k in range(len(names))))
     for k, name in enumerate(names):
         print(f"  {k} {name[:12]:<12}" + "".join(f"{v:>{width}}" for v in cm[k]))
     return 0
 
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
-
-
-def _predict_inputs(paths, d):
-    """(label, raw row) pairs for image and .npy files."""
-    from . import data as data_mod
-
-    items = []
-    for path in paths:
-        p = Path(path)
-        suffix = p.suffix.lower()
-        if suffix == ".npy":
-            try:
-                a = np.load(p, allow_pickle=False)
-            except FileNotFoundError:
-                raise CLIError(f"{p}: no such file") from None
-            except (ValueError, OSError) as exc:
-                raise CLIError(f"{p}: not a readable .npy array ({exc})") from None
-            if a.dtype == object or not np.issubdtype(a.dtype, np.number):
-                raise CLIError(f"{p}: expected a numeric array, got {a.dtype}")
-            if a.size == d:                      # one example: (784,), (28, 28) or (1, 784)
-                rows = a.reshape(1, d)
-            elif a.ndim >= 2 and int(np.prod(a.shape[1:])) == d:
-                rows = a.reshape(len(a), d)
-            else:
-                raise CLIError(f"{p}: shape {a.shape} does not hold examples of {d} values")
-            if not np.isfinite(rows).all():
-                raise CLIError(f"{p}: contains NaN or infinite values")
-            for i, row in enumerate(rows):
-                items.append((f"{p}[{i}]" if len(rows) > 1 else str(p), row))
-        elif suffix in IMAGE_SUFFIXES:
-            if d != 784:
-                raise CLIError(f"{p}: images need a model with 784 inputs (28×28); this one has {d}")
-            items.append((str(p), data_mod.image_to_pixels(p)))
-        else:
-            raise CLIError(f"{p}: unsupported file type {suffix or '(none)'}; give PNG/JPEG images or .npy arrays")
-    return items
-
-
 def cmd_predict(args):
+    from .data import load_predict_inputs
+    from .evaluation import predict_top
+
     model = _load_run(args.run_dir)
-    items = _predict_inputs(args.files, model.net.layer_sizes[0])
-    proba = model.predict_proba(np.stack([row for _, row in items]).astype(np.float64))
-    names = model.names()
-    k = min(args.top, proba.shape[1])
-    results = []
-    for (label, _), p in zip(items, proba):
-        top = np.argsort(-p, kind="stable")[:k]
-        results.append({"input": label, "class": names[top[0]], "class_index": int(top[0]),
-                        "top": [{"class": names[j], "probability": float(p[j])} for j in top]})
+    items = load_predict_inputs(args.files, model.net.layer_sizes[0])
+    tops = predict_top(model, np.stack([row for _, row in items]), args.top)
+    results = [{"input": label, **top} for (label, _), top in zip(items, tops)]
     if args.json:
         print(json.dumps(results, indent=2))
     else:
         for r in results:
-            tops = ", ".join(f"{t['class']} {100 * t['probability']:.1f}%" for t in r["top"])
-            print(f"{r['input']}: {r['class']}   ({tops})")
+            shown = ", ".join(f"{t['class']} {100 * t['probability']:.1f}%" for t in r["top"])
+            print(f"{r['input']}: {r['class']}   ({shown})")
     return 0
 
 
@@ -497,48 +400,40 @@ def cmd_derive(args):
 
 # --- tune ----------------------------------------------------------------------------
 
-TRIAL_COLUMNS = ["trial", "hidden", "lr", "batch_size", "epochs", "l2", "optimizer", "val_accuracy",
-                 "val_loss", "best_epoch", "status", "seconds"]
 
+class _SweepProgress:
+    """The sweep's opening line, a trial bar (on a terminal), and the line before the final retrain."""
 
-def _write_trials(out_dir, results):
-    import csv
-    import io as _io
+    def __init__(self, quiet, where):
+        self.quiet, self.where = quiet, where
+        self.bar, self.phase, self.finished, self.total = None, "setup", 0, 0
 
-    from .io import atomic_write, write_json
+    def __call__(self, event, **info):
+        from tqdm import tqdm
 
-    ordered = sorted(results, key=lambda r: r["trial"])
-    write_json(out_dir / "trials.json", ordered)
-    buf = _io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=TRIAL_COLUMNS, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    for r in ordered:
-        writer.writerow(dict(r, hidden=",".join(map(str, r["hidden"]))))
-    with atomic_write(out_dir / "trials.csv", "w") as fh:
-        fh.write(buf.getvalue())
+        if event == "start":
+            self.phase, self.total, self.finished = "trials", len(info["trials"]), len(info["done"])
+            if not self.quiet:
+                print(f"{self.total} settings, scored on the validation split only; {self.finished} "
+                      f"already done in {info['out_dir']}; running {len(info['todo'])} on {self.where}",
+                      file=sys.stderr)
+            self.bar = tqdm(total=self.total, initial=self.finished, desc="trials", unit="trial",
+                            file=sys.stderr, disable=self.quiet or not sys.stderr.isatty(), dynamic_ncols=True)
+        elif event == "result":
+            self.finished = len(info["results"])
+            self.bar.update(1)
+            self.bar.set_postfix(best=f"{100 * max(r['val_accuracy'] for r in info['results']):.2f}%")
+        elif event == "final":
+            self.close()
+            self.phase = "final"
+            if not self.quiet:
+                print(f"\nbest setting: trial {info['best']['trial']}; training it again in "
+                      f"{info['out_dir']} and scoring the test set once", file=sys.stderr)
 
-
-def _plot_trials(board, path):
-    from .plots import _pyplot, _save
-
-    plt = _pyplot()
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.8))
-    ax1.bar(range(len(board)), [100 * r["val_accuracy"] for r in board], color="#4c72b0")
-    ax1.set_xticks(range(len(board)), [str(r["trial"]) for r in board], fontsize=7)
-    ax1.set(xlabel="trial (best first)", ylabel="validation accuracy (%)", title="leaderboard")
-    ok = [r for r in board if r["status"] == "ok"]
-    if ok:
-        sc = ax2.scatter([r["lr"] for r in ok], [100 * r["val_accuracy"] for r in ok],
-                         c=[r["hidden"][0] for r in ok], cmap="viridis")
-        fig.colorbar(sc, ax=ax2, label="hidden units")
-    ax2.set_xscale("log")
-    ax2.set(xlabel="learning rate", ylabel="validation accuracy (%)", title="accuracy by learning rate")
-    for ax in (ax1, ax2):
-        ax.grid(alpha=0.3)
-    lo = min((100 * r["val_accuracy"] for r in ok), default=0)
-    ax1.set_ylim(max(0, lo - 5), 100)
-    _save(fig, path)
-    plt.close(fig)
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
 
 
 def _print_board(board, file=sys.stdout, limit=None):
@@ -551,12 +446,7 @@ def _print_board(board, file=sys.stdout, limit=None):
 
 
 def cmd_tune(args):
-    from tqdm import tqdm
-
-    from .io import write_json
-    from .run import train_run
-    from .train import TrainConfig
-    from .tune import grid_trials, leaderboard, random_trials, run_trials, sweep_spec, trial_from_result
+    from .tune import grid_trials, random_trials, run_sweep
 
     if args.grid and args.trials is not None:
         raise CLIError("--grid and --trials exclude each other")
@@ -567,81 +457,31 @@ def cmd_tune(args):
     trials = grid_trials(optimizer=args.optimizer) if args.grid else \
         random_trials(args.trials or 12, args.seed, optimizer=args.optimizer)
     source = _data_source(args)
-    from datetime import datetime
-
-    out_dir = Path(args.out) if args.out else Path("runs") / datetime.now().strftime("tune-%Y%m%d-%H%M%S")
-    spec = sweep_spec(trials, source, args.seed, args.validation, args.subset)
-    done = {}
-    if (out_dir / "sweep.json").is_file():
-        try:
-            previous = json.loads((out_dir / "sweep.json").read_text())
-        except ValueError as exc:
-            raise CLIError(f"{out_dir / 'sweep.json'}: not valid JSON ({exc})") from None
-        if previous != json.loads(json.dumps(spec)):
-            raise CLIError(f"--out {out_dir} holds a different sweep; choose another directory or "
-                           f"repeat that sweep's flags to continue it")
-        if (out_dir / "trials.json").is_file():
-            done = {r["key"]: r for r in json.loads((out_dir / "trials.json").read_text())}
-    elif out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
-        raise CLIError(f"--out {out_dir} already exists and is not a sweep directory")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    write_json(out_dir / "sweep.json", spec)
-
+    out_dir = Path(args.out) if args.out else _timestamp_dir("tune-")
     quiet = args.quiet or args.json
-    todo = [t for t in trials if t.key not in done]
-    results = list(done.values())
-    if not quiet:
-        where = f"the Dask cluster at {args.scheduler}" if args.scheduler else \
-            f"{args.jobs} local process{'es' if args.jobs > 1 else ''}"
-        print(f"{len(trials)} settings, scored on the validation split only; {len(done)} already "
-              f"done in {out_dir}; running {len(todo)} on {where}", file=sys.stderr)
-    bar = tqdm(total=len(trials), initial=len(done), desc="trials", unit="trial", file=sys.stderr,
-               disable=quiet or not sys.stderr.isatty(), dynamic_ncols=True)
+    where = f"the Dask cluster at {args.scheduler}" if args.scheduler else \
+        f"{args.jobs} local process{'es' if args.jobs > 1 else ''}"
+    progress = _SweepProgress(quiet, where)
     try:
-        with bar:
-            for result in run_trials(todo, source, args.seed, args.validation, args.subset,
-                                     jobs=args.jobs, scheduler=args.scheduler):
-                results.append(result)
-                _write_trials(out_dir, results)
-                bar.update(1)
-                bar.set_postfix(best=f"{100 * max(r['val_accuracy'] for r in results):.2f}%")
+        sweep = run_sweep(out_dir, trials, source, seed=args.seed, validation=args.validation,
+                          subset=args.subset, jobs=args.jobs, scheduler=args.scheduler,
+                          final=not args.no_final, search="grid" if args.grid else "random search",
+                          callback=progress)
     except KeyboardInterrupt:
-        print(f"\ninterrupted after {len(results)} of {len(trials)} trials; run the same command "
+        progress.close()
+        if progress.phase != "trials":
+            raise
+        print(f"\ninterrupted after {progress.finished} of {progress.total} trials; run the same command "
               f"again to finish the rest", file=sys.stderr)
         return 130
-    except OSError as exc:
-        raise CLIError(f"could not reach the Dask scheduler {args.scheduler}: {exc}") from None
-
-    board = leaderboard(results)
-    _write_trials(out_dir, results)
-    _plot_trials(board, out_dir / "trials.png")
-    best = board[0]
-    summary = {"out_dir": str(out_dir), "trials": len(board), "best": best, "leaderboard": board}
-    if best["status"] != "ok":
-        raise CLIError("every trial diverged; try smaller learning rates")
-    if not args.no_final:
-        if not quiet:
-            print(f"\nbest setting: trial {best['trial']}; training it again in {out_dir / 'best'} "
-                  f"and scoring the test set once", file=sys.stderr)
-        chosen = trial_from_result(best)
-        config = TrainConfig(seed=args.seed, validation=args.validation, **chosen.params)
-        final_dir = out_dir / "best"
-        if final_dir.exists():
-            import shutil
-
-            shutil.rmtree(final_dir)
-        from threadpoolctl import threadpool_limits
-
-        with threadpool_limits(limits=1, user_api="blas"):     # as the trial ran: same numbers
-            final = train_run(final_dir, config, source, subset=args.subset)
-        summary["final"] = final.metrics
-    write_json(out_dir / "summary.json", summary)
-    _write_tune_report(out_dir, board, summary, args)
+    finally:
+        progress.close()
+    summary, best = sweep.summary, sweep.best
     if args.json:
         print(json.dumps(summary, indent=2, default=float))
     elif not args.quiet:
         print()
-        _print_board(board)
+        _print_board(sweep.leaderboard)
         line = (f"\nchosen on validation: trial {best['trial']} (validation accuracy "
                 f"{100 * best['val_accuracy']:.2f}%)")
         if "final" in summary and "test_accuracy" in summary["final"]:
@@ -651,32 +491,65 @@ def cmd_tune(args):
     return 0
 
 
-def _write_tune_report(out_dir, board, summary, args):
-    from .io import atomic_write
-
-    best = board[0]
-    lines = [f"# netprop hyper-parameter sweep: {out_dir.name}", "",
-             f"{len(board)} settings ({'grid' if args.grid else 'random search'}, seed {args.seed}), "
-             f"each trained on the training split{f' ({args.subset} examples)' if args.subset else ''} "
-             f"and scored on the validation split ({args.validation:.0%} of the training set, "
-             f"stratified). The choice below used the validation split only.", "",
-             "| rank | trial | hidden | lr | batch | epochs | l2 | validation accuracy | validation loss |",
-             "|---|---|---|---|---|---|---|---|---|"]
-    for rank, r in enumerate(board, start=1):
-        lines.append(f"| {rank} | {r['trial']} | {','.join(map(str, r['hidden']))} | {r['lr']:.4g} | "
-                     f"{r['batch_size']} | {r['epochs']} | {r['l2']:.2g} | "
-                     f"{100 * r['val_accuracy']:.2f} % | {r['val_loss']:.4f} |")
-    lines += ["", "![leaderboard](trials.png)", ""]
-    final = summary.get("final")
-    if final and "test_accuracy" in final:
-        lines.append(f"Chosen: trial {best['trial']}. Trained again with the same seed (`best/`), its "
-                     f"test accuracy is {100 * final['test_accuracy']:.2f} %: the test set was read "
-                     f"once, for this setting only, after the choice was made.")
-    with atomic_write(out_dir / "report.md", "w") as fh:
-        fh.write("\n".join(lines) + "\n")
-
-
 # --- parser ----------------------------------------------------------------------
+
+
+# The flag of every TrainConfig field: how it parses and what --help says; {default} is the
+# field's default as TrainConfig sets it.  test_cli_train checks that each field has an entry.
+CONFIG_FLAGS = {
+    "hidden": dict(type=_int_list, metavar="H[,H...]",
+                   help="hidden layer widths, e.g. 128 or 256,128 (default {default})"),
+    "activation": dict(choices=list(ACTIVATIONS), help="hidden activation (default {default})"),
+    "epochs": dict(type=_positive_int, help="passes over the training split (default {default})"),
+    "batch_size": dict(type=_positive_int, help="examples per minibatch (default {default})"),
+    "lr": dict(type=_positive_float, help="learning rate (default {default})"),
+    "optimizer": dict(choices=OPTIMIZERS, help="update rule (default {default})"),
+    "momentum": dict(type=_non_negative_float, help="momentum for momentum/nesterov (default {default})"),
+    "l2": dict(type=_non_negative_float,
+               help="L2 strength: adds (l2/2)·Σ‖W‖² to the loss (default {default})"),
+    "schedule": dict(choices=SCHEDULES,
+                     help="learning-rate schedule (default {default}; cosine anneals the rate to 0, "
+                          "minibatch by minibatch)"),
+    "step_epochs": dict(type=_positive_int, metavar="EPOCHS",
+                        help="with --schedule step: multiply the rate by --gamma every EPOCHS epochs "
+                             "(default {default})"),
+    "gamma": dict(type=_positive_float, help="with --schedule step: the factor (default {default})"),
+    "patience": dict(type=int, metavar="EPOCHS",
+                     help="stop after this many epochs without a better validation accuracy (default "
+                          "{default}; 0 runs every epoch; the best epoch is kept either way)"),
+    "augment": dict(help="random horizontal flips and shifts of training images"),
+    "shift": dict(type=int, metavar="PIXELS", help="largest shift for --augment (default {default})"),
+    "seed": dict(type=int, help="seed for split, weights, shuffles and augmentation (default {default})"),
+    "validation": dict(type=float, metavar="FRACTION",
+                       help="fraction of the training set held out for validation (default {default})"),
+}
+
+
+def _shown(value):
+    """A default as --help prints it: 256,128 for a list, 0.002 rather than 0.0020 for a float."""
+    if isinstance(value, list):
+        return ",".join(map(str, value))
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _add_config_flag(group, name):
+    """Add --name (underscores as dashes) setting TrainConfig's field name, default from TrainConfig.
+
+    A field missing from CONFIG_FLAGS still gets a flag, parsed by its default's type.
+    """
+    from .train import TrainConfig
+
+    default = getattr(TrainConfig(), name)
+    spec = dict(CONFIG_FLAGS.get(name) or {"help": f"TrainConfig.{name} (default {{default}})"})
+    spec["help"] = spec["help"].format(default=_shown(default))
+    flag = "--" + name.replace("_", "-")
+    if isinstance(default, bool):
+        spec.setdefault("action", argparse.BooleanOptionalAction if default else "store_true")
+        group.add_argument(flag, dest=name, default=default, **spec)
+        return
+    if "type" not in spec and "choices" not in spec:
+        spec["type"] = _int_list if isinstance(default, list) else type(default)
+    group.add_argument(flag, dest=name, default=default, **spec)
 
 
 def build_parser():
@@ -724,7 +597,7 @@ def build_parser():
     p.set_defaults(func=cmd_gradcheck)
 
     from .train import TrainConfig
-    defaults = TrainConfig()
+
     p = sub.add_parser(
         "train",
         help="train the lecture's network (default: on Fashion-MNIST) and write a run directory",
@@ -733,55 +606,24 @@ def build_parser():
             "lecture's loss (mean cross-entropy + (l2/2)·Σ‖W‖²). Default: Fashion-MNIST, found in "
             "--data-dir, $NETPROP_DATA, ~/.cache/netprop/fashion-mnist or "
             "/usr/share/datasets/fashion-mnist (Debian's dataset-fashion-mnist), else downloaded "
-            "and MD5-checked. 20%% of the training set (stratified, seeded) is held out for "
-            "validation; the best epoch by validation accuracy is kept; the test set is scored "
+            f"and MD5-checked. {TrainConfig().validation:.0%} of the training set (stratified, "
+            "seeded) is held out for validation; the best epoch by validation accuracy is kept; the "
+            "test set is scored "
             "once at the end. Writes model.safetensors, config.json, history.csv, metrics.json, "
             "PNG plots, report.md and a checkpoint after every epoch to --out."
         ),
     )
-    g = p.add_argument_group("data")
-    g.add_argument("--data-dir", metavar="DIR", help="folder holding the four Fashion-MNIST IDX files")
-    g.add_argument("--data", metavar="FILE",
-                   help="train on your own data instead: .npz with arrays X and y, or CSV with the "
-                        "label in the first column")
-    g.add_argument("--test-data", metavar="FILE", help="test data for --data (same format)")
-    g.add_argument("--subset", type=_positive_int, metavar="N",
-                   help="train on N examples of the training split (a quick run)")
-    g.add_argument("--validation", type=float, default=defaults.validation, metavar="FRACTION",
-                   help=f"fraction of the training set held out for validation (default {defaults.validation})")
-    g = p.add_argument_group("network and optimisation")
-    g.add_argument("--hidden", type=_int_list, default=defaults.hidden, metavar="H[,H...]",
-                   help=f"hidden layer widths, e.g. 128 or 256,128 (default {','.join(map(str, defaults.hidden))})")
-    g.add_argument("--activation", choices=list(ACTIVATIONS),
-                   default=defaults.activation, help=f"hidden activation (default {defaults.activation})")
-    g.add_argument("--epochs", type=_positive_int, default=defaults.epochs,
-                   help=f"passes over the training split (default {defaults.epochs})")
-    g.add_argument("--batch-size", type=_positive_int, default=defaults.batch_size,
-                   help=f"examples per minibatch (default {defaults.batch_size})")
-    g.add_argument("--lr", type=_positive_float, default=defaults.lr,
-                   help=f"learning rate (default {defaults.lr:g})")
-    g.add_argument("--optimizer", choices=OPTIMIZERS,
-                   default=defaults.optimizer, help=f"update rule (default {defaults.optimizer})")
-    g.add_argument("--momentum", type=_non_negative_float, default=defaults.momentum,
-                   help=f"momentum for momentum/nesterov (default {defaults.momentum:g})")
-    g.add_argument("--l2", type=_non_negative_float, default=defaults.l2,
-                   help=f"L2 strength: adds (l2/2)·Σ‖W‖² to the loss (default {defaults.l2:g})")
-    g.add_argument("--schedule", choices=SCHEDULES, default=defaults.schedule,
-                   help=f"learning-rate schedule (default {defaults.schedule}: annealed to 0 per minibatch)")
-    g.add_argument("--step-epochs", type=_positive_int, default=defaults.step_epochs, metavar="EPOCHS",
-                   help=f"with --schedule step: multiply the rate by --gamma every EPOCHS epochs "
-                        f"(default {defaults.step_epochs})")
-    g.add_argument("--gamma", type=_positive_float, default=defaults.gamma,
-                   help=f"with --schedule step: the factor (default {defaults.gamma:g})")
-    g.add_argument("--patience", type=int, default=defaults.patience, metavar="EPOCHS",
-                   help="stop after this many epochs without a better validation accuracy "
-                        "(default 0: run every epoch; the best epoch is kept either way)")
-    g.add_argument("--augment", action="store_true",
-                   help="random horizontal flips and shifts of training images")
-    g.add_argument("--shift", type=int, default=defaults.shift, metavar="PIXELS",
-                   help=f"largest shift for --augment (default {defaults.shift})")
-    g.add_argument("--seed", type=int, default=defaults.seed,
-                   help=f"seed for split, weights, shuffles and augmentation (default {defaults.seed})")
+    data = p.add_argument_group("data")
+    data.add_argument("--data-dir", metavar="DIR", help="folder holding the four Fashion-MNIST IDX files")
+    data.add_argument("--data", metavar="FILE",
+                      help="train on your own data instead: .npz with arrays X and y, or CSV with the "
+                           "label in the first column")
+    data.add_argument("--test-data", metavar="FILE", help="test data for --data (same format)")
+    data.add_argument("--subset", type=_positive_int, metavar="N",
+                      help="train on N examples of the training split (a quick run)")
+    network = p.add_argument_group("network and optimisation")
+    for f in fields(TrainConfig):           # one flag per field: the run's settings cannot drift
+        _add_config_flag(data if f.name == "validation" else network, f.name)
     g = p.add_argument_group("output")
     g.add_argument("--out", metavar="DIR", help="run directory (default runs/<timestamp>)")
     g.add_argument("--resume", metavar="DIR",
@@ -866,8 +708,7 @@ def build_parser():
                    help="update rule of every trial (default sgd, the course's minibatch SGD)")
     p.add_argument("--subset", type=_positive_int, metavar="N",
                    help="train each trial on N examples of the training split (quick sweeps)")
-    p.add_argument("--validation", type=float, default=0.2, metavar="FRACTION",
-                   help="fraction of the training set held out for validation (default 0.2)")
+    _add_config_flag(p, "validation")
     p.add_argument("--data-dir", metavar="DIR", help="folder holding the Fashion-MNIST IDX files")
     p.add_argument("--data", metavar="FILE", help="your own .npz or CSV training data instead")
     p.add_argument("--test-data", metavar="FILE", help="test data for --data")

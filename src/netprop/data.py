@@ -395,3 +395,48 @@ def image_to_pixels(path, invert="auto"):
     canvas = Image.new("L", (28, 28), 0)
     canvas.paste(small, ((28 - size[0]) // 2, (28 - size[1]) // 2))
     return np.asarray(canvas, dtype=np.uint8).reshape(784)
+
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+
+
+def load_predict_inputs(paths, d):
+    """Examples to predict from image and .npy files: a list of (label, raw row of d values).
+
+    An image (PNG, JPEG, …) is one example of 784 pixels (image_to_pixels), so d must be 784.
+    A .npy holds raw values: one example (d values in any shape, e.g. (28, 28)) labelled by its
+    path, or a stack (n, …) of them labelled path[0], path[1], ….  Raises DataError naming the
+    file for a missing or unreadable file, a wrong shape, non-numeric or non-finite values.
+    """
+    items = []
+    for path in paths:
+        p = Path(path)
+        suffix = p.suffix.lower()
+        if suffix == ".npy":
+            try:
+                a = np.load(p, allow_pickle=False)
+            except FileNotFoundError:
+                raise DataError(f"{p}: no such file") from None
+            except (ValueError, OSError) as exc:
+                raise DataError(f"{p}: not a readable .npy array ({exc})") from None
+            if a.dtype == object or not np.issubdtype(a.dtype, np.number):
+                raise DataError(f"{p}: expected a numeric array, got {a.dtype}")
+            if a.size == d:                      # one example: (784,), (28, 28) or (1, 784)
+                rows = a.reshape(1, d)
+            elif a.ndim >= 2 and int(np.prod(a.shape[1:])) == d:
+                rows = a.reshape(len(a), d)
+            else:
+                raise DataError(f"{p}: shape {a.shape} does not hold examples of {d} values")
+            if len(rows) == 0:
+                raise DataError(f"{p}: holds no examples (shape {a.shape})")
+            if not np.isfinite(rows).all():
+                raise DataError(f"{p}: contains NaN or infinite values")
+            for i, row in enumerate(rows):
+                items.append((f"{p}[{i}]" if len(rows) > 1 else str(p), row))
+        elif suffix in IMAGE_SUFFIXES:
+            if d != 784:
+                raise DataError(f"{p}: images need a model with 784 inputs (28×28); this one has {d}")
+            items.append((str(p), image_to_pixels(p)))
+        else:
+            raise DataError(f"{p}: unsupported file type {suffix or '(none)'}; give PNG/JPEG images or .npy arrays")
+    return items

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -80,3 +81,67 @@ def gradcheck(net, X, y, l2=0.0, eps=1e-6, threshold=1e-6, progress=None):
     max_abs = max(float(np.max(np.abs(analytic[k] - numerical[k]))) for k in analytic)
     return GradcheckResult(errors=errors, max_error=max(errors.values()), max_abs_error=max_abs,
                            threshold=threshold, analytic=analytic, numerical=numerical)
+
+
+# --- the networks `netprop gradcheck` checks ----------------------------------------------
+
+
+class GradcheckCase(NamedTuple):
+    """One network to check, with its minibatch: label (for the report), net, X (n, d), y."""
+
+    label: str
+    net: object
+    X: np.ndarray
+    y: np.ndarray
+
+
+def gradcheck_cases(sizes=None, hidden=32, lecture_only=False, examples=4, activation="relu",
+                    loss="cross_entropy", seed=0):
+    """The networks to check: a small random one, then the lecture's 784-H-10.
+
+    sizes : layer sizes of the random network (default 20, 10, 5); given sizes replace the
+        lecture's network too.  hidden : H of 784-H-10.  lecture_only : skip the random one.
+    examples : n, the minibatch size.  One seeded generator draws every X and y in turn.
+    Returns a list of GradcheckCase (X: (n, sizes[0]) or (n, 784); y as Network.loss takes it).
+    """
+    from .network import Network
+
+    rng = np.random.default_rng(seed)
+    cases = []
+    if sizes is not None or not lecture_only:
+        random_sizes = sizes or [20, 10, 5]
+        net = Network(random_sizes, activation=activation, loss=loss, seed=seed)
+        X = rng.normal(size=(examples, random_sizes[0]))
+        y = random_targets(rng, net, examples)
+        cases.append(GradcheckCase("random " + "-".join(map(str, random_sizes)), net, X, y))
+    if sizes is None:
+        net = Network([784, hidden, 10], activation=activation, loss=loss, seed=seed)
+        X, y, source = lecture_examples(rng, net, examples)
+        cases.append(GradcheckCase(f"lecture 784-{hidden}-10 ({source})", net, X, y))
+    return cases
+
+
+def random_targets(rng, net, n):
+    """n targets for net drawn from rng: labels in 0..c-1 for cross-entropy, (n, c) normals for MSE."""
+    c = net.layer_sizes[-1]
+    if net.loss_name == "cross_entropy":
+        return rng.integers(0, c, size=n)
+    return rng.normal(size=(n, c))
+
+
+def lecture_examples(rng, net, n):
+    """(X (n, 784), y, what they are) for the 784-input network.
+
+    Fashion-MNIST images scaled to [0, 1] when the data set is installed (no download for a
+    gradient check), else random pixel intensities with random targets.
+    """
+    from .data import DataError, load_fashion_mnist
+
+    try:
+        X, y, _, _ = load_fashion_mnist(download=False)
+    except DataError:
+        X = rng.uniform(0.0, 1.0, size=(n, 784))
+        return X, random_targets(rng, net, n), "random pixels"
+    idx = rng.choice(len(X), size=n, replace=False)
+    targets = y[idx] if net.loss_name == "cross_entropy" else np.eye(10)[y[idx]]
+    return X[idx] / 255.0, targets, f"{n} Fashion-MNIST images"

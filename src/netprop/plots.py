@@ -1,4 +1,4 @@
-"""PNG pictures of a run: learning curves, the first layer's weights, the confusion matrix."""
+"""PNG pictures of a run: learning curves, the first layer's weights, the confusion matrix, a sweep's trials."""
 
 from __future__ import annotations
 
@@ -100,6 +100,33 @@ def plot_confusion(matrix, class_names, path, title="test confusion matrix"):
 
 
 def confusion_matrix(labels, predictions, n_classes):
+    """(n_classes, n_classes) int64 counts: entry [i, j] is how many of class i were predicted j."""
     m = np.zeros((n_classes, n_classes), dtype=np.int64)
     np.add.at(m, (labels, predictions), 1)
     return m
+
+
+def plot_trials(board, path):
+    """A sweep's leaderboard as bars (best first) beside validation accuracy by learning rate.
+
+    board: trial results best first (tune.leaderboard), each with trial, val_accuracy, lr,
+    hidden and status; diverged trials get a bar but no point.
+    """
+    plt = _pyplot()
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.8))
+    ax1.bar(range(len(board)), [100 * r["val_accuracy"] for r in board], color="#4c72b0")
+    ax1.set_xticks(range(len(board)), [str(r["trial"]) for r in board], fontsize=7)
+    ax1.set(xlabel="trial (best first)", ylabel="validation accuracy (%)", title="leaderboard")
+    ok = [r for r in board if r["status"] == "ok"]
+    if ok:
+        sc = ax2.scatter([r["lr"] for r in ok], [100 * r["val_accuracy"] for r in ok],
+                         c=[r["hidden"][0] for r in ok], cmap="viridis")
+        fig.colorbar(sc, ax=ax2, label="hidden units")
+    ax2.set_xscale("log")
+    ax2.set(xlabel="learning rate", ylabel="validation accuracy (%)", title="accuracy by learning rate")
+    for ax in (ax1, ax2):
+        ax.grid(alpha=0.3)
+    lo = min((100 * r["val_accuracy"] for r in ok), default=0)
+    ax1.set_ylim(max(0, lo - 5), 100)
+    _save(fig, path)
+    plt.close(fig)

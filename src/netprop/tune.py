@@ -1,9 +1,10 @@
 """Hyper-parameter search chosen on the validation split only, on local processes or a Dask cluster.
 
-Every trial trains on the training split and is scored on the validation split; the test set is
-never read here (``netprop tune`` reads it once, for the chosen setting, through run.train_run).
-A trial's result depends only on its setting and the data: each runs with one BLAS thread, so a
-sweep gives the same leaderboard on one machine, on several processes or on a Dask cluster.
+Every trial trains on the training split and is scored on the validation split; no trial scores
+or keeps the test set (a user's test file is not even opened).  run_sweep (what ``netprop tune``
+does) scores it once, for the chosen setting, through run.train_run.  A trial's result depends
+only on its setting and the data: each runs with one BLAS thread, so a sweep gives the same
+leaderboard on one machine, on several processes or on a Dask cluster.
 """
 
 from __future__ import annotations
@@ -11,13 +12,18 @@ from __future__ import annotations
 import functools
 import hashlib
 import itertools
+import csv
+import io as _io
 import json
 import math
+import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 
+from .io import atomic_write, write_json
 from .train import TrainConfig
 
 # The course's suggested ranges: hidden 30/40/50 and larger, learning rate 0.001–0.5 (plain
@@ -70,6 +76,7 @@ def random_trials(n, seed, space=None, optimizer="sgd"):
 
 
 def grid_trials(grid=None, optimizer="sgd"):
+    """Every combination of the grid's hidden, lr, batch_size, epochs and l2 values, numbered from 1."""
     grid = grid or DEFAULT_GRID
     trials = []
     for k, values in enumerate(itertools.product(*(grid[name] for name in ("hidden", "lr", "batch_size",
@@ -82,10 +89,16 @@ def grid_trials(grid=None, optimizer="sgd"):
 
 @functools.lru_cache(maxsize=4)
 def _prepared(source_json, seed, validation, subset):
-    """Data for trials, loaded once per process (a Dask worker keeps it between trials)."""
+    """Data for trials, loaded once per process (a Dask worker keeps it between trials).
+
+    A user's test file is left unread: no trial may look at it.
+    """
     from .run import load_dataset, prepare
 
-    dataset = load_dataset(json.loads(source_json))
+    source = json.loads(source_json)
+    if source.get("test_path"):
+        source["test_path"] = None
+    dataset = load_dataset(source)
     prepared = prepare(dataset, TrainConfig(seed=seed, validation=validation), subset)
     return dataset.image_shape, len(dataset.class_names), prepared
 
@@ -156,10 +169,172 @@ def leaderboard(results):
 
 
 def trial_from_result(result):
+    """The Trial a result row (run_trial's dict) came from."""
     params = {k: result[k] for k in ("hidden", "lr", "batch_size", "epochs", "l2", "optimizer")}
     return Trial(result["trial"], params)
 
 
 def sweep_spec(trials, source, seed, validation, subset):
+    """What makes two sweeps the same sweep: written to sweep.json, compared when resuming."""
     return {"trials": [asdict(t) for t in trials], "source": source, "seed": seed,
             "validation": validation, "subset": subset}
+
+
+# --- a whole sweep ---------------------------------------------------------------------
+
+TRIAL_COLUMNS = ["trial", "hidden", "lr", "batch_size", "epochs", "l2", "optimizer", "val_accuracy",
+                 "val_loss", "best_epoch", "status", "seconds"]
+
+
+class SweepError(ValueError):
+    """A sweep that cannot start or finish: a foreign --out, an unreachable cluster, no usable trial."""
+
+
+@dataclass
+class SweepResult:
+    """What run_sweep made: every result best first, the chosen one, and its final run (or None).
+
+    summary is summary.json as written: out_dir, trials, best, leaderboard and, after the final
+    retrain, final (that run's metrics, with the test set's one score).
+    """
+
+    out_dir: Path
+    leaderboard: list
+    best: dict
+    final: object = None                # run.RunResult of best/, or None with final=False
+    summary: dict = field(default_factory=dict)
+
+
+def write_trials(out_dir, results):
+    """trials.json and trials.csv in out_dir, in trial order, each written atomically."""
+    ordered = sorted(results, key=lambda r: r["trial"])
+    write_json(Path(out_dir) / "trials.json", ordered)
+    buf = _io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=TRIAL_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for r in ordered:
+        writer.writerow(dict(r, hidden=",".join(map(str, r["hidden"]))))
+    with atomic_write(Path(out_dir) / "trials.csv", "w") as fh:
+        fh.write(buf.getvalue())
+
+
+def _finished_trials(out_dir, spec):
+    """The results already in out_dir for this very sweep, by trial key; refuses any other sweep."""
+    if (out_dir / "sweep.json").is_file():
+        try:
+            previous = json.loads((out_dir / "sweep.json").read_text())
+        except ValueError as exc:
+            raise SweepError(f"{out_dir / 'sweep.json'}: not valid JSON ({exc})") from None
+        # through JSON, so tuples and lists compare as they were saved
+        if previous != json.loads(json.dumps(spec)):
+            raise SweepError(f"--out {out_dir} holds a different sweep; choose another directory or "
+                             f"repeat that sweep's flags to continue it")
+        if (out_dir / "trials.json").is_file():
+            return {r["key"]: r for r in json.loads((out_dir / "trials.json").read_text())}
+        return {}
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        raise SweepError(f"--out {out_dir} already exists and is not a sweep directory")
+    return {}
+
+
+def run_sweep(out_dir, trials, source, seed=0, validation=0.2, subset=None, jobs=1, scheduler=None,
+              final=True, search="random search", callback=None):
+    """Run the trials not yet finished in out_dir, choose on validation, retrain the choice once.
+
+    Parameters
+    ----------
+    out_dir : the sweep directory; one holding this same sweep (sweep.json) is continued, its
+        finished trials (trials.json) skipped; a non-empty directory holding anything else is refused.
+    trials : list of Trial (random_trials, grid_trials); source : run.load_dataset's source dict.
+    seed, validation, subset : as TrainConfig.seed, TrainConfig.validation and train_run's subset,
+        the same for every trial.
+    jobs : local processes (one BLAS thread each); scheduler : a Dask scheduler address instead.
+    final : train the best setting again in out_dir/best and score the test set there, once.
+    search : how the trials were drawn, in words for report.md ("random search", "grid").
+    callback : optional callable(event, **info): "start" (trials, done, todo: lists of Trial and
+        result dicts; out_dir), "result" (result, results: all so far) after each trial is saved, and
+        "final" (best, out_dir) before the retrain.  A KeyboardInterrupt inside a trial leaves
+        every finished trial saved; the same call continues the sweep.
+
+    Writes sweep.json, trials.json, trials.csv (after every trial), trials.png, summary.json,
+    report.md and best/.  Returns SweepResult.  Raises SweepError (a ValueError) as listed
+    above or when every trial diverged, ValueError for settings TrainConfig refuses.
+    """
+    from .plots import plot_trials
+    from .run import train_run
+
+    out_dir = Path(out_dir)
+    callback = callback or (lambda event, **info: None)
+    if not trials:
+        raise SweepError("a sweep needs at least one trial")
+    for t in trials:                    # refuse bad settings before anything is written
+        TrainConfig(seed=seed, validation=validation, **t.params)
+    spec = sweep_spec(trials, source, seed, validation, subset)
+    done = _finished_trials(out_dir, spec)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_json(out_dir / "sweep.json", spec)
+
+    todo = [t for t in trials if t.key not in done]
+    results = list(done.values())
+    callback("start", trials=trials, done=results[:], todo=todo, out_dir=out_dir)
+    pending = run_trials(todo, source, seed, validation, subset, jobs=jobs, scheduler=scheduler)
+    while True:
+        try:
+            result = next(pending)
+        except StopIteration:
+            break
+        except OSError as exc:
+            if scheduler:
+                raise SweepError(f"could not reach the Dask scheduler {scheduler}: {exc}") from None
+            raise
+        results.append(result)
+        write_trials(out_dir, results)
+        callback("result", result=result, results=results)
+
+    board = leaderboard(results)
+    write_trials(out_dir, results)
+    plot_trials(board, out_dir / "trials.png")
+    best = board[0]
+    summary = {"out_dir": str(out_dir), "trials": len(board), "best": best, "leaderboard": board}
+    if best["status"] != "ok":
+        raise SweepError("every trial diverged; try smaller learning rates")
+    final_run = None
+    if final:
+        callback("final", best=best, out_dir=out_dir / "best")
+        config = TrainConfig(seed=seed, validation=validation, **trial_from_result(best).params)
+        final_dir = out_dir / "best"
+        if final_dir.exists():
+            shutil.rmtree(final_dir)
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1, user_api="blas"):     # as the trial ran: same numbers
+            final_run = train_run(final_dir, config, source, subset=subset)
+        summary["final"] = final_run.metrics
+    write_json(out_dir / "summary.json", summary)
+    write_report(out_dir, board, summary, search, seed, subset, validation)
+    return SweepResult(out_dir, board, best, final_run, summary)
+
+
+def write_report(out_dir, board, summary, search, seed, subset, validation):
+    """report.md: the leaderboard, how the choice was made, and the chosen setting's test score."""
+    out_dir = Path(out_dir)
+    best = board[0]
+    lines = [f"# netprop hyper-parameter sweep: {out_dir.name}", "",
+             f"{len(board)} settings ({search}, seed {seed}), "
+             f"each trained on the training split{f' ({subset} examples)' if subset else ''} "
+             f"and scored on the validation split ({validation:.0%} of the training set, "
+             f"stratified). The choice below used the validation split only.", "",
+             "| rank | trial | hidden | lr | batch | epochs | l2 | validation accuracy | validation loss |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for rank, r in enumerate(board, start=1):
+        lines.append(f"| {rank} | {r['trial']} | {','.join(map(str, r['hidden']))} | {r['lr']:.4g} | "
+                     f"{r['batch_size']} | {r['epochs']} | {r['l2']:.2g} | "
+                     f"{100 * r['val_accuracy']:.2f} % | {r['val_loss']:.4f} |")
+    lines += ["", "![leaderboard](trials.png)", ""]
+    final = summary.get("final")
+    if final and "test_accuracy" in final:
+        lines.append(f"Chosen: trial {best['trial']}. Trained again with the same seed (`best/`), its "
+                     f"test accuracy is {100 * final['test_accuracy']:.2f} %: the test set was read "
+                     f"once, for this setting only, after the choice was made.")
+    with atomic_write(out_dir / "report.md", "w") as fh:
+        fh.write("\n".join(lines) + "\n")
