@@ -101,21 +101,39 @@ def test_text_numbers_parse_back(sizes, activation, loss):
         np.testing.assert_allclose(last[0], net.forward(x).y_hat - net.targets(y, 1)[0], rtol=1e-5, atol=1e-6)
 
 
-def parse_bmatrix(tex):
-    body = tex.split(r"\begin{bmatrix}", 1)[1].split(r"\end{bmatrix}", 1)[0]
-    return np.array([[float(v) for v in row.split("&")] for row in body.split(r"\\")])
+def tex_float(cell):
+    """A matrix cell as a number: "-2.7 \\cdot 10^{-5}" is -2.7e-5."""
+    m = re.fullmatch(r"\s*(\S+) \\cdot 10\^\{(-?\d+)\}\s*", cell)
+    return float(m.group(1)) * 10.0 ** int(m.group(2)) if m else float(cell)
 
 
-@pytest.mark.parametrize("sizes, activation, loss", CASES[:3])
+def parse_tex_matrices(tex):
+    """Every bracketed matrix in tex in order, joining the column chunks of one broken over several lines."""
+    matrices = []
+    for group in re.findall(r"\\left\[(.*?)\\right\]", tex, re.S):
+        blocks = re.findall(r"\\begin\{matrix\}(.*?)\\end\{matrix\}", group, re.S)
+        matrices.append(np.hstack([np.array([[tex_float(v) for v in row.split("&")] for row in body.split(r"\\")])
+                                   for body in blocks]))
+    return matrices
+
+
+@pytest.mark.parametrize("sizes, activation, loss", CASES)
 def test_markdown_numbers_parse_back(sizes, activation, loss):
     net, x, y = make(sizes, activation, loss)
     md = derive(net, x, y).to_markdown()
     chain, backprop = references(net, x, y)
+    factors = netprop.jacobian_chain(net, x, y).factors
     for name in net.parameter_names():
         section = md.split(f"#### Gradient of {name}\n", 1)[1]
-        reshaped = section.split(r"\text{reshaped: }", 1)[1]
-        np.testing.assert_allclose(parse_bmatrix(reshaped).reshape(np.shape(chain[name])), chain[name],
+        before, reshaped = section.split(rf"\text{{reshaped to {name}'s shape: }}", 1)
+        np.testing.assert_allclose(parse_tex_matrices(reshaped)[0].reshape(np.shape(chain[name])), chain[name],
                                    rtol=1e-5, atol=1e-6)
+        # the lines before it: the factors multiplied, then "= " their product
+        *shown, product = parse_tex_matrices(before)
+        assert len(shown) == len(factors[name])
+        for got, (_, want) in zip(shown, factors[name]):
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(product.ravel(), chain[name].ravel(), rtol=1e-5, atol=1e-6)
     assert md.count("$$") % 2 == 0 and r"\frac{\partial f}{\partial W_{1}}" in md
 
 
