@@ -58,11 +58,13 @@ class Derivation:
         if x.shape != (net.layer_sizes[0],):
             raise ValueError(f"x must be one example of {net.layer_sizes[0]} values, got shape {x.shape}")
         cache = net.forward(x)
-        Y = net.targets(y, 1)[0]
+        # y once as the (1, c) row of targets: handing the one-hot (c,) back to net would read it as
+        # labels when c = 1
+        Y = net.targets(y, 1)
         L = net.n_layers
         self.network = {"sizes": net.layer_sizes, "activation": net.activation, "loss": net.loss_name}
         self.x = x.tolist()
-        self.y = Y.tolist()
+        self.y = Y[0].tolist()
         self.weights = [W.tolist() for W in net.weights]
         self.biases = [b.tolist() for b in net.biases]
         self.forward = {"z": [z.tolist() for z in cache.z], "h": [h.tolist() for h in cache.h],

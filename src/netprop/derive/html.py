@@ -142,7 +142,9 @@ def network_svg(figure):
         xs.append(xs[-1] + gap)
     width = int(xs[-1] + 60)
     names = ["x"] + [f"h{l}" if L > 2 else "h" for l in range(1, L)] + ["ŷ"]
+    # shrinks with the page down to 85 % (labels stay legible), and scrolls in its figure below that
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'style="min-width:{int(0.85 * width)}px" '
              f'viewBox="0 0 {width} {height}" font-family="DejaVu Sans, sans-serif" font-size="10">',
              "<title>Forward values on the nodes, gradients ∂f/∂W on the edges</title>"]
     for l, (labels, placed) in enumerate(layouts):
@@ -177,12 +179,11 @@ def network_svg(figure):
 
 STYLE = """.netprop-derivation{font-family:sans-serif}
 .netprop-derivation .eq{overflow-x:auto;overflow-y:hidden;margin:.4em 0;padding:.2em 0}
-.netprop-derivation .eq math{display:inline-block;margin:0}
 .netprop-derivation .caption{margin-right:.5em}
 .netprop-derivation .chain{display:flex;flex-wrap:wrap;align-items:center;column-gap:.3em;margin:.4em 0}
 .netprop-derivation .chain>.factor{max-width:100%;overflow-x:auto;overflow-y:hidden}
 .netprop-derivation .nobreak{white-space:nowrap}
-.netprop-derivation figure{margin:1em 0}
+.netprop-derivation figure{margin:1em 0;overflow-x:auto}
 .netprop-derivation figure svg{max-width:100%;height:auto}
 .netprop-derivation figcaption{font-size:.9em;color:#555}"""
 
