@@ -112,27 +112,30 @@ class Derivation:
         return out
 
     def to_json(self):
+        """to_dict() as indented JSON text: what --format json prints and --params reads."""
         return json.dumps(self.to_dict(), indent=2)
 
     def to_text(self):
+        """Plain text, at most 80 columns a line; vectors printed as 1×n rows."""
         return render_text(self.document)
 
     def to_markdown(self):
+        """Markdown with one $$ LaTeX block per display line (GitHub, Jupyter)."""
         return render_markdown(self.document)
 
     def to_latex(self):
+        """A standalone LaTeX document (A4 landscape) for pdflatex."""
         return render_latex(self.document)
 
     def to_html(self, standalone=True):
+        """One self-contained HTML page (MathML and an SVG of the network), or a <div> if not standalone."""
         return render_html(self.document, standalone=standalone)
 
     def render(self, fmt):
         """The derivation as one string in fmt: "text", "markdown", "latex", "html" or "json"."""
-        renderers = {"text": self.to_text, "markdown": self.to_markdown, "latex": self.to_latex,
-                     "html": self.to_html, "json": self.to_json}
-        if fmt not in renderers:
-            raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(renderers)}")
-        return renderers[fmt]()
+        if fmt not in FORMATS:
+            raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+        return getattr(self, f"to_{fmt}")()
 
     def __str__(self):
         return self.to_text()

@@ -120,6 +120,7 @@ class Figure:
 
 
 def loss_formula(loss):
+    """The loss as the lecture writes it, for the net's loss name ("cross_entropy" or "mse")."""
     return "−Σ_k y_k log ŷ_k" if loss == "cross_entropy" else "½ ‖ŷ − y‖²"
 
 

@@ -86,6 +86,7 @@ _CHAR_WIDTH = 5.9        # px per character of DejaVu Sans at 9 px, the widest o
 
 
 def edge_label(g):
+    """∂f/∂W of one edge as its label: three significant digits."""
     return f"{g + 0.0:.3g}"
 
 

@@ -89,11 +89,6 @@ def matrix_pieces(m, width):
     return pieces
 
 
-def tex_matrix(m):
-    """m ((c,) or (r, c)) as one bracketed matrix, however wide."""
-    return matrix_pieces(m, float("inf"))[0][0]
-
-
 def pack(pieces, width):
     """Join (tex, width) pieces into display lines no wider than width where possible; returns the lines."""
     lines, current, used = [], [], 0.0
