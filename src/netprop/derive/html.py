@@ -68,8 +68,10 @@ def mathml_matrix(m):
     return f"<mrow><mo>[</mo><mtable>{rows}</mtable><mo>]</mo></mrow>"
 
 
-def _math(*parts, display="block"):
-    return f'<math display="{display}">' + "<mo>=</mo>".join(parts) + "</math>"
+def _math(*parts):
+    # inline math in a block of its own, so that it starts at the left like the chains (display="block"
+    # centres it), in display style (full-size fractions)
+    return '<math displaystyle="true">' + "<mo>=</mo>".join(parts) + "</math>"
 
 
 def _nobreak(words):
@@ -197,15 +199,14 @@ def _value(block):
         value = mathml_matrix(np.asarray(block.value, dtype=np.float64)[:, None] if block.vector else block.value)
     parts = [mathml_label(p) for p in (symbol, formula) if p] + [value]
     caption = f'<span class="caption">{_nobreak(block.caption)}:</span>' if block.caption else ""
-    return f'<div class="eq">{caption}{_math(*parts, display="inline")}</div>'
+    return f'<div class="eq">{caption}{_math(*parts)}</div>'
 
 
 def _chain(block):
-    items = []
-    for k, (_, m) in enumerate(block.factors):
-        op = "<mo>·</mo>" if k else "<mo>=</mo>"
-        items.append(f'<span class="factor"><math>{op}{mathml_matrix(m)}</math></span>')
-    items.append(f'<span class="factor"><math><mo>=</mo>{mathml_matrix(block.product)}</math></span>')
+    ops = ["="] + ["·"] * (len(block.factors) - 1) + ["="]
+    matrices = [m for _, m in block.factors] + [block.product]
+    items = [f'<span class="factor"><math displaystyle="true"><mo>{op}</mo>{mathml_matrix(m)}</math></span>'
+             for op, m in zip(ops, matrices)]
     return '<div class="chain">' + "".join(items) + "</div>"
 
 
