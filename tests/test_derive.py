@@ -1,5 +1,6 @@
 """`netprop derive`: the numbers in every format are those of jacobian_chain and backward."""
 
+import html
 import json
 import os
 import re
@@ -9,9 +10,11 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 import netprop
-from netprop.derive import derive
+from netprop.derive import MAX_LAYERS, MAX_UNITS, ParamsError, derive, load_params, seeded_inputs
 
 CASES = [
     ([2, 2, 3], "relu", "cross_entropy"),
@@ -101,21 +104,39 @@ def test_text_numbers_parse_back(sizes, activation, loss):
         np.testing.assert_allclose(last[0], net.forward(x).y_hat - net.targets(y, 1)[0], rtol=1e-5, atol=1e-6)
 
 
-def parse_bmatrix(tex):
-    body = tex.split(r"\begin{bmatrix}", 1)[1].split(r"\end{bmatrix}", 1)[0]
-    return np.array([[float(v) for v in row.split("&")] for row in body.split(r"\\")])
+def tex_float(cell):
+    """A matrix cell as a number: "-2.7 \\cdot 10^{-5}" is -2.7e-5."""
+    m = re.fullmatch(r"\s*(\S+) \\cdot 10\^\{(-?\d+)\}\s*", cell)
+    return float(m.group(1)) * 10.0 ** int(m.group(2)) if m else float(cell)
 
 
-@pytest.mark.parametrize("sizes, activation, loss", CASES[:3])
+def parse_tex_matrices(tex):
+    """Every bracketed matrix in tex in order, joining the column chunks of one broken over several lines."""
+    matrices = []
+    for group in re.findall(r"\\left\[(.*?)\\right\]", tex, re.S):
+        blocks = re.findall(r"\\begin\{matrix\}(.*?)\\end\{matrix\}", group, re.S)
+        matrices.append(np.hstack([np.array([[tex_float(v) for v in row.split("&")] for row in body.split(r"\\")])
+                                   for body in blocks]))
+    return matrices
+
+
+@pytest.mark.parametrize("sizes, activation, loss", CASES)
 def test_markdown_numbers_parse_back(sizes, activation, loss):
     net, x, y = make(sizes, activation, loss)
     md = derive(net, x, y).to_markdown()
     chain, backprop = references(net, x, y)
+    factors = netprop.jacobian_chain(net, x, y).factors
     for name in net.parameter_names():
         section = md.split(f"#### Gradient of {name}\n", 1)[1]
-        reshaped = section.split(r"\text{reshaped: }", 1)[1]
-        np.testing.assert_allclose(parse_bmatrix(reshaped).reshape(np.shape(chain[name])), chain[name],
+        before, reshaped = section.split(rf"\text{{reshaped to {name}'s shape: }}", 1)
+        np.testing.assert_allclose(parse_tex_matrices(reshaped)[0].reshape(np.shape(chain[name])), chain[name],
                                    rtol=1e-5, atol=1e-6)
+        # the lines before it: the factors multiplied, then "= " their product
+        *shown, product = parse_tex_matrices(before)
+        assert len(shown) == len(factors[name])
+        for got, (_, want) in zip(shown, factors[name]):
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(product.ravel(), chain[name].ravel(), rtol=1e-5, atol=1e-6)
     assert md.count("$$") % 2 == 0 and r"\frac{\partial f}{\partial W_{1}}" in md
 
 
@@ -153,26 +174,29 @@ def chromium():
     pytest.skip("chromium not installed")
 
 
+def chromium_flags(tmp_path, width=1200, height=2400):
+    return ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--disable-quic", f"--user-data-dir={tmp_path / 'profile'}", f"--window-size={width},{height}",
+            # no network beyond loopback: every host name resolves to nothing
+            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
+
+
 @pytest.mark.slow
 def test_html_renders_math_and_the_network_in_chromium(tmp_path):
     browser = chromium()
     page = tmp_path / "derive.html"
     proc = run_cli("derive", "--format", "html", "--out", str(page))
     assert proc.returncode == 0, proc.stderr
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             "--disable-quic", f"--user-data-dir={tmp_path / 'profile'}",
-             # no network beyond loopback: every host name resolves to nothing
-             "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
+    flags = chromium_flags(tmp_path)
     dom = subprocess.run([browser, *flags, "--dump-dom", page.as_uri()], capture_output=True,
                          text=True, timeout=120)
     assert dom.returncode == 0, dom.stderr[-2000:]
     assert dom.stdout.count("<math") > 10 and "<mfrac>" in dom.stdout and "<mtable>" in dom.stdout
     assert "<svg" in dom.stdout and "<circle" in dom.stdout
-    assert "\\begin{bmatrix}" not in dom.stdout and "$$" not in dom.stdout
-    shot = subprocess.run([browser, *flags, f"--screenshot={tmp_path / 'derive.png'}",
-                           "--window-size=1200,2400", page.as_uri()], capture_output=True, text=True,
-                          timeout=120)
+    assert "\\begin{" not in dom.stdout and "\\left[" not in dom.stdout and "$$" not in dom.stdout
+    shot = subprocess.run([browser, *flags, f"--screenshot={tmp_path / 'derive.png'}", page.as_uri()],
+                          capture_output=True, text=True, timeout=120)
     assert shot.returncode == 0, shot.stderr[-2000:]
     png = (tmp_path / "derive.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20000
@@ -206,3 +230,160 @@ def test_params_file_round_trip(tmp_path):
     again = run_cli("derive", "--params", str(tmp_path / "p.json"), "--format", "json")
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["gradients"] == json.loads(proc.stdout)["gradients"]
+
+
+# --- the library's inputs -------------------------------------------------------------------------
+
+
+def test_seeded_inputs_are_the_readmes_lecture_example():
+    net, x, y = seeded_inputs([2, 2, 3], "relu", "cross_entropy", seed=0)
+    # README.md's `netprop derive` output, written down when it was first run
+    np.testing.assert_array_equal(x, [0.27, -0.46])
+    np.testing.assert_allclose(net.weights[1], [[-0.535669, 0.361595], [1.304, 0.947081], [-0.703735, -1.26542]],
+                               rtol=1e-5)
+    assert y == 0
+    again = seeded_inputs([2, 2, 3], "relu", "cross_entropy", seed=0)
+    np.testing.assert_array_equal(again[0].weights[0], net.weights[0])
+    net, x, y = seeded_inputs([3, 4, 2], "tanh", "mse", seed=3)
+    assert x.shape == (3,) and np.shape(y) == (2,) and np.all(np.abs(y) <= 1)
+    assert np.array_equal(np.round(x, 2), x)
+
+
+@pytest.mark.parametrize("sizes, fragment", [([3], "at least two layer sizes"), ([2, 9, 3], "too large"),
+                                             ([2, 2, 2, 2, 2, 2], "too large")])
+def test_seeded_inputs_refuse(sizes, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        seeded_inputs(sizes)
+
+
+def test_load_params_reads_what_json_writes(tmp_path):
+    net, x, y = make([3, 4, 2], "sigmoid", "mse")
+    (tmp_path / "p.json").write_text(derive(net, x, y).to_json())
+    again, x2, y2 = load_params(tmp_path / "p.json")        # the file's activation and loss win
+    assert (again.activation, again.loss_name) == ("sigmoid", "mse")
+    for W, W2 in zip(net.weights + net.biases, again.weights + again.biases):
+        np.testing.assert_array_equal(W, W2)
+    np.testing.assert_array_equal(x2, x)
+    np.testing.assert_array_equal(y2, y)
+    with pytest.raises(ParamsError, match="p.json: needs the keys"):
+        (tmp_path / "p.json").write_text(json.dumps({"x": [1]}))
+        load_params(tmp_path / "p.json")
+
+
+def test_one_output_class():
+    # softmax over one class is 1 whatever z is: ŷ = y = [1], f = −log 1 = 0 and every gradient 0
+    net, x, y = seeded_inputs([2, 3, 1], "relu", "cross_entropy")
+    d = derive(net, x, y)
+    assert d.forward["y_hat"] == [1.0] and d.forward["loss"] == 0.0
+    for g in d.gradients.values():
+        assert not np.any(g["backprop"]) and not np.any(g["chain"])
+
+
+# --- readable at every size derive accepts ---------------------------------------------------------
+
+ACTIVATIONS = ["relu", "leaky_relu", "tanh", "sigmoid"]
+sizes_strategy = st.lists(st.integers(1, MAX_UNITS), min_size=2, max_size=MAX_LAYERS + 1)
+
+
+@settings(max_examples=25)
+@given(sizes=sizes_strategy, activation=st.sampled_from(ACTIVATIONS), loss=st.sampled_from(["cross_entropy", "mse"]),
+       seed=st.integers(0, 5))
+@example(sizes=[MAX_UNITS] * (MAX_LAYERS + 1), activation="tanh", loss="cross_entropy", seed=0)
+@example(sizes=[MAX_UNITS] * (MAX_LAYERS + 1), activation="sigmoid", loss="mse", seed=1)
+@example(sizes=[4, 8, 6, 3], activation="relu", loss="cross_entropy", seed=0)
+def test_text_fits_80_columns_and_keeps_y_hat_minus_y_whole(sizes, activation, loss, seed):
+    text = derive(*seeded_inputs(sizes, activation, loss, seed)).to_text()
+    for line in text.splitlines():
+        assert len(line) <= 80, line
+        assert line.count("(ŷ") == line.count("(ŷ − y)"), line
+
+
+def test_long_chains_continue_on_the_next_line():
+    text = derive(*seeded_inputs([8] * 5, "tanh", "cross_entropy")).to_text()
+    lines = text.splitlines()
+    # 8 factors do not fit in 80 columns: the last goes on an indented line of its own
+    k = lines.index(next(l for l in lines if l.startswith("∂f/∂W1 = ∂f/∂ŷ · ∂ŷ/∂h3")))
+    assert lines[k + 1] == "    ∂z1/∂W1"
+    # ∂z1/∂W1 is 8×64: its columns come in chunks, the last one ending at column 64
+    assert re.search(r"\n {4}columns 1–\d+ of 64:\n", text) and re.search(r"\n {4}columns \d+–64 of 64:\n", text)
+
+
+TRANSPOSED_GROUP_MATHML = ("<msup><mrow><mo>(</mo><mrow><mi>ŷ</mi><mo>−</mo><mi>y</mi></mrow><mo>)</mo></mrow>"
+                           "<mi>T</mi></msup>")
+
+
+@pytest.mark.parametrize("sizes", [[2, 2, 3], [3, 4, 4, 2]])
+def test_transposed_difference_is_one_unit_in_tex_and_html(sizes):
+    d = derive(*seeded_inputs(sizes, "tanh", "cross_entropy"))
+    labels = [v for block in d.to_dict()["document"] for k, v in block.items()
+              if k in ("symbol", "formula", "text") and isinstance(v, str)]
+    n = sum(label.count("(ŷ − y)ᵀ") for label in labels)
+    assert n == 2        # both sides of the first simplification start with ((ŷ − y)ᵀ W_L)
+    for form in (d.to_latex(), d.to_markdown()):
+        assert form.count(r"(\hat{y} - y)^{\top}") == form.count(r"{(\hat{y} - y)^{\top}}") == n
+    assert d.to_html().count(TRANSPOSED_GROUP_MATHML) == n
+
+
+def pdflatex():
+    if shutil.which("pdflatex") is None:
+        if os.environ.get("CI"):
+            raise AssertionError("CI needs pdflatex (.ci/run installs texlive-latex-base)")
+        pytest.skip("pdflatex not installed")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sizes, loss", [([3, 4, 3], "cross_entropy"), ([4, 8, 6, 3], "cross_entropy"),
+                                         ([8, 1, 8], "mse"), ([MAX_UNITS] * (MAX_LAYERS + 1), "cross_entropy")])
+def test_latex_lines_fit_the_page(tmp_path, sizes, loss):
+    pdflatex()
+    (tmp_path / "d.tex").write_text(derive(*seeded_inputs(sizes, "sigmoid", loss)).to_latex())
+    latex = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "d.tex"],
+                           cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert latex.returncode == 0, latex.stdout[-3000:]
+    log = (tmp_path / "d.log").read_text(errors="replace")
+    assert "Overfull \\hbox" not in log
+    # the lines were broken before TeX saw them: none needed the scaling fallback either
+    assert "netprop: scaled" not in log
+
+
+MEASURE = """<script>
+const box = e => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+const found = {labels: [...document.querySelectorAll("text.edge-label")].map(e => [e.textContent, ...box(e)]),
+               nodes: [...document.querySelectorAll("circle")].map(box),
+               blocks: [...document.querySelectorAll(".eq, .chain > .factor")].map(box),
+               pageWidth: document.documentElement.scrollWidth, viewWidth: document.documentElement.clientWidth};
+const out = document.createElement("pre");
+out.id = "measured";
+out.textContent = JSON.stringify(found);
+document.body.appendChild(out);
+</script>"""
+
+
+def overlap(a, b):
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sizes, width", [([4, 8, 6, 3], 1200), ([MAX_UNITS] * (MAX_LAYERS + 1), 900)])
+def test_html_labels_apart_and_nothing_off_the_page_in_chromium(tmp_path, sizes, width):
+    browser = chromium()
+    net, x, y = seeded_inputs(sizes, "tanh", "cross_entropy")
+    page = tmp_path / "d.html"
+    page.write_text(derive(net, x, y).to_html().replace("</body>", MEASURE + "</body>"))
+    dom = subprocess.run([browser, *chromium_flags(tmp_path, width, 3000), "--dump-dom", page.as_uri()],
+                         capture_output=True, text=True, timeout=120)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    found = json.loads(html.unescape(re.search(r'<pre id="measured">(.*?)</pre>', dom.stdout, re.S).group(1)))
+    labels = found["labels"]
+    # every edge has its label, and each shows its gradient: compare as sorted values, to 3 digits
+    assert len(labels) == sum(a * b for a, b in zip(sizes, sizes[1:]))
+    grads = np.sort(np.concatenate([g.ravel() for g in net.backward(net.forward(x), y).weights]))
+    np.testing.assert_allclose(np.sort([float(t) for t, *_ in labels]), grads, rtol=5e-3, atol=5e-6)
+    boxes = [b for _, *b in labels]
+    assert all(b[2] - b[0] > 10 and b[3] - b[1] > 5 for b in boxes)       # really laid out
+    clashes = [(i, j) for i in range(len(boxes)) for j in range(i + 1, len(boxes)) if overlap(boxes[i], boxes[j])]
+    assert clashes == []
+    assert not any(overlap(b, node) for b in boxes for node in found["nodes"])
+    # wide matrices scroll inside their own block; the page itself never scrolls sideways
+    assert found["pageWidth"] <= found["viewWidth"]
+    assert all(b[2] <= found["viewWidth"] for b in found["blocks"])

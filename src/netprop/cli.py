@@ -331,62 +331,17 @@ def cmd_predict(args):
 # --- derive ------------------------------------------------------------------------
 
 
-def _derive_inputs(args):
-    """(net, x, y): seeded, or from a --params JSON file (the keys of --format json)."""
-    from .derive import check_size
-    from .network import Network
+def cmd_derive(args):
+    from .derive import ParamsError, derive, load_params, seeded_inputs
+    from .io import atomic_write
 
     if args.params:
         try:
-            spec = json.loads(Path(args.params).read_text())
-        except FileNotFoundError:
-            raise CLIError(f"--params {args.params}: no such file") from None
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise CLIError(f"--params {args.params}: not valid JSON ({exc})") from None
-        if not isinstance(spec, dict) or not {"weights", "biases", "x", "y"} <= set(spec):
-            raise CLIError(f"--params {args.params}: needs the keys x, y, weights and biases")
-        try:
-            weights = [np.asarray(W, dtype=np.float64) for W in spec["weights"]]
-            biases = [np.asarray(b, dtype=np.float64) for b in spec["biases"]]
-        except (TypeError, ValueError) as exc:
-            raise CLIError(f"--params {args.params}: weights and biases must be numeric arrays ({exc})") from None
-        if not weights or len(weights) != len(biases) or any(W.ndim != 2 for W in weights):
-            raise CLIError(f"--params {args.params}: weights must be a non-empty list of matrices, "
-                           f"one bias vector each")
-        sizes = [weights[0].shape[1]] + [W.shape[0] for W in weights]
-        for l, (W, b) in enumerate(zip(weights, biases), start=1):
-            if W.shape[1] != sizes[l - 1]:
-                raise CLIError(f"--params {args.params}: W{l} has shape {W.shape} but layer {l - 1} "
-                               f"has {sizes[l - 1]} units (W{l} must be ({sizes[l]}, {sizes[l - 1]}))")
-            if b.shape != (sizes[l],):
-                raise CLIError(f"--params {args.params}: b{l} has shape {b.shape}, expected ({sizes[l]},)")
-        network = spec.get("network") or {}
-        activation = network.get("activation", args.activation)
-        loss = network.get("loss", args.loss)
-        check_size(sizes)
-        net = Network(sizes, activation=activation, loss=loss)
-        net.weights, net.biases = weights, biases
-        x = np.asarray(spec["x"], dtype=np.float64)
-        if x.shape != (sizes[0],):
-            raise CLIError(f"--params {args.params}: x has shape {x.shape}, expected ({sizes[0]},)")
-        return net, x, spec["y"]
-    sizes = args.sizes
-    if len(sizes) < 2:
-        raise CLIError(f"--sizes needs at least two layer sizes, got {sizes}")
-    check_size(sizes)
-    net = Network(sizes, activation=args.activation, loss=args.loss, seed=args.seed)
-    rng = np.random.default_rng(args.seed)
-    x = np.round(rng.uniform(-1, 1, size=sizes[0]), 2)
-    c = sizes[-1]
-    y = int(rng.integers(0, c)) if args.loss == "cross_entropy" else np.round(rng.uniform(-1, 1, c), 2)
-    return net, x, y
-
-
-def cmd_derive(args):
-    from .derive import derive
-    from .io import atomic_write
-
-    net, x, y = _derive_inputs(args)
+            net, x, y = load_params(args.params, args.activation, args.loss)
+        except ParamsError as exc:
+            raise CLIError(f"--params {exc}") from None
+    else:
+        net, x, y = seeded_inputs(args.sizes, args.activation, args.loss, args.seed)
     text = derive(net, x, y).render(args.format)
     if args.out:
         with atomic_write(Path(args.out), "w") as fh:
