@@ -1,5 +1,6 @@
 """netprop: forward and backward propagation as the lecture derives them."""
 
+from .check import CheckReport, check
 from .derive import Derivation, derive
 from .gradcheck import GradcheckResult, gradcheck, rel_error
 from .io import TrainedModel, load_model as load
@@ -11,6 +12,7 @@ from .train import TrainConfig, TrainingDiverged, fit
 __version__ = "0.1.0"
 
 __all__ = [
+    "CheckReport",
     "Derivation",
     "ForwardCache",
     "GradcheckResult",
@@ -20,6 +22,7 @@ __all__ = [
     "TrainConfig",
     "TrainedModel",
     "TrainingDiverged",
+    "check",
     "derive",
     "fit",
     "gradcheck",
