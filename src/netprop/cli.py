@@ -270,7 +270,8 @@ def cmd_train(args):
     try:
         result = train_run(out_dir, config, source, subset=args.subset, resume=bool(args.resume),
                            callback=progress, on_data=on_data,
-                           download_progress=_download_progress(quiet))
+                           download_progress=_download_progress(quiet),
+                           landscape=_landscape_options(args, out_dir))
     except KeyboardInterrupt:
         if progress.bar is not None:
             progress.bar.close()
@@ -298,6 +299,7 @@ def cmd_train(args):
         if "test_accuracy" in metrics:
             line += f", test accuracy {100 * metrics['test_accuracy']:.2f}%"
         print(line + f"  ({wall:.1f} s)")
+        _print_landscape(result)
         print(f"model, history, plots and report.md in {out_dir}")
     return 0
 
@@ -679,6 +681,71 @@ def _write_tune_report(out_dir, board, summary, args):
 # --- parser ----------------------------------------------------------------------
 
 
+# --- landscape: the loss surface around the SGD path ------------------------------------------
+
+
+def _add_landscape_arguments(g, train):
+    if train:
+        g.add_argument("--landscape", action="store_true",
+                       help="record the parameter vector every k steps into OUT/trajectory/ (k chosen so "
+                            "at most --landscape-snapshots are kept; each is all parameters in float32, "
+                            "1.6 MB for 784-512-10) and draw the loss landscape around the path in report.md")
+        g.add_argument("--landscape-snapshots", type=_positive_int, default=200, metavar="N",
+                       help="most snapshots kept on disk (default 200)")
+    prefix = "--landscape-" if train else "--"
+    g.add_argument(prefix + "directions", choices=["pca", "random"], default="pca",
+                   help="pca: the plane of the path's two principal components (default); random: two "
+                        "filter-normalised random directions through the final parameters (Li et al. 2018)")
+    g.add_argument(prefix + "grid", type=_positive_int, default=25, metavar="K",
+                   help="K × K grid points (default 25)")
+    g.add_argument(prefix + "subset", type=_positive_int, default=2000, metavar="N",
+                   help="training examples the loss is computed on (a fixed seeded subset; default 2000)")
+    g.add_argument(prefix + "margin", type=_non_negative_float, default=0.25, metavar="FRACTION",
+                   help="grid beyond the path's extent on each side, as a fraction of it (default 0.25)")
+
+
+def _landscape_options(args, out_dir):
+    """LandscapeOptions for train_run: from the flags, or for --resume as the run was started."""
+    from .landscape import LandscapeOptions
+
+    if args.resume:
+        return LandscapeOptions.of_run(out_dir)
+    if not args.landscape:
+        return None
+    if args.landscape_snapshots < 3:
+        raise CLIError(f"--landscape-snapshots must be >= 3, got {args.landscape_snapshots}")
+    return LandscapeOptions(args.landscape_directions, args.landscape_grid, args.landscape_subset,
+                            args.landscape_margin, args.landscape_snapshots)
+
+
+def _print_landscape(result):
+    from .landscape import summary
+
+    options = getattr(result, "landscape", None)
+    if options is not None and options.result is not None:
+        print(summary(options.result))
+
+
+def cmd_landscape(args):
+    from .io import ModelFileError, load_model
+    from .landscape import landscape_for_run, summary
+    from .run import training_split
+
+    try:
+        model = load_model(args.run_dir)
+        X, y, config = training_split(args.run_dir)
+    except ModelFileError as exc:
+        raise CLIError(str(exc)) from None
+    result = landscape_for_run(args.run_dir, model.net, X, y, args.directions, args.grid, args.subset,
+                               args.margin, l2=config.l2, seed=args.seed if args.seed is not None else config.seed)
+    if args.json:
+        print(json.dumps(json.loads((Path(args.run_dir) / "landscape.json").read_text()), indent=2))
+    else:
+        print(summary(result))
+        print(f"landscape_surface.png, landscape_contour.png and the report section in {args.run_dir}")
+    return 0
+
+
 # --- check: a student's own forward_prop and back_prop -----------------------------------
 
 
@@ -803,6 +870,7 @@ def build_parser():
                         "settings are used; other flags are ignored)")
     g.add_argument("--quiet", action="store_true", help="print nothing but errors")
     g.add_argument("--json", action="store_true", help="print the final metrics as one JSON object")
+    _add_landscape_arguments(p.add_argument_group("loss landscape (the course's exercise)"), train=True)
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser(
@@ -935,6 +1003,26 @@ def build_parser():
     p.add_argument("--seed", type=int, default=0, help="seed for the cases (default 0)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the tables")
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser(
+        "landscape",
+        help="the loss landscape around a run's SGD path (a run trained with --landscape)",
+        description=(
+            "Draw the training loss on a plane of weight space with the run's SGD path across it: "
+            "the plane of the path's two principal components (PCA of the snapshots that netprop train "
+            "--landscape kept in RUN_DIR/trajectory/; the variance they explain is printed) or two "
+            "filter-normalised random directions through the final parameters. The loss is the mean "
+            "cross-entropy (+ the run's L2 term) on a fixed subset of the run's training split, rebuilt "
+            "from its config.json. Writes landscape_surface.png (3-D surface with the path), "
+            "landscape_contour.png (contours, start and end marked), landscape.json, "
+            "landscape.safetensors and a section of report.md."),
+    )
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by netprop train --landscape")
+    _add_landscape_arguments(p, train=False)
+    p.add_argument("--seed", type=int, default=None,
+                   help="seed for the subset and the random directions (default: the run's seed)")
+    p.add_argument("--json", action="store_true", help="print landscape.json")
+    p.set_defaults(func=cmd_landscape)
     return parser
 
 
