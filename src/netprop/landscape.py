@@ -25,7 +25,6 @@ from pathlib import Path
 
 import numpy as np
 
-from .functions import log_softmax
 from .io import atomic_write, save_arrays, write_json
 
 SNAPSHOT_DIR = "trajectory"
@@ -214,6 +213,7 @@ class PlaneLoss:
     net:    gives the architecture and activation (its own weights are not used)
     plane:  origin, d1, d2 in pack() layout
     X:      (n, d) inputs; labels: (n,) integers
+    dtype:  float64 (the test's exactness) or float32 (half the memory traffic per grid point)
     """
 
     def __init__(self, net, plane, X, labels, l2=0.0, dtype=np.float64):
@@ -224,40 +224,63 @@ class PlaneLoss:
         self.l2 = float(l2)
         self.dtype = np.dtype(dtype)
         sizes = net.layer_sizes
-        self.base, self.u, self.v = (_layers(np.asarray(p, dtype=self.dtype), sizes)
-                                     for p in (plane.origin, plane.d1, plane.d2))
+        base, u, v = (_layers(np.asarray(p, dtype=self.dtype), sizes) for p in (plane.origin, plane.d1, plane.d2))
         X = np.asarray(X, dtype=self.dtype)
         self.labels = np.asarray(labels)
-        (W0, _), (D, _), (E, _) = self.base[0], self.u[0], self.v[0]
-        # The first layer's three products: X(W1⁰ + aD1 + bE1)ᵀ = P0 + a·P1 + b·P2.
-        self.P0, self.P1, self.P2 = X @ W0.T, X @ D.T, X @ E.T
-        self._buf = np.empty_like(self.P0)
-        self._tmp = np.empty_like(self.P0)
+        self.rows = np.arange(len(self.labels))
+        # The first layer along the plane: z⁽¹⁾ = X(W1⁰ + aD1 + bE1)ᵀ + (b1⁰ + a·db1 + b·eb1)
+        #                                       = P0 + a·P1 + b·P2, the biases folded into the P's.
+        (W0, b0), (D, db), (E, eb) = base[0], u[0], v[0]
+        self.P0, self.P1, self.P2 = X @ W0.T + b0, X @ D.T + db, X @ E.T + eb
+        # The later layers' W (out, in) kept as contiguous Wᵀ (in, out): h Wᵀ is then one plain product.
+        self.later = [tuple(np.ascontiguousarray(W.T) for W in (p[0], q[0], r[0])) + (p[1], q[1], r[1])
+                      for p, q, r in zip(base[1:], u[1:], v[1:])]
+        self._z = np.empty_like(self.P0)
         # Σ‖W⁰ + aD + bE‖² as a quadratic in (a, b): its six coefficients, summed over layers.
         dots = lambda A, B: sum(float(np.vdot(p[0], q[0])) for p, q in zip(A, B))
-        self.sq = (dots(self.base, self.base), dots(self.base, self.u), dots(self.base, self.v),
-                   dots(self.u, self.u), dots(self.u, self.v), dots(self.v, self.v))
+        self.sq = (dots(base, base), dots(base, u), dots(base, v), dots(u, u), dots(u, v), dots(v, v))
 
-    def __call__(self, a, b):
-        """f(a, b) for one point of the plane."""
-        z = np.multiply(self.P1, a, out=self._buf)           # z⁽¹⁾ = P0 + a P1 + b P2 + b⁽¹⁾(a, b)
-        z += self.P0
-        z += np.multiply(self.P2, b, out=self._tmp)
-        z += self.base[0][1] + a * self.u[0][1] + b * self.v[0][1]
-        for (W0, b0), (D, db), (E, eb) in zip(self.base[1:], self.u[1:], self.v[1:]):
-            h = np.maximum(z, 0, out=z) if self.relu else self.act(z)      # h = act(z)
-            z = h @ (W0 + a * D + b * E).T                                  # z = W h + b, later layers
+    def _rest(self, z, a, b):
+        """The loss from the first layer's pre-activation z (n, m1), which is overwritten."""
+        for W0t, Dt, Et, b0, db, eb in self.later:
+            h = np.maximum(z, 0.0, out=z) if self.relu else self.act(z)      # h = act(z)
+            z = h @ (W0t + a * Dt + b * Et)                                   # z = W h + b
             z += b0 + a * db + b * eb
-        data = -float(log_softmax(z)[np.arange(len(self.labels)), self.labels].mean())
+        logits = z.astype(np.float64, copy=False)
+        top = logits.max(axis=1)
+        # mean cross-entropy = mean over examples of log Σ_k exp z_k − z_label (shifted by the max)
+        data = float((np.log(np.exp(logits - top[:, None]).sum(axis=1)) + top - logits[self.rows, self.labels]).mean())
         if not self.l2:
             return data
         s00, s0u, s0v, suu, suv, svv = self.sq
         norm2 = s00 + 2 * a * s0u + 2 * b * s0v + a * a * suu + 2 * a * b * suv + b * b * svv
         return data + 0.5 * self.l2 * norm2
 
+    def __call__(self, a, b):
+        """f(a, b) for one point of the plane."""
+        z = np.multiply(self.P1, a, out=self._z)
+        z += self.P0
+        z += b * self.P2
+        return self._rest(z, a, b)
+
     def grid(self, alphas, betas):
-        """f on the grid: (len(betas), len(alphas)), row j for b = betas[j], column i for a = alphas[i]."""
-        return np.array([[self(a, b) for a in alphas] for b in betas])
+        """f on the grid: (len(betas), len(alphas)), row j for b = betas[j], column i for a = alphas[i].
+
+        Along a row b is fixed, so P0 + b·P2 is formed once per row and each point adds a·P1 to it.
+        The products left per point are skinny (n × m by m × c); one BLAS thread does them fastest.
+        """
+        from threadpoolctl import threadpool_limits
+
+        out = np.empty((len(betas), len(alphas)))
+        with threadpool_limits(1, user_api="blas"):
+            for j, b in enumerate(betas):
+                row = self.P2 * self.dtype.type(b)
+                row += self.P0
+                for i, a in enumerate(alphas):
+                    z = np.multiply(self.P1, self.dtype.type(a), out=self._z)
+                    z += row
+                    out[j, i] = self._rest(z, a, b)
+        return out
 
 
 def grid_axes(coords, resolution, margin, include=None):
@@ -324,7 +347,7 @@ def landscape_for_run(run_dir, net, X, labels, directions="pca", resolution=25, 
     plane = pca_plane(paths) if directions == "pca" else random_plane(net, paths, seed)
     rows = np.random.default_rng(seed).choice(len(X), size=min(subset, len(X)), replace=False)
     rows.sort()
-    f = PlaneLoss(net, plane, X[rows], labels[rows], l2=l2)
+    f = PlaneLoss(net, plane, X[rows], labels[rows], l2=l2, dtype=net.dtype)    # runs train in float32
     alphas, betas = grid_axes(plane.coords, resolution, margin,
                               include=((-1.0, -1.0), (1.0, 1.0)) if directions == "random" else None)
     started = time.perf_counter()
