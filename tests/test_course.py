@@ -85,3 +85,25 @@ def test_bad_vectors_and_labels():
         join_vector([np.zeros((1, 1))], [np.zeros(1)], "biases-first")
     with pytest.raises(ValueError, match="labels must lie in 0..2"):
         one_hot_columns(np.array([0, 3]), 3)
+
+
+def test_the_course_modules_sit_above_the_library():
+    """course, check and landscape may import the library; only cli and __init__ import them (no cycles)."""
+    import ast
+    from pathlib import Path
+
+    import netprop
+
+    src = Path(netprop.__file__).parent
+    ours = {"course", "check", "landscape"}
+    for path in src.glob("*.py"):
+        imported = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                imported |= {node.module} if node.module else {a.name for a in node.names}
+        if path.stem in ("cli", "__init__"):
+            continue
+        if path.stem in ours:
+            assert not imported & {"cli", "run", "tune", "sklearn"}, (path.stem, imported)
+            continue
+        assert not imported & ours, f"{path.name} imports {imported & ours}"

@@ -178,6 +178,8 @@ def test_cli_train_landscape_then_landscape_command(tmp_path):
     assert "loss landscape (pca):" in proc.stdout and "PC1" in proc.stdout
     assert len(snapshot_files(out / SNAPSHOT_DIR)) <= 12
     assert "## Loss landscape" in (out / "report.md").read_text()
+    from netprop.landscape import LandscapeOptions
+    assert LandscapeOptions.of_run(out) == LandscapeOptions(max_snapshots=12, resolution=5)   # what --resume uses
     proc = run_cli("landscape", str(out), "--directions", "random", "--grid", "4", "--json")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["directions"] == "random"
