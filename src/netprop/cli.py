@@ -678,9 +678,6 @@ def _write_tune_report(out_dir, board, summary, args):
         fh.write("\n".join(lines) + "\n")
 
 
-# --- parser ----------------------------------------------------------------------
-
-
 # --- landscape: the loss surface around the SGD path ------------------------------------------
 
 
@@ -758,6 +755,9 @@ def cmd_check(args):
                    data_dir=args.data_dir)
     print(json.dumps(report.to_json(), indent=2) if args.json else report.text())
     return 0 if report.passed else 1
+
+
+# --- parser ----------------------------------------------------------------------
 
 
 def build_parser():
