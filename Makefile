@@ -48,7 +48,7 @@ lint: $(VENV)/.installed-test
 	$(PY) -m ruff check src tests benchmarks
 
 bench: $(VENV)/.installed-bench data
-	cd benchmarks && ../$(PY) bench_epoch.py && ../$(PY) bench_accuracy.py --recipe
+	cd benchmarks && ../$(PY) bench_epoch.py && ../$(PY) bench_accuracy.py --recipe && ../$(PY) bench_landscape.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

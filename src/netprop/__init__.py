@@ -1,5 +1,6 @@
 """netprop: forward and backward propagation as the lecture derives them."""
 
+from .check import CheckReport, check
 from .derive import Derivation, derive
 from .evaluation import evaluate_model, predict_top
 from .gradcheck import GradcheckResult, gradcheck, gradcheck_cases, rel_error
@@ -13,6 +14,7 @@ from .tune import SweepResult, run_sweep
 from ._version import __version__
 
 __all__ = [
+    "CheckReport",
     "Derivation",
     "ForwardCache",
     "GradcheckResult",
@@ -23,6 +25,7 @@ __all__ = [
     "TrainConfig",
     "TrainedModel",
     "TrainingDiverged",
+    "check",
     "derive",
     "evaluate_model",
     "fit",

@@ -227,7 +227,8 @@ def cmd_train(args):
     try:
         result = train_run(out_dir, config, source, subset=args.subset, resume=bool(args.resume),
                            callback=progress, on_data=on_data,
-                           download_progress=_download_progress(quiet))
+                           download_progress=_download_progress(quiet),
+                           landscape=_landscape_options(args, out_dir))
     except KeyboardInterrupt:
         if progress.bar is not None:
             progress.bar.close()
@@ -255,6 +256,7 @@ def cmd_train(args):
         if "test_accuracy" in metrics:
             line += f", test accuracy {100 * metrics['test_accuracy']:.2f}%"
         print(line + f"  ({wall:.1f} s)")
+        _print_landscape(result)
         print(f"model, history, plots and report.md in {out_dir}")
     return 0
 
@@ -446,6 +448,85 @@ def cmd_tune(args):
     return 0
 
 
+# --- landscape: the loss surface around the SGD path ------------------------------------------
+
+
+def _add_landscape_arguments(g, train):
+    if train:
+        g.add_argument("--landscape", action="store_true",
+                       help="record the parameter vector every k steps into OUT/trajectory/ (k chosen so "
+                            "at most --landscape-snapshots are kept; each is all parameters in float32, "
+                            "1.6 MB for 784-512-10) and draw the loss landscape around the path in report.md")
+        g.add_argument("--landscape-snapshots", type=_positive_int, default=200, metavar="N",
+                       help="most snapshots kept on disk (default 200)")
+    prefix = "--landscape-" if train else "--"
+    g.add_argument(prefix + "directions", choices=["pca", "random"], default="pca",
+                   help="pca: the plane of the path's two principal components (default); random: two "
+                        "filter-normalised random directions through the final parameters (Li et al. 2018)")
+    g.add_argument(prefix + "grid", type=_positive_int, default=25, metavar="K",
+                   help="K × K grid points (default 25)")
+    g.add_argument(prefix + "subset", type=_positive_int, default=2000, metavar="N",
+                   help="training examples the loss is computed on (a fixed seeded subset; default 2000)")
+    g.add_argument(prefix + "margin", type=_non_negative_float, default=0.25, metavar="FRACTION",
+                   help="grid beyond the path's extent on each side, as a fraction of it (default 0.25)")
+
+
+def _landscape_options(args, out_dir):
+    """LandscapeOptions for train_run: from the flags, or for --resume as the run was started."""
+    from .landscape import LandscapeOptions
+
+    if args.resume:
+        return LandscapeOptions.of_run(out_dir)
+    if not args.landscape:
+        return None
+    if args.landscape_snapshots < 3:
+        raise CLIError(f"--landscape-snapshots must be >= 3, got {args.landscape_snapshots}")
+    return LandscapeOptions(args.landscape_directions, args.landscape_grid, args.landscape_subset,
+                            args.landscape_margin, args.landscape_snapshots)
+
+
+def _print_landscape(result):
+    from .landscape import summary
+
+    options = getattr(result, "landscape", None)
+    if options is not None and options.result is not None:
+        print(summary(options.result))
+
+
+def cmd_landscape(args):
+    from .io import ModelFileError, load_model
+    from .landscape import landscape_for_run, summary
+    from .run import training_split
+
+    try:
+        model = load_model(args.run_dir)
+        X, y, config = training_split(args.run_dir)
+    except ModelFileError as exc:
+        raise CLIError(str(exc)) from None
+    result = landscape_for_run(args.run_dir, model.net, X, y, args.directions, args.grid, args.subset,
+                               args.margin, l2=config.l2, seed=args.seed if args.seed is not None else config.seed)
+    if args.json:
+        print(json.dumps(json.loads((Path(args.run_dir) / "landscape.json").read_text()), indent=2))
+    else:
+        print(summary(result))
+        print(f"landscape_surface.png, landscape_contour.png and the report section in {args.run_dir}")
+    return 0
+
+
+# --- check: a student's own forward_prop and back_prop -----------------------------------
+
+
+def cmd_check(args):
+    from .check import check
+
+    report = check(args.file, forward=args.forward, backward=args.backward, layout=args.layout,
+                   order=args.order, l2=args.l2, activation=args.activation, sizes=args.sizes,
+                   seed=args.seed, tolerance=args.tolerance, images=not args.no_images,
+                   data_dir=args.data_dir)
+    print(json.dumps(report.to_json(), indent=2) if args.json else report.text())
+    return 0 if report.passed else 1
+
+
 # --- parser ----------------------------------------------------------------------
 
 
@@ -586,6 +667,7 @@ def build_parser():
                         "settings are used; other flags are ignored)")
     g.add_argument("--quiet", action="store_true", help="print nothing but errors")
     g.add_argument("--json", action="store_true", help="print the final metrics as one JSON object")
+    _add_landscape_arguments(p.add_argument_group("loss landscape (the course's exercise)"), train=True)
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser(
@@ -678,6 +760,65 @@ def build_parser():
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     p.add_argument("--json", action="store_true", help="print the leaderboard and result as JSON")
     p.set_defaults(func=cmd_tune)
+
+    p = sub.add_parser(
+        "check",
+        help="check your own forward_prop and back_prop against netprop (this runs FILE's code)",
+        description=(
+            "Import FILE.py -- this runs the file's code, as python would -- then call its forward and "
+            "backward functions on seeded cases (random networks with 1, 2 and 3 hidden layers, set "
+            "through the module's NUM_INPUT, NUM_HIDDEN, NUM_HIDDEN_LAYERS and NUM_OUTPUT, then 8 "
+            "Fashion-MNIST images at the module's own sizes when the data set is installed) and compare "
+            "the loss, every z, every h, yhat and each gradient block with netprop's float64 numbers. "
+            "Prints a table per case (relative error and verdict per quantity) and names the mistake "
+            "where one known mistake reproduces your numbers. Defaults follow the course: "
+            "forward_prop(x, y, weightsAndBiases) returns loss, zs, hs, yhat; back_prop(x, y, "
+            "weightsAndBiases) returns the flat gradient; x is (784, n) with examples as columns, y "
+            "one-hot columns, the vector W1, W2, ..., b1, b2, ... Exits 0 when everything agrees, 1 "
+            "when something disagrees, 2 when FILE cannot be checked."),
+    )
+    p.add_argument("file", metavar="FILE.py", help="your Python file (it is imported: its code runs)")
+    p.add_argument("--forward", default="forward_prop", metavar="NAME",
+                   help="name of the forward function (default forward_prop)")
+    p.add_argument("--backward", default="back_prop", metavar="NAME",
+                   help="name of the backward function (default back_prop)")
+    p.add_argument("--layout", choices=["columns", "rows"], default="columns",
+                   help="columns: x (d, n), y (c, n), the course's (default); rows: x (n, d), y (n, c)")
+    p.add_argument("--order", choices=["weights-first", "interleaved"], default="weights-first",
+                   help="flat vector order: W1, W2, ..., b1, b2, ... (default) or W1, b1, W2, b2, ...")
+    p.add_argument("--l2", type=_non_negative_float, default=0.0,
+                   help="the L2 strength your loss uses: mean cross-entropy + (l2/2)·Σ‖W‖² (default 0)")
+    p.add_argument("--activation", choices=list(ACTIVATIONS), default="relu",
+                   help="your hidden activation (default relu)")
+    p.add_argument("--sizes", type=_int_list, default=None, metavar="D,H,...,C",
+                   help="layer sizes your functions expect, for a module without NUM_* globals")
+    p.add_argument("--tolerance", type=_positive_float, default=1e-6,
+                   help="largest relative error that agrees (default 1e-6)")
+    p.add_argument("--no-images", action="store_true", help="skip the Fashion-MNIST case")
+    p.add_argument("--data-dir", metavar="DIR", help="folder holding the Fashion-MNIST IDX files")
+    p.add_argument("--seed", type=int, default=0, help="seed for the cases (default 0)")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of the tables")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser(
+        "landscape",
+        help="the loss landscape around a run's SGD path (a run trained with --landscape)",
+        description=(
+            "Draw the training loss on a plane of weight space with the run's SGD path across it: "
+            "the plane of the path's two principal components (PCA of the snapshots that netprop train "
+            "--landscape kept in RUN_DIR/trajectory/; the variance they explain is printed) or two "
+            "filter-normalised random directions through the final parameters. The loss is the mean "
+            "cross-entropy (+ the run's L2 term) on a fixed subset of the run's training split, rebuilt "
+            "from its config.json. Writes landscape_surface.png (3-D surface with the path), "
+            "landscape_contour.png (contours, start and end marked), landscape.json, "
+            "landscape.safetensors and a section of report.md."),
+    )
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by netprop train --landscape")
+    _add_landscape_arguments(p, train=False)
+    p.add_argument("--seed", type=int, default=None,
+                   help="seed for the subset and the random directions (default: the run's seed)")
+    p.add_argument("--json", action="store_true", help="print landscape.json")
+    p.set_defaults(func=cmd_landscape)
     return parser
 
 

@@ -90,6 +90,10 @@ class Network:
         Seed for the initial weights; the same seed gives the same numbers.
     dtype : "float64" or "float32"
         Precision of the parameters and of every computation.
+    init : {"default", "course"}
+        ``default``: He (relu, leaky_relu) or Glorot (tanh, sigmoid) weights, zero biases but
+        0.01 on relu hidden layers.  ``course``: the course's exercise, W uniform in
+        ±1/√fan_in and every bias 0.01 (netprop.course converts its flat vectors).
 
     Attributes
     ----------
@@ -99,13 +103,15 @@ class Network:
         ``biases[l]`` has shape ``(layer_sizes[l+1],)``.  Both lists are assignable.
     """
 
-    def __init__(self, layer_sizes, activation="relu", loss="cross_entropy", seed=None, dtype="float64"):
+    def __init__(self, layer_sizes, activation="relu", loss="cross_entropy", seed=None, dtype="float64",
+                 init="default"):
         self.layer_sizes = checks.layer_sizes(layer_sizes)
         self.activation = checks.choice(activation, ACTIVATIONS, "activation")
         self.loss_name = checks.choice(loss, LOSSES, "loss")
         self.dtype = checks.dtype(dtype)
         self.act, self.act_prime = ACTIVATIONS[activation]
         self.output, self.data_loss = LOSSES[loss]
+        self.init = checks.choice(init, ("default", "course"), "init")
         self.seed = seed
         self.weights, self.biases = self._initial_parameters(np.random.default_rng(seed))
 
@@ -113,6 +119,12 @@ class Network:
         weights, biases = [], []
         relu_like = self.activation in ("relu", "leaky_relu")
         for l, (fan_in, fan_out) in enumerate(zip(self.layer_sizes[:-1], self.layer_sizes[1:]), start=1):
+            if self.init == "course":
+                # The course's exercise: uniform in ±1/√fan_in, every bias 0.01.
+                limit = 1.0 / np.sqrt(fan_in)
+                weights.append(rng.uniform(-limit, limit, size=(fan_out, fan_in)).astype(self.dtype))
+                biases.append(np.full(fan_out, 0.01, dtype=self.dtype))
+                continue
             if relu_like:
                 # He: Var(W) = 2/fan_in keeps the variance of z constant through relu layers.
                 W = rng.normal(0.0, np.sqrt(2.0 / fan_in), size=(fan_out, fan_in))

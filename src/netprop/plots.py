@@ -130,3 +130,45 @@ def plot_trials(board, path):
     ax1.set_ylim(max(0, lo - 5), 100)
     _save(fig, path)
     plt.close(fig)
+
+
+def plot_landscape_surface(alphas, betas, loss, coords, path_loss, path, axis_names, title):
+    """The loss over a plane as a 3-D surface, with the SGD path drawn on it (start ○, end ★).
+
+    alphas (k,), betas (j,), loss (j, k); coords (m, 2) the path's (a, b); path_loss (m,) its loss in the plane.
+    """
+    plt = _pyplot()
+    A, B = np.meshgrid(alphas, betas)
+    fig = plt.figure(figsize=(8, 6.2))
+    ax = fig.add_subplot(projection="3d")
+    ax.plot_surface(A, B, loss, cmap="viridis", alpha=0.75, linewidth=0, antialiased=True, zorder=1)
+    ax.plot(coords[:, 0], coords[:, 1], path_loss, "-", color="red", linewidth=2, zorder=3, label="SGD path")
+    ax.scatter(*coords[0], path_loss[0], color="white", edgecolor="black", s=50, zorder=4, label="start")
+    ax.scatter(*coords[-1], path_loss[-1], color="red", marker="*", s=160, edgecolor="black", zorder=4, label="end")
+    ax.set_xlabel(axis_names[0], fontsize=8)
+    ax.set_ylabel(axis_names[1], fontsize=8)
+    ax.set_zlabel("loss")
+    ax.set_title(title, fontsize=9)
+    ax.view_init(elev=35, azim=-60)
+    ax.legend(loc="upper right", fontsize=8)
+    _save(fig, path)
+    plt.close(fig)
+
+
+def plot_landscape_contour(alphas, betas, loss, coords, path, axis_names, title):
+    """Contours of the loss over a plane with the SGD path, its start (○) and end (★) marked."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 5.8))
+    levels = np.quantile(loss, np.linspace(0, 1, 30))
+    levels = np.unique(levels)
+    filled = ax.contourf(alphas, betas, loss, levels=levels if len(levels) > 2 else 20, cmap="viridis")
+    ax.contour(alphas, betas, loss, levels=filled.levels, colors="k", linewidths=0.3, alpha=0.5)
+    fig.colorbar(filled, ax=ax, label="loss", format="%.3g")
+    ax.plot(coords[:, 0], coords[:, 1], ".-", color="red", linewidth=1.5, markersize=3, label="SGD path")
+    ax.plot(*coords[0], "o", color="white", markeredgecolor="black", markersize=8, label="start")
+    ax.plot(*coords[-1], "*", color="red", markeredgecolor="black", markersize=15, label="end")
+    ax.set(xlabel=axis_names[0], ylabel=axis_names[1])
+    ax.set_title(title, fontsize=9)
+    ax.legend(loc="best", fontsize=8)
+    _save(fig, path)
+    plt.close(fig)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io as _io
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -125,11 +126,15 @@ class RunResult:
     state: TrainState
     metrics: dict
     out_dir: Path
+    landscape: object = None          # the LandscapeOptions given, its .result filled in
 
 
 def train_run(out_dir, config=None, source=None, subset=None, resume=False, callback=None,
-              on_data=None, download_progress=None):
+              on_data=None, download_progress=None, landscape=None):
     """Train and report into out_dir; resume=True continues the checkpoint found there.
+
+    landscape: a landscape.LandscapeOptions to record the parameter path into out_dir/trajectory/
+    and draw the loss landscape around it after the report (`netprop train --landscape`).
 
     Returns RunResult.  Raises TrainingDiverged (the last good checkpoint stays),
     KeyboardInterrupt (likewise), DataError / ValueError on bad input.
@@ -170,12 +175,38 @@ def train_run(out_dir, config=None, source=None, subset=None, resume=False, call
     def checkpoint(net_, optimizer, state_):
         write_checkpoint(out_dir / CHECKPOINT, net_, optimizer, state_, run_info)
 
+    if landscape is not None:
+        steps = math.ceil(len(prepared.X_train) / config.batch_size) * config.epochs
+        record = landscape.recorder(out_dir, net, steps, config.epochs)
+        progress = callback
+        callback = record if progress is None else lambda event, **info: (record(event, **info),
+                                                                          progress(event, **info))
     state = fit(net, prepared.X_train, prepared.y_train, prepared.X_val, prepared.y_val, config,
                 state=state, optimizer_state=optimizer_state, callback=callback,
                 checkpoint=checkpoint, image_shape=dataset.image_shape, fill=prepared.fill)
 
     metrics = finish_run(out_dir, net, state, config, dataset, prepared, run_info)
-    return RunResult(net, state, metrics, out_dir)
+    if landscape is not None:
+        landscape.after_run(out_dir, net, prepared.X_train, prepared.y_train, config)
+    return RunResult(net, state, metrics, out_dir, landscape)
+
+
+def training_split(run_dir):
+    """(X_train, y_train, config) of a finished run, rebuilt from its config.json: the same seeded split,
+    subset and preprocessing as training used (for pictures drawn after the run)."""
+    import json
+
+    config_path = Path(run_dir) / "config.json"
+    try:
+        info = json.loads(config_path.read_text())["training"]
+        config = TrainConfig.from_dict(info["config"])
+        source, subset = info["source"], info.get("subset")
+    except FileNotFoundError:
+        raise ModelFileError(f"{run_dir}: no config.json (is this a netprop run directory?)") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ModelFileError(f"{config_path}: no training settings to rebuild the data from ({exc})") from None
+    prepared = prepare(load_dataset(source), config, subset)
+    return prepared.X_train, prepared.y_train, config
 
 
 def finish_run(out_dir, net, state, config, dataset, prepared, run_info):

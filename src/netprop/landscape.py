@@ -1,0 +1,474 @@
+"""The loss landscape around an SGD trajectory: snapshots on disk, a plane through them, the loss on a grid.
+
+The course's picture: record the parameter vector θ every k steps while training, find the plane
+that holds most of the path (PCA of the visited θ's: ``fit_transform`` gives each snapshot's
+coordinates (a, b), ``inverse_transform`` maps (a, b) back to θ = θ₀ + a·d₁ + b·d₂), evaluate the
+loss on a grid of (a, b) in that plane, and draw the path across the surface.  PCA of a path shows
+only where SGD went; the filter-normalised random directions of Li et al., "Visualizing the Loss
+Landscape of Neural Nets" (NeurIPS 2018) show the surroundings of the final θ instead.
+
+The grid is cheap because the first layer's product is linear along the plane::
+
+    X (W1⁰ + a D1 + b E1)ᵀ = P0 + a P1 + b P2      (three products, computed once)
+
+so each grid point costs element-wise work plus the small later layers.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .io import atomic_write, save_arrays, write_json
+
+SNAPSHOT_DIR = "trajectory"
+DIRECTIONS = ("pca", "random")
+
+
+# --- recording the trajectory ------------------------------------------------------------
+
+
+def snapshot_interval(total_steps, max_snapshots):
+    """k: record every k-th step so that steps 0, k, 2k, … and the last step make at most max_snapshots."""
+    if max_snapshots < 3:
+        raise ValueError(f"max_snapshots must be >= 3, got {max_snapshots}")
+    return max(1, math.ceil(total_steps / (max_snapshots - 2)))
+
+
+class TrajectoryRecorder:
+    """A fit() callback writing θ = net.pack() to directory/step-NNNNNNNN.npy every k steps.
+
+    Records step 0 (before the first update), every k-th step and the last step of the run, so a
+    run of total_steps keeps at most max_snapshots files whatever its length.  Each file is
+    written atomically; a resumed run rewrites the same steps with the same values.
+    """
+
+    def __init__(self, directory, net, total_steps, total_epochs, max_snapshots=200, options=None):
+        self.directory = Path(directory)
+        self.net = net
+        self.total_epochs = total_epochs
+        self.every = snapshot_interval(total_steps, max_snapshots)
+        self.step = None
+        self.directory.mkdir(parents=True, exist_ok=True)
+        write_json(self.directory / "meta.json", {
+            "every": self.every, "max_snapshots": max_snapshots, "total_steps": total_steps,
+            "layer_sizes": net.layer_sizes, "activation": net.activation,
+            "layout": "netprop pack(): W1, b1, W2, b2, ... each W (out, in) row-major",
+            "options": options or {}})
+
+    def record(self, step):
+        with atomic_write(self.directory / f"step-{step:08d}.npy") as fh:
+            np.save(fh, self.net.pack())
+
+    def __call__(self, event, **info):
+        if event == "epoch_start" and info["epoch"] == 1:
+            self.record(0)
+        elif event == "batch":
+            self.step = info["step"]
+            if self.step % self.every == 0:
+                self.record(self.step)
+        elif event == "epoch_end" and self.step is not None and self.step % self.every and (
+                info["record"]["epoch"] == self.total_epochs or info["stopped"]):
+            self.record(self.step)       # the end of the path, where the run stopped
+
+
+def snapshot_files(directory):
+    """[(step, path), …] of the recorded snapshots in directory, in step order."""
+    found = []
+    for path in Path(directory).glob("step-*.npy"):
+        match = re.fullmatch(r"step-(\d+)\.npy", path.name)
+        if match:
+            found.append((int(match.group(1)), path))
+    return sorted(found)
+
+
+# --- the plane ------------------------------------------------------------------------------
+
+
+@dataclass
+class Plane:
+    """θ(a, b) = origin + a·d1 + b·d2 in netprop's pack() layout (P,), and the trajectory in it.
+
+    coords:     (m, 2) the snapshots' (a, b); for PCA their exact projections (fit_transform),
+                for random directions their least-squares projections onto the plane
+    explained:  for PCA, the fraction of the trajectory's variance along d1 and d2
+    """
+
+    origin: np.ndarray
+    d1: np.ndarray
+    d2: np.ndarray
+    coords: np.ndarray
+    directions: str
+    explained: tuple | None = None
+
+    def inverse_transform(self, ab):
+        """θ for (a, b) pairs: (k, 2) -> (k, P), or (2,) -> (P,)."""
+        ab = np.asarray(ab, dtype=np.float64)
+        return self.origin + ab[..., :1] * self.d1 + ab[..., 1:2] * self.d2
+
+    def transform(self, theta):
+        """(a, b) of θ (P,) or (k, P): its least-squares position in the plane (orthogonal projection for PCA)."""
+        D = np.stack([self.d1, self.d2])                       # (2, P)
+        rhs = (np.asarray(theta, dtype=np.float64) - self.origin) @ D.T
+        return np.linalg.solve(D @ D.T, rhs.T).T
+
+
+def _block_rows(m):
+    """Parameters per block when streaming m snapshots: about 32 MB of float64 at a time."""
+    return max(1024, 4_000_000 // max(m, 1))
+
+
+def pca_plane(paths):
+    """PCA of the snapshots (m files of θ, (P,) each) with two components, read from disk in blocks.
+
+    The m × m Gram matrix of the centred snapshots gives the components without holding the
+    m × P matrix: d_j = Θcᵀ u_j / √λ_j, and snapshot i's coordinate is √λ_j · u_ij.
+    """
+    m = len(paths)
+    if m < 3:
+        raise ValueError(f"the trajectory has {m} snapshots; a plane needs at least 3")
+    arrays = [np.load(p, mmap_mode="r") for p in paths]
+    P = arrays[0].size
+    if any(a.shape != (P,) for a in arrays):
+        raise ValueError("the snapshots do not all hold the same number of parameters")
+    mean = np.zeros(P)
+    G = np.zeros((m, m))
+    step = _block_rows(m)
+    for s in range(0, P, step):
+        block = np.stack([a[s:s + step] for a in arrays]).astype(np.float64)    # (m, block)
+        mean[s:s + step] = block.mean(axis=0)
+        block -= mean[s:s + step]
+        G += block @ block.T
+    lam, U = np.linalg.eigh(G)
+    lam, U = lam[::-1], U[:, ::-1]                       # largest first
+    lam = np.clip(lam, 0.0, None)
+    if lam[1] <= 1e-24 * max(lam[0], 1e-300):
+        raise ValueError("the trajectory lies on a line (its second principal component is 0); "
+                         "use random directions instead")
+    components = np.zeros((2, P))
+    for s in range(0, P, step):
+        block = np.stack([a[s:s + step] for a in arrays]).astype(np.float64) - mean[s:s + step]
+        components[:, s:s + step] = (U[:, :2].T @ block) / np.sqrt(lam[:2])[:, None]
+    coords = U[:, :2] * np.sqrt(lam[:2])
+    # A sign for each axis that does not depend on the eigensolver: the path runs towards +a, +b.
+    for j in range(2):
+        if coords[-1, j] < coords[0, j]:
+            coords[:, j] *= -1
+            components[j] *= -1
+    total = lam.sum()
+    return Plane(mean, components[0], components[1], coords, "pca",
+                 (float(lam[0] / total), float(lam[1] / total)))
+
+
+def filter_normalised_direction(net, theta, rng):
+    """A Gaussian direction (P,) in pack() layout, each row of each W scaled to that row's norm in θ.
+
+    Li et al. (2018): a neuron's incoming weights ("filter") get a random direction of the same
+    norm, so that the plot's scale is that of the weights; bias directions are 0.
+    """
+    parts, offset = [], 0
+    for fan_in, fan_out in zip(net.layer_sizes[:-1], net.layer_sizes[1:]):
+        W = theta[offset:offset + fan_out * fan_in].reshape(fan_out, fan_in)
+        D = rng.normal(size=W.shape)
+        D *= np.linalg.norm(W, axis=1, keepdims=True) / np.linalg.norm(D, axis=1, keepdims=True)
+        parts += [D.ravel(), np.zeros(fan_out)]
+        offset += fan_out * fan_in + fan_out
+    return np.concatenate(parts)
+
+
+def random_plane(net, paths, seed=0):
+    """The plane through the last snapshot θ* spanned by two filter-normalised random directions."""
+    final = np.load(paths[-1]).astype(np.float64)
+    rng = np.random.default_rng(seed)
+    d1 = filter_normalised_direction(net, final, rng)
+    d2 = filter_normalised_direction(net, final, rng)
+    plane = Plane(final, d1, d2, np.zeros((0, 2)), "random")
+    plane.coords = np.array([plane.transform(np.load(p).astype(np.float64)) for p in paths])
+    return plane
+
+
+# --- the loss on the plane ----------------------------------------------------------------------
+
+
+def _layers(vector, layer_sizes):
+    """[(W1, b1), (W2, b2), …] views of a pack()-layout vector."""
+    out, offset = [], 0
+    for fan_in, fan_out in zip(layer_sizes[:-1], layer_sizes[1:]):
+        W = vector[offset:offset + fan_out * fan_in].reshape(fan_out, fan_in)
+        offset += fan_out * fan_in
+        out.append((W, vector[offset:offset + fan_out]))
+        offset += fan_out
+    return out
+
+
+class PlaneLoss:
+    """f(a, b) = loss of θ(a, b) on (X, y): mean cross-entropy + (l2/2)·Σ‖W‖², fast along the plane.
+
+    net:    gives the architecture and activation (its own weights are not used)
+    plane:  origin, d1, d2 in pack() layout
+    X:      (n, d) inputs; labels: (n,) integers
+    dtype:  float64 (the test's exactness) or float32 (half the memory traffic per grid point)
+    """
+
+    def __init__(self, net, plane, X, labels, l2=0.0, dtype=np.float64):
+        if net.loss_name != "cross_entropy":
+            raise ValueError("the loss landscape is drawn for cross-entropy networks")
+        self.act = net.act
+        self.relu = net.activation == "relu"
+        self.l2 = float(l2)
+        self.dtype = np.dtype(dtype)
+        sizes = net.layer_sizes
+        base, u, v = (_layers(np.asarray(p, dtype=self.dtype), sizes) for p in (plane.origin, plane.d1, plane.d2))
+        X = np.asarray(X, dtype=self.dtype)
+        self.labels = np.asarray(labels)
+        self.rows = np.arange(len(self.labels))
+        # The first layer along the plane: z⁽¹⁾ = X(W1⁰ + aD1 + bE1)ᵀ + (b1⁰ + a·db1 + b·eb1)
+        #                                       = P0 + a·P1 + b·P2, the biases folded into the P's.
+        (W0, b0), (D, db), (E, eb) = base[0], u[0], v[0]
+        self.P0, self.P1, self.P2 = X @ W0.T + b0, X @ D.T + db, X @ E.T + eb
+        # The later layers' W (out, in) kept as contiguous Wᵀ (in, out): h Wᵀ is then one plain product.
+        self.later = [tuple(np.ascontiguousarray(W.T) for W in (p[0], q[0], r[0])) + (p[1], q[1], r[1])
+                      for p, q, r in zip(base[1:], u[1:], v[1:])]
+        self._z = np.empty_like(self.P0)
+        # Σ‖W⁰ + aD + bE‖² as a quadratic in (a, b): its six coefficients, summed over layers.
+        dots = lambda A, B: sum(float(np.vdot(p[0], q[0])) for p, q in zip(A, B))
+        self.sq = (dots(base, base), dots(base, u), dots(base, v), dots(u, u), dots(u, v), dots(v, v))
+
+    def _rest(self, z, a, b):
+        """The loss from the first layer's pre-activation z (n, m1), which is overwritten."""
+        for W0t, Dt, Et, b0, db, eb in self.later:
+            h = np.maximum(z, 0.0, out=z) if self.relu else self.act(z)      # h = act(z)
+            z = h @ (W0t + a * Dt + b * Et)                                   # z = W h + b
+            z += b0 + a * db + b * eb
+        logits = z.astype(np.float64, copy=False)
+        top = logits.max(axis=1)
+        # mean cross-entropy = mean over examples of log Σ_k exp z_k − z_label (shifted by the max)
+        data = float((np.log(np.exp(logits - top[:, None]).sum(axis=1)) + top - logits[self.rows, self.labels]).mean())
+        if not self.l2:
+            return data
+        s00, s0u, s0v, suu, suv, svv = self.sq
+        norm2 = s00 + 2 * a * s0u + 2 * b * s0v + a * a * suu + 2 * a * b * suv + b * b * svv
+        return data + 0.5 * self.l2 * norm2
+
+    def __call__(self, a, b):
+        """f(a, b) for one point of the plane."""
+        z = np.multiply(self.P1, a, out=self._z)
+        z += self.P0
+        z += b * self.P2
+        return self._rest(z, a, b)
+
+    def grid(self, alphas, betas):
+        """f on the grid: (len(betas), len(alphas)), row j for b = betas[j], column i for a = alphas[i].
+
+        Along a row b is fixed, so P0 + b·P2 is formed once per row and each point adds a·P1 to it.
+        The products left per point are skinny (n × m by m × c); one BLAS thread does them fastest.
+        """
+        from threadpoolctl import threadpool_limits
+
+        out = np.empty((len(betas), len(alphas)))
+        with threadpool_limits(1, user_api="blas"):
+            for j, b in enumerate(betas):
+                row = self.P2 * self.dtype.type(b)
+                row += self.P0
+                for i, a in enumerate(alphas):
+                    z = np.multiply(self.P1, self.dtype.type(a), out=self._z)
+                    z += row
+                    out[j, i] = self._rest(z, a, b)
+        return out
+
+
+def grid_axes(coords, resolution, margin, include=None):
+    """alphas, betas (resolution,) spanning the trajectory's extent plus margin × its span on each side.
+
+    include: (lo, hi) that each axis must also cover (random directions: the unit square around θ*).
+    """
+    lo, hi = coords.min(axis=0), coords.max(axis=0)
+    if include is not None:
+        lo, hi = np.minimum(lo, include[0]), np.maximum(hi, include[1])
+    span = np.maximum(hi - lo, 1e-12)
+    lo, hi = lo - margin * span, hi + margin * span
+    return np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution)
+
+
+# --- the run's pictures ---------------------------------------------------------------------------
+
+
+@dataclass
+class LandscapeResult:
+    """What landscape_for_run computed and wrote."""
+
+    directions: str
+    snapshots: int
+    steps: list
+    explained: tuple | None
+    alphas: np.ndarray
+    betas: np.ndarray
+    loss: np.ndarray
+    coords: np.ndarray
+    path_loss: np.ndarray
+    grid_seconds: float
+    examples: int
+    files: list = field(default_factory=list)
+
+
+def landscape_for_run(run_dir, net, X, labels, directions="pca", resolution=25, subset=2000, margin=0.25,
+                      l2=0.0, seed=0):
+    """The loss landscape of the run in run_dir from its trajectory/ snapshots; writes the pictures.
+
+    net:      the run's Network (architecture and activation)
+    X:        (n, d) the preprocessed training split; labels (n,): a fixed seeded subset of `subset`
+              rows is used for every grid point
+    Writes landscape.safetensors, landscape.json, landscape_surface.png, landscape_contour.png and a
+    "Loss landscape" section at the end of report.md.  Returns a LandscapeResult.
+    """
+    from . import plots
+
+    if directions not in DIRECTIONS:
+        raise ValueError(f"unknown directions {directions!r}; choose one of {', '.join(DIRECTIONS)}")
+    if resolution < 2:
+        raise ValueError(f"the grid needs at least 2 points a side, got {resolution}")
+    if subset < 1:
+        raise ValueError(f"the subset needs at least 1 example, got {subset}")
+    run_dir = Path(run_dir)
+    found = snapshot_files(run_dir / SNAPSHOT_DIR)
+    if not found:
+        raise ValueError(f"{run_dir}: no trajectory snapshots in {SNAPSHOT_DIR}/ (train with --landscape "
+                         f"to record them)")
+    steps, paths = [s for s, _ in found], [p for _, p in found]
+    P = np.load(paths[0], mmap_mode="r").size
+    if P != net.n_parameters:
+        raise ValueError(f"{run_dir}: the snapshots hold {P} parameters but the network has {net.n_parameters}")
+    plane = pca_plane(paths) if directions == "pca" else random_plane(net, paths, seed)
+    rows = np.random.default_rng(seed).choice(len(X), size=min(subset, len(X)), replace=False)
+    rows.sort()
+    f = PlaneLoss(net, plane, X[rows], labels[rows], l2=l2, dtype=net.dtype)    # runs train in float32
+    alphas, betas = grid_axes(plane.coords, resolution, margin,
+                              include=((-1.0, -1.0), (1.0, 1.0)) if directions == "random" else None)
+    started = time.perf_counter()
+    loss = f.grid(alphas, betas)
+    grid_seconds = time.perf_counter() - started
+    path_loss = np.array([f(a, b) for a, b in plane.coords])
+    result = LandscapeResult(directions, len(paths), steps, plane.explained, alphas, betas, loss,
+                             plane.coords, path_loss, grid_seconds, len(rows))
+
+    what = _axis_names(plane)
+    save_arrays(run_dir / "landscape.safetensors",
+                {"alphas": alphas, "betas": betas, "loss": loss, "coords": plane.coords,
+                 "path_loss": path_loss, "steps": np.asarray(steps, dtype=np.int64)},
+                {"directions": directions, "explained": plane.explained})
+    write_json(run_dir / "landscape.json", {
+        "directions": directions, "snapshots": len(paths), "first_step": steps[0], "last_step": steps[-1],
+        "explained_variance": plane.explained, "grid": [resolution, resolution], "examples": len(rows),
+        "margin": margin, "l2": l2, "seed": seed, "grid_seconds": grid_seconds,
+        "loss_min": float(loss.min()), "loss_max": float(loss.max()),
+        "path_loss_start": float(path_loss[0]), "path_loss_end": float(path_loss[-1])})
+    title = _title(result)
+    plots.plot_landscape_surface(alphas, betas, loss, plane.coords, path_loss, run_dir / "landscape_surface.png",
+                                 what, title)
+    plots.plot_landscape_contour(alphas, betas, loss, plane.coords, run_dir / "landscape_contour.png", what, title)
+    _write_report_section(run_dir / "report.md", result)
+    result.files = ["landscape.safetensors", "landscape.json", "landscape_surface.png", "landscape_contour.png",
+                    "report.md"]
+    return result
+
+
+def _axis_names(plane):
+    if plane.directions == "pca":
+        return (f"PC1 ({100 * plane.explained[0]:.1f} % of the path's variance)",
+                f"PC2 ({100 * plane.explained[1]:.1f} %)")
+    return ("random direction 1 (filter-normalised)", "random direction 2 (filter-normalised)")
+
+
+def _title(result):
+    where = ("PCA plane of the SGD path" if result.directions == "pca"
+             else "filter-normalised random plane through the final θ")
+    return f"training loss on {result.examples} examples, {where}"
+
+
+REPORT_HEADING = "## Loss landscape"
+
+
+def _write_report_section(report_path, result):
+    """Append (or replace) the landscape section at the end of report.md."""
+    text = report_path.read_text() if report_path.exists() else ""
+    start = text.find("\n" + REPORT_HEADING)
+    if start >= 0:
+        following = text.find("\n## ", start + 1)
+        text = text[:start] + (text[following:] if following >= 0 else "\n")
+    lines = [REPORT_HEADING, ""]
+    if result.directions == "pca":
+        e1, e2 = result.explained
+        lines.append(f"The parameter vector was recorded {result.snapshots} times (steps {result.steps[0]} to "
+                     f"{result.steps[-1]}). Its two principal components explain {100 * e1:.1f} % and "
+                     f"{100 * e2:.1f} % of the path's variance ({100 * (e1 + e2):.1f} % together); the "
+                     f"surface is the training loss in that plane, on a fixed subset of {result.examples} "
+                     f"training examples, and the path is each snapshot's projection onto it.")
+    else:
+        lines.append(f"The plane through the final parameters spanned by two filter-normalised random "
+                     f"directions (Li et al., NeurIPS 2018); the {result.snapshots} recorded snapshots are "
+                     f"drawn at their least-squares positions in it (the path itself mostly leaves this plane). "
+                     f"Training loss on a fixed subset of {result.examples} training examples.")
+    lines += ["", f"Loss along the projected path: {result.path_loss[0]:.4f} at the start, "
+              f"{result.path_loss[-1]:.4f} at the end; on the {len(result.alphas)}×{len(result.betas)} grid "
+              f"from {result.loss.min():.4f} to {result.loss.max():.4f} ({result.grid_seconds:.1f} s).", "",
+              "![loss surface with the SGD path](landscape_surface.png)", "",
+              "![contour map with the SGD path](landscape_contour.png)", ""]
+    with atomic_write(report_path, "w") as fh:
+        fh.write(text.rstrip("\n") + "\n\n" + "\n".join(lines))
+
+
+@dataclass
+class LandscapeOptions:
+    """What `netprop train --landscape` asks of run.train_run: record the path, then draw it.
+
+    train_run calls recorder() before training and after_run() once the run's report is written.
+    """
+
+    directions: str = "pca"
+    resolution: int = 25
+    subset: int = 2000
+    margin: float = 0.25
+    max_snapshots: int = 200
+    result: LandscapeResult | None = None
+
+    def recorder(self, out_dir, net, total_steps, total_epochs):
+        """The fit() callback that writes the snapshots into out_dir/trajectory/."""
+        options = {"directions": self.directions, "resolution": self.resolution, "subset": self.subset,
+                   "margin": self.margin, "max_snapshots": self.max_snapshots}
+        return TrajectoryRecorder(Path(out_dir) / SNAPSHOT_DIR, net, total_steps, total_epochs, self.max_snapshots,
+                                  options)
+
+    @classmethod
+    def of_run(cls, out_dir):
+        """The options a run was started with (for --resume), or None when it records no trajectory."""
+        meta = Path(out_dir) / SNAPSHOT_DIR / "meta.json"
+        if not meta.is_file():
+            return None
+        try:
+            return cls(**json.loads(meta.read_text()).get("options", {}))
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"{meta}: not a trajectory description ({exc})") from None
+
+    def after_run(self, out_dir, net, X, labels, config):
+        """Compute and draw the landscape of the finished run."""
+        self.result = landscape_for_run(out_dir, net, X, labels, self.directions, self.resolution, self.subset,
+                                        self.margin, l2=config.l2, seed=config.seed)
+        return self.result
+
+
+def summary(result):
+    """One line for the terminal."""
+    parts = [f"{result.snapshots} snapshots"]
+    if result.explained:
+        parts.append(f"PC1 {100 * result.explained[0]:.1f} % + PC2 {100 * result.explained[1]:.1f} % of the "
+                     f"path's variance")
+    parts.append(f"{len(result.alphas)}×{len(result.betas)} grid on {result.examples} examples in "
+                 f"{result.grid_seconds:.1f} s")
+    return "loss landscape (" + result.directions + "): " + ", ".join(parts)
+
