@@ -95,9 +95,9 @@ function lineChart(title, yLabel, series, format) {
       dot.append(svg("title", {}, `${s.name}, epoch ${x}: ${format(y)}`));
       chart.append(dot);
     }
-    chart.append(svg("line", { x1: width - 120, x2: width - 100, y1: top + 6 + 14 * k, y2: top + 6 + 14 * k,
-                               class: `np-run-line ${s.cls}` }));
-    chart.append(svg("text", { x: width - 96, y: top + 10 + 14 * k }, s.name));
+    const lx = width - 170 + 85 * k;
+    chart.append(svg("line", { x1: lx, x2: lx + 18, y1: 11, y2: 11, class: `np-run-line ${s.cls}` }));
+    chart.append(svg("text", { x: lx + 22, y: 15 }, s.name));
   });
   return chart;
 }
@@ -135,19 +135,35 @@ function drawGrey(canvas, pixels, [h, w]) {
   ctx.putImageData(image, 0, 0);
 }
 
-// One vector (z or h of a layer) as a strip of cells coloured by sign, scaled by its largest |value|.
-function drawStrip(canvas, values) {
-  const perRow = Math.min(values.length, 64);
-  const cell = values.length > 128 ? 6 : 12;
+const SUPERSCRIPT = "⁰¹²³⁴⁵⁶⁷⁸⁹";
+const sup = (n) => `⁽${String(n).split("").map((d) => SUPERSCRIPT[d]).join("")}⁾`;
+
+// One vector (z or h of a layer) as cells coloured by sign, scaled by its largest |value|: with
+// the numbers written in when there are few, as a canvas strip when there are many.
+function vectorView(values) {
+  const scale = Math.max(...values.map(Math.abs)) || 1;
+  if (values.length <= 32) {
+    const row = el("div", { class: "np-run-vector" });
+    values.forEach((v, i) => {
+      const [r, g, b] = signedColour(v / scale);
+      const cell = el("span", { text: v.toFixed(2), title: `[${i}] = ${v}` });
+      cell.style.background = `rgb(${r},${g},${b})`;
+      if (Math.abs(v / scale) > 0.6) cell.classList.add("np-run-dark");
+      row.append(cell);
+    });
+    return row;
+  }
+  const perRow = 64, cell = 8;
+  const canvas = el("canvas", { class: "np-run-strip" });
   canvas.width = perRow * cell;
   canvas.height = Math.ceil(values.length / perRow) * cell;
   const ctx = canvas.getContext("2d");
-  const scale = Math.max(...values.map(Math.abs)) || 1;
   values.forEach((v, i) => {
     const [r, g, b] = signedColour(v / scale);
     ctx.fillStyle = `rgb(${r},${g},${b})`;
     ctx.fillRect((i % perRow) * cell, Math.floor(i / perRow) * cell, cell - 1, cell - 1);
   });
+  return canvas;
 }
 
 function probabilityBars(yHat, names, label) {
@@ -191,11 +207,11 @@ export async function mountRunView(element, apiBase = "") {
     el("section", { class: "np-run-panel" }, el("h3", { text: "Learning curves" }), curves),
     el("section", { class: "np-run-panel" }, el("h3", { text: "First layer: each hidden unit's row of W1" }),
        tileButtons, tileCanvas, tileCaption),
-    el("section", { class: "np-run-panel" }, el("h3", { text: "Test confusion matrix" }), confusion),
     el("section", { class: "np-run-panel np-run-test" }, el("h3", { text: "Test images" }),
        el("p", { class: "np-run-caption", text: "Pick one to see its forward pass through the trained network." }),
        pager, thumbs),
-    el("section", { class: "np-run-panel" }, el("h3", { text: "Forward pass" }), forward)));
+    el("section", { class: "np-run-panel" }, el("h3", { text: "Forward pass" }), forward),
+    el("section", { class: "np-run-panel" }, el("h3", { text: "Test confusion matrix" }), confusion)));
 
   function showProblem(message) {
     problem.textContent = message;
@@ -372,27 +388,25 @@ export async function mountRunView(element, apiBase = "") {
     if (f.pixels) {
       const canvas = el("canvas", { class: "np-run-input" });
       drawGrey(canvas, f.pixels, f.image_shape);
-      parts.push(el("figure", {}, canvas, el("figcaption", { text: `x: ${f.x.length} inputs (shown raw; x is them standardised)` })));
+      parts.push(el("figure", {}, el("figcaption", {
+        text: `The image's ${f.x.length} pixels; x is them standardised with the training split's mean and std.` }),
+        canvas));
     }
     const layers = el("div", { class: "np-run-layers" });
     const L = f.z.length;
     f.z.forEach((z, l) => {
       const n = l + 1;
-      const input = l === 0 ? "x" : `h⁽${l}⁾`;
-      const zCanvas = el("canvas");
-      drawStrip(zCanvas, z);
-      layers.append(el("figure", {}, zCanvas,
-        el("figcaption", { text: `z⁽${n}⁾ = W${n} ${input} + b${n}   (${z.length} values)` })));
+      const input = l === 0 ? "x" : `h${sup(l)}`;
+      layers.append(el("figure", {}, el("figcaption", {
+        text: `z${sup(n)} = W${n} ${input} + b${n}   (${z.length} values; red +, blue −)` }), vectorView(z)));
       if (l < L - 1) {
-        const hCanvas = el("canvas");
-        drawStrip(hCanvas, f.h[l]);
-        layers.append(el("figure", {}, hCanvas,
-          el("figcaption", { text: `h⁽${n}⁾ = ${f.activation}(z⁽${n}⁾)` })));
+        layers.append(el("figure", {}, el("figcaption", { text: `h${sup(n)} = ${f.activation}(z${sup(n)})` }),
+          vectorView(f.h[l])));
       }
     });
     parts.push(layers);
-    parts.push(el("figure", {}, probabilityBars(f.y_hat, f.class_names, f.label),
-      el("figcaption", { text: `ŷ = softmax(z⁽${L}⁾)` })));
+    parts.push(el("figure", {}, el("figcaption", { text: `ŷ = softmax(z${sup(L)}): the class probabilities` }),
+      probabilityBars(f.y_hat, f.class_names, f.label)));
     const top3 = el("ol", { class: "np-run-top3" });
     for (const t of f.top3) {
       top3.append(el("li", { "data-class": String(t.class) },
