@@ -250,3 +250,44 @@ def test_events_resume_after_the_last_seen_epoch(client):
     with client.stream("GET", "/api/run/events", headers={"Last-Event-ID": "1"}) as response:
         body = response.read().decode()
     assert "id: 1\n" not in body and "id: 2\n" in body and body.rstrip().endswith('{"epochs_done": 2}')
+
+
+@pytest.fixture(scope="module")
+def table_run(tmp_path_factory):
+    """Two hidden layers on a user's table of 20 features with its own test file (not images)."""
+    from helpers import synthetic_npz
+
+    d = tmp_path_factory.mktemp("table")
+    synthetic_npz(d / "train.npz", n=300, d=20, classes=4, seed=3)
+    synthetic_npz(d / "test.npz", n=60, d=20, classes=4, seed=3, noise_seed=1)
+    netprop.train_run(d / "run", netprop.TrainConfig(hidden=[6, 5], epochs=2, batch_size=30, activation="tanh"),
+                      {"kind": "file", "path": str(d / "train.npz"), "test_path": str(d / "test.npz")})
+    with np.load(d / "test.npz") as archive:
+        return d / "run", archive["X"], archive["y"]
+
+
+def test_a_deeper_run_on_a_table_shows_every_layer(table_run):
+    run, X, y = table_run
+    model = netprop.load(run)
+    with TestClient(make_app(run)) as c:
+        s = c.get("/api/run/summary").json()
+        assert s["layer_sizes"] == [20, 6, 5, 4] and s["image_shape"] is None
+        assert s["class_names"] == ["0", "1", "2", "3"] and s["data"]["test_data"] is True
+        t = c.get("/api/run/first_layer").json()
+        assert t["image_shape"] is None
+        np.testing.assert_array_equal(decode(t["data"], "<f4", (6, 20)), model.net.weights[0])
+        page = c.get("/api/run/test_images?offset=10&limit=5").json()
+        assert page["pixels"] is None and page["labels"] == y[10:15].tolist() and page["total"] == 60
+        f = c.get("/api/run/forward?index=11").json()
+        assert c.get("/api/run/forward?index=60").status_code == 400
+    # the lecture's forward pass, layer by layer, in float64
+    h = (X[11].astype(np.float64) - model.preprocessing.mean) / model.preprocessing.std
+    for l, (W, b) in enumerate(zip(model.net.weights, model.net.biases)):
+        z = W.astype(np.float64) @ h + b
+        np.testing.assert_allclose(f["z"][l], z, rtol=1e-4, atol=1e-4)
+        if l < 2:
+            h = np.tanh(z)
+            np.testing.assert_allclose(f["h"][l], h, rtol=1e-4, atol=1e-4)
+    y_hat = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
+    np.testing.assert_allclose(f["y_hat"], y_hat, rtol=1e-4, atol=1e-6)
+    assert [t["class"] for t in f["top3"]] == np.argsort(-y_hat)[:3].tolist()

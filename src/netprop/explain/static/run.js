@@ -195,11 +195,12 @@ export async function mountRunView(element, apiBase = "") {
   const problem = el("p", { class: "np-run-error", role: "alert", hidden: "" });
   const curves = el("div", { class: "np-run-curves" });
   const tileButtons = el("div", { class: "np-run-toggle", role: "group", "aria-label": "which matrix" });
-  const tileCanvas = el("canvas", { class: "np-run-tiles-canvas" });
+  const tileCanvas = el("canvas", { class: "np-run-tiles-canvas", hidden: "" });
   const tileCaption = el("p", { class: "np-run-caption" });
   const confusion = el("div", { class: "np-run-confusion" });
   const thumbs = el("div", { class: "np-run-thumbs" });
   const pager = el("div", { class: "np-run-pager" });
+  const testHeading = el("h3", { text: "Test images" });
   const forward = el("div", { class: "np-run-forward", "aria-live": "polite" });
 
   element.replaceChildren(el("section", { class: "np-run" },
@@ -207,7 +208,7 @@ export async function mountRunView(element, apiBase = "") {
     el("section", { class: "np-run-panel" }, el("h3", { text: "Learning curves" }), curves),
     el("section", { class: "np-run-panel" }, el("h3", { text: "First layer: each hidden unit's row of W1" }),
        tileButtons, tileCanvas, tileCaption),
-    el("section", { class: "np-run-panel np-run-test" }, el("h3", { text: "Test images" }),
+    el("section", { class: "np-run-panel np-run-test" }, testHeading,
        el("p", { class: "np-run-caption", text: "Pick one to see its forward pass through the trained network." }),
        pager, thumbs),
     el("section", { class: "np-run-panel" }, el("h3", { text: "Forward pass" }), forward),
@@ -271,9 +272,11 @@ export async function mountRunView(element, apiBase = "") {
 
   async function renderTiles() {
     if (state.tilesPending) return;
-    if (state.summary.status === "waiting" || !state.summary.image_shape) {
-      tileCaption.textContent = state.summary.image_shape ? "no weights yet"
-        : "the inputs are not 28×28 images, so W1's rows are not drawn as tiles";
+    const drawable = state.summary.status !== "waiting" && state.summary.image_shape;
+    tileCanvas.hidden = tileButtons.hidden = !drawable;
+    if (!drawable) {
+      tileCaption.textContent = state.summary.image_shape ? "No weights yet: the first epoch has not finished."
+        : "The inputs are not 28×28 images, so W1's rows are not drawn as tiles.";
       return;
     }
     state.tilesPending = true;
@@ -338,6 +341,7 @@ export async function mountRunView(element, apiBase = "") {
     const page = await api(`test_images?offset=${state.offset}&limit=${THUMBS_PER_PAGE}`);
     if (!page) return;
     const pixels = page.pixels ? decodeBase64(page.pixels) : null;
+    testHeading.textContent = pixels ? "Test images" : "Test examples";
     const names = s.class_names || [];
     const buttons = [];
     for (let k = 0; k < page.count; k++) {
@@ -351,7 +355,8 @@ export async function mountRunView(element, apiBase = "") {
         drawGrey(canvas, pixels.subarray(k * size, (k + 1) * size), page.image_shape);
         button.append(canvas);
       } else {
-        button.textContent = `#${index} ${label}`;
+        button.textContent = `#${index}: ${label}`;
+        button.classList.add("np-run-thumb-text");
       }
       if (page.predicted && page.predicted[k] !== page.labels[k]) button.classList.add("np-run-wrong");
       if (index === state.selected) button.setAttribute("aria-current", "true");
@@ -365,7 +370,7 @@ export async function mountRunView(element, apiBase = "") {
     next.disabled = page.offset + page.count >= page.total;
     previous.addEventListener("click", () => { state.offset = Math.max(0, state.offset - THUMBS_PER_PAGE); renderThumbs(); });
     next.addEventListener("click", () => { state.offset += THUMBS_PER_PAGE; renderThumbs(); });
-    pager.replaceChildren(previous, el("span", { text: ` images ${page.offset + 1}–${page.offset + page.count} of ${page.total}` +
+    pager.replaceChildren(previous, el("span", { text: ` ${pixels ? "images" : "examples"} ${page.offset + 1}–${page.offset + page.count} of ${page.total}` +
       (page.predicted ? " (red frame: the network gets it wrong)" : "") + " " }), next);
   }
 
