@@ -292,8 +292,7 @@ class RunView:
             raise RunViewError(404, "this run does not record its data, so it has no test set to show")
         try:
             if source.get("kind") == "fashion-mnist":
-                from ..data import load_fashion_mnist
-                _, _, X, y = load_fashion_mnist(source.get("data_dir"), download=False)
+                X, y = _fashion_mnist_test_set(source.get("data_dir"))
             elif source.get("test_path"):
                 from ..data import load_table
                 X, y = load_table(source["test_path"])
@@ -375,6 +374,27 @@ class RunView:
         total, correct = int(matrix.sum()), int(np.trace(matrix))
         return {"class_names": model.names(), "matrix": matrix.tolist(), "total": total,
                 "correct": correct, "accuracy": correct / total}
+
+
+def _fashion_mnist_test_set(data_dir):
+    """Fashion-MNIST's 10,000 test images (n, 784) uint8 and labels, found on disk (never downloaded).
+
+    Only the two test files are read (data.load_fashion_mnist reads the training set too).
+    """
+    from ..data import EXPECTED_SHAPES, FASHION_MNIST_FILES, find_fashion_mnist, read_idx
+
+    directory = find_fashion_mnist(data_dir, download=False)
+    arrays = {}
+    for key in ("test_images", "test_labels"):
+        name = FASHION_MNIST_FILES[key][0]
+        path = directory / name if (directory / name).is_file() else directory / name[:-3]
+        arrays[key] = read_idx(path)
+        if arrays[key].shape != EXPECTED_SHAPES[key] or arrays[key].dtype != np.uint8:
+            raise DataError(f"{path}: expected uint8 {EXPECTED_SHAPES[key]} for Fashion-MNIST, "
+                            f"got {arrays[key].dtype} {arrays[key].shape}")
+    if arrays["test_labels"].max() > 9:
+        raise DataError(f"{directory}: test labels hold a label above 9")
+    return arrays["test_images"].reshape(len(arrays["test_images"]), -1), arrays["test_labels"]
 
 
 def _as_pixels(rows, whole):
