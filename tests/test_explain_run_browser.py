@@ -103,13 +103,17 @@ def test_click_a_test_image_shows_the_models_top3(run_dir, watched):  # noqa: F8
 def test_a_run_still_training_updates_per_epoch_then_shows_its_results(run_dir, tmp_path, watched):  # noqa: F811
     page, errors, hosts = watched
     live = tmp_path / "live"
-    live.mkdir()
-    write_partial_checkpoint(run_dir, live, epochs=1)
+    live.mkdir()                                 # train_run makes the directory before its first epoch
     with Server(make_app(live, poll_seconds=0.05)) as server:
         page.goto(server.url + "/")
         status = page.locator(".np-run-status")
         page.wait_for_function("() => document.body.dataset.mounted === 'yes'")
-        assert "epoch 1 of 2 done" in status.inner_text()
+        assert status.get_attribute("data-status") == "waiting"
+
+        write_partial_checkpoint(run_dir, live, epochs=1)
+        page.wait_for_function("() => document.querySelector('.np-run-status').textContent"
+                               ".includes('epoch 1 of 2 done')")
+        page.wait_for_function("() => document.querySelector('.np-run-tiles-canvas').width === 238")
         assert page.locator(".np-run-chart circle").count() == 4      # one epoch: two series in two charts
         assert page.locator(".np-run-matrix").count() == 0
 

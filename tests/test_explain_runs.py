@@ -291,3 +291,25 @@ def test_a_deeper_run_on_a_table_shows_every_layer(table_run):
     y_hat = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
     np.testing.assert_allclose(f["y_hat"], y_hat, rtol=1e-4, atol=1e-6)
     assert [t["class"] for t in f["top3"]] == np.argsort(-y_hat)[:3].tolist()
+
+
+def test_a_damaged_run_directory_is_a_409_with_one_line(run_dir, tmp_path):  # noqa: F811
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "checkpoint.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json at all}")
+    with TestClient(make_app(broken)) as c:
+        r = c.get("/api/run/summary")
+        assert r.status_code == 409 and "checkpoint.safetensors: not a readable netprop checkpoint" in r.json()["error"]
+    # a model changed after saving: its SHA-256 no longer matches config.json
+    tampered = tmp_path / "tampered"
+    tampered.mkdir()
+    for name in ("model.safetensors", "config.json", "history.csv", "metrics.json"):
+        (tampered / name).write_bytes((run_dir / name).read_bytes())
+    blob = bytearray((tampered / "model.safetensors").read_bytes())
+    blob[-1] ^= 0xFF
+    (tampered / "model.safetensors").write_bytes(bytes(blob))
+    with TestClient(make_app(tampered)) as c:
+        for url in ("/api/run/summary", "/api/run/forward?index=0", "/api/run/first_layer"):
+            r = c.get(url)
+            assert r.status_code == 409 and "SHA-256" in r.json()["error"]
+            assert "\n" not in r.json()["error"]

@@ -107,7 +107,12 @@ class RunView:
                     raise ValueError(f"header length {n}")
                 header = json.loads(fh.read(n))
             meta = json.loads(header["__metadata__"]["netprop"])
-            meta["state"]["history"]
+            history = meta["state"]["history"]
+            if not isinstance(history, list) or not all(isinstance(r, dict) for r in history):
+                raise ValueError("its history is not a list of epochs")
+            missing = {k for r in history for k in HISTORY_COLUMNS if k not in r}
+            if missing:
+                raise ValueError(f"its history lacks {', '.join(sorted(missing))}")
             meta["shapes"] = {k: v["shape"] for k, v in header.items() if k.startswith("param.")}
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise RunViewError(409, f"{CHECKPOINT}: not a readable netprop checkpoint ({exc})") from None

@@ -335,7 +335,8 @@ export async function mountRunView(element, apiBase = "") {
   async function renderThumbs() {
     const s = state.summary;
     if (!s.data || !s.data.test_data) {
-      thumbs.replaceChildren(el("p", { class: "np-run-caption", text: "This run has no test set." }));
+      thumbs.replaceChildren(el("p", { class: "np-run-caption",
+        text: s.status === "waiting" ? "Waiting for the run's first epoch." : "This run has no test set." }));
       return;
     }
     const page = await api(`test_images?offset=${state.offset}&limit=${THUMBS_PER_PAGE}`);
@@ -437,7 +438,16 @@ export async function mountRunView(element, apiBase = "") {
   function follow() {
     if (state.closed || state.summary.status === "finished") return;
     events = new EventSource(`${base}/api/run/events?after=${state.summary.epochs_done}`);
+    const reload = async () => {
+      events.close();
+      events = null;
+      if (await load()) follow();
+    };
     events.addEventListener("epoch", (message) => {
+      if (state.summary.status === "waiting") {         // the first checkpoint: now there is a network
+        reload();
+        return;
+      }
       const record = JSON.parse(message.data);
       const h = state.summary.history;
       if (h.length && h[h.length - 1].epoch >= record.epoch) return;
@@ -449,11 +459,6 @@ export async function mountRunView(element, apiBase = "") {
       renderTiles();
     });
     events.addEventListener("problem", (message) => showProblem(JSON.parse(message.data).error));
-    const reload = async () => {
-      events.close();
-      events = null;
-      if (await load()) follow();
-    };
     events.addEventListener("finished", reload);
     events.addEventListener("restart", reload);
   }
