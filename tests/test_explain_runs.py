@@ -313,3 +313,27 @@ def test_a_damaged_run_directory_is_a_409_with_one_line(run_dir, tmp_path):  # n
             r = c.get(url)
             assert r.status_code == 409 and "SHA-256" in r.json()["error"]
             assert "\n" not in r.json()["error"]
+
+
+@pytest.mark.slow
+def test_events_follow_a_real_training_run(tmp_path):
+    """train_run in a thread while the stream watches its directory: every epoch, in order, then finished."""
+    from helpers import fashion_mnist_or_skip
+
+    fashion_mnist_or_skip()
+    live = tmp_path / "live"
+    live.mkdir()
+    events = queue.Queue()
+    slow_epochs = lambda event, **info: event == "epoch_end" and threading.Event().wait(0.15)
+    with TestClient(make_app(live, poll_seconds=0.02)) as c:
+        with c.stream("GET", "/api/run/events") as response:
+            threading.Thread(target=_read_events, args=(response, events), daemon=True).start()
+            trainer = threading.Thread(target=netprop.train_run, args=(
+                live, netprop.TrainConfig(hidden=[8], epochs=3, batch_size=100), {"kind": "fashion-mnist"}),
+                kwargs={"subset": 300, "callback": slow_epochs})
+            trainer.start()
+            received = [events.get(timeout=60) for _ in range(4)]
+            trainer.join(60)
+            assert events.get(timeout=10) == ("closed", None)
+    _, meta = load_arrays(live / "checkpoint.safetensors")
+    assert received == [("epoch", r) for r in meta["state"]["history"]] + [("finished", {"epochs_done": 3})]
