@@ -187,7 +187,7 @@ export async function mountRunView(element, apiBase = "") {
     document.head.append(el("link", { rel: "stylesheet", href: new URL("./run.css", import.meta.url).href,
                                       "data-np-run-css": "" }));
   }
-  const state = { summary: null, source: null, tilesKind: "first_layer", offset: 0, selected: null,
+  const state = { summary: null, checkpointAt: null, tilesKind: "first_layer", offset: 0, selected: null,
                   tilesPending: false, closed: false };
 
   const title = el("h2", { class: "np-run-title", text: "training run" });
@@ -243,8 +243,9 @@ export async function mountRunView(element, apiBase = "") {
     if (s.layer_sizes) parts.push(`network ${s.layer_sizes.join("-")} (${s.activation})`);
     if (s.data) parts.push(`data ${s.data.name}${s.data.subset ? `, subset of ${s.data.subset}` : ""}`);
     if (s.status === "training") {
-      const age = Math.round(s.checkpoint_age_seconds);
-      parts.push(`training: epoch ${s.epochs_done} of ${s.epochs_planned} done, last checkpoint ${age} s ago` +
+      const age = (Date.now() - state.checkpointAt) / 1000;
+      parts.push(`training: epoch ${s.epochs_done} of ${s.epochs_planned} done, last checkpoint at ` +
+                 new Date(state.checkpointAt).toLocaleTimeString() +
                  (age > 600 ? " (stopped? netprop train --resume continues it)" : ""));
     } else if (s.status === "waiting") {
       parts.push("waiting for the first epoch's checkpoint");
@@ -427,6 +428,7 @@ export async function mountRunView(element, apiBase = "") {
     const summary = await api("summary");
     if (!summary) return false;
     state.summary = summary;
+    state.checkpointAt = Date.now() - 1000 * (summary.checkpoint_age_seconds || 0);
     renderHeader();
     renderCurves();
     await Promise.all([renderTiles(), renderConfusion(), renderThumbs()]);
@@ -453,7 +455,7 @@ export async function mountRunView(element, apiBase = "") {
       if (h.length && h[h.length - 1].epoch >= record.epoch) return;
       h.push(record);
       state.summary.epochs_done = h.length;
-      state.summary.checkpoint_age_seconds = 0;
+      state.checkpointAt = Date.now();
       renderHeader();
       renderCurves();
       renderTiles();
