@@ -28,6 +28,7 @@ import json
 import math
 import threading
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -244,7 +245,7 @@ class RunView:
             "activation": activation,
             "class_names": names,
             "image_shape": list(IMAGE_SHAPE) if sizes and sizes[0] == math.prod(IMAGE_SHAPE) else None,
-            "config": None if config is None else {k: getattr(config, k) for k in config.__dataclass_fields__},
+            "config": None if config is None else asdict(config),
             "data": _describe_source(source, subset),
             "metrics": self.metrics() if status == "finished" else None,
             "history": history,
@@ -422,8 +423,8 @@ def _describe_source(source, subset):
 # --- HTTP ------------------------------------------------------------------------------
 
 
-def _int_param(request, name, default, lo, hi):
-    """An integer query parameter in [lo, hi]; RunViewError(400) naming what was wrong otherwise."""
+def _int_param(request, name, default, lo=None, hi=None):
+    """An integer query parameter in [lo, hi] (unbounded where None); RunViewError(400) otherwise."""
     raw = request.query_params.get(name)
     if raw is None:
         if default is None:
@@ -433,8 +434,9 @@ def _int_param(request, name, default, lo, hi):
         value = int(raw.strip())
     except ValueError:
         raise RunViewError(400, f"{name} must be an integer, got {raw[:40]!r}") from None
-    if not lo <= value <= hi:
-        raise RunViewError(400, f"{name} must be between {lo} and {hi}, got {value}")
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        bounds = f"between {lo} and {hi}" if hi is not None else f">= {lo}"
+        raise RunViewError(400, f"{name} must be {bounds}, got {value}")
     return value
 
 
@@ -539,9 +541,9 @@ def run_routes(run_dir, poll_seconds=POLL_SECONDS, keepalive_seconds=KEEPALIVE_S
         Route("/api/run/first_layer_change", _json_endpoint(first_layer(True))),
         Route("/api/run/confusion", _json_endpoint(lambda request: view.confusion())),
         Route("/api/run/test_images", _json_endpoint(
-            lambda request: view.test_images(_int_param(request, "offset", 0, 0, 10**9),
+            lambda request: view.test_images(_int_param(request, "offset", 0, 0),
                                              _int_param(request, "limit", 50, 1, MAX_IMAGES)))),
         Route("/api/run/forward", _json_endpoint(
-            lambda request: view.forward(_int_param(request, "index", None, -(10**9), 10**9)))),
+            lambda request: view.forward(_int_param(request, "index", None)))),
         Route("/api/run/events", _events(view, poll_seconds, keepalive_seconds)),
     ]
