@@ -1,0 +1,476 @@
+// The run view: one training run's curves, first-layer tiles, confusion matrix and test images,
+// and a test image's forward pass through the trained network.  Every number comes from the
+// server's /api/run/... (netprop in Python); this file only asks and draws.
+//
+//   import { mountRunView } from "./run.js";
+//   const view = await mountRunView(document.querySelector("#run"), "");   // "" = same origin
+//   view.close();                                                          // stops live updates
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+const THUMBS_PER_PAGE = 40;
+const MAX_TILES = 256;
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (key === "class") node.className = value;
+    else if (key === "text") node.textContent = value;
+    else node.setAttribute(key, value);
+  }
+  for (const child of children) if (child != null) node.append(child);
+  return node;
+}
+
+function svg(tag, attrs = {}, text) {
+  const node = document.createElementNS(SVG_NS, tag);
+  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
+  if (text != null) node.textContent = text;
+  return node;
+}
+
+function decodeBase64(text) {
+  const raw = atob(text);
+  const bytes = new Uint8Array(raw.length);
+  for (let i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
+  return bytes;
+}
+
+// Blue for negative, white for zero, red for positive: the colours of netprop's PNG plots.
+function signedColour(v) {
+  const t = Math.max(-1, Math.min(1, v));
+  const fade = Math.round(255 * (1 - Math.abs(t)));
+  return t >= 0 ? [255, fade, fade] : [fade, fade, 255];
+}
+
+function percent(p, digits = 1) {
+  return `${(100 * p).toFixed(digits)} %`;
+}
+
+// Round axis limits and about five ticks between them.
+function ticks(lo, hi, count = 5) {
+  if (!(hi > lo)) { lo -= 0.5; hi += 0.5; }
+  const raw = (hi - lo) / count;
+  const magnitude = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * magnitude).find((s) => s >= raw);
+  const start = Math.floor(lo / step) * step;
+  const end = Math.ceil(hi / step) * step;
+  const values = [];
+  for (let v = start; v <= end + step / 2; v += step) values.push(Number(v.toPrecision(12)));
+  return values;
+}
+
+// A line chart of per-epoch values: series = [{name, cls, values: [[epoch, y], ...]}].
+function lineChart(title, yLabel, series, format) {
+  const width = 360, height = 220, left = 52, right = 10, top = 24, bottom = 40;
+  const all = series.flatMap((s) => s.values);
+  const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, class: "np-run-chart", role: "img",
+                             "aria-label": title });
+  chart.append(svg("text", { x: left, y: 15, class: "np-run-chart-title" }, title));
+  if (all.length === 0) {
+    chart.append(svg("text", { x: width / 2, y: height / 2, "text-anchor": "middle" }, "no epoch finished yet"));
+    return chart;
+  }
+  const xs = all.map((p) => p[0]), ys = all.map((p) => p[1]);
+  const xMax = Math.max(...xs, 2), xMin = 1;
+  const yTicks = ticks(Math.min(...ys), Math.max(...ys));
+  const yMin = yTicks[0], yMax = yTicks[yTicks.length - 1];
+  const X = (x) => left + ((x - xMin) / (xMax - xMin)) * (width - left - right);
+  const Y = (y) => top + (1 - (y - yMin) / (yMax - yMin)) * (height - top - bottom);
+  for (const t of yTicks) {
+    chart.append(svg("line", { x1: left, x2: width - right, y1: Y(t), y2: Y(t), class: "np-run-grid" }));
+    chart.append(svg("text", { x: left - 4, y: Y(t) + 4, "text-anchor": "end" }, format(t)));
+  }
+  const xStep = Math.max(1, Math.ceil((xMax - xMin) / 8));
+  for (let e = xMin; e <= xMax; e += xStep) {
+    chart.append(svg("text", { x: X(e), y: height - bottom + 16, "text-anchor": "middle" }, String(e)));
+  }
+  chart.append(svg("text", { x: (left + width - right) / 2, y: height - 6, "text-anchor": "middle" }, "epoch"));
+  chart.append(svg("text", { x: 12, y: (top + height - bottom) / 2, "text-anchor": "middle",
+                             transform: `rotate(-90 12 ${(top + height - bottom) / 2})` }, yLabel));
+  series.forEach((s, k) => {
+    const points = s.values.map(([x, y]) => `${X(x).toFixed(1)},${Y(y).toFixed(1)}`).join(" ");
+    chart.append(svg("polyline", { points, class: `np-run-line ${s.cls}` }));
+    for (const [x, y] of s.values) {
+      const dot = svg("circle", { cx: X(x), cy: Y(y), r: 2.5, class: `np-run-dot ${s.cls}` });
+      dot.append(svg("title", {}, `${s.name}, epoch ${x}: ${format(y)}`));
+      chart.append(dot);
+    }
+    const lx = width - 170 + 85 * k;
+    chart.append(svg("line", { x1: lx, x2: lx + 18, y1: 11, y2: 11, class: `np-run-line ${s.cls}` }));
+    chart.append(svg("text", { x: lx + 22, y: 15 }, s.name));
+  });
+  return chart;
+}
+
+// The rows of W1 as image tiles, each scaled by its own largest |weight| (as netprop's plot).
+function drawTiles(canvas, tiles) {
+  const [h, w] = tiles.image_shape;
+  const values = new Float32Array(decodeBase64(tiles.data).buffer);
+  const columns = Math.min(16, tiles.shown), rows = Math.ceil(tiles.shown / columns), gap = 2;
+  canvas.width = columns * (w + gap) - gap;
+  canvas.height = rows * (h + gap) - gap;
+  const ctx = canvas.getContext("2d");
+  ctx.fillStyle = "#595959";
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
+  for (let unit = 0; unit < tiles.shown; unit++) {
+    const row = values.subarray(unit * tiles.inputs, (unit + 1) * tiles.inputs);
+    let scale = 0;
+    for (const v of row) scale = Math.max(scale, Math.abs(v));
+    scale = scale || 1;
+    const image = ctx.createImageData(w, h);
+    for (let i = 0; i < row.length; i++) {
+      const [r, g, b] = signedColour(row[i] / scale);
+      image.data.set([r, g, b, 255], 4 * i);
+    }
+    ctx.putImageData(image, (unit % columns) * (w + gap), Math.floor(unit / columns) * (h + gap));
+  }
+}
+
+function drawGrey(canvas, pixels, [h, w]) {
+  canvas.width = w;
+  canvas.height = h;
+  const ctx = canvas.getContext("2d");
+  const image = ctx.createImageData(w, h);
+  for (let i = 0; i < h * w; i++) image.data.set([pixels[i], pixels[i], pixels[i], 255], 4 * i);
+  ctx.putImageData(image, 0, 0);
+}
+
+const SUPERSCRIPT = "⁰¹²³⁴⁵⁶⁷⁸⁹";
+const sup = (n) => `⁽${String(n).split("").map((d) => SUPERSCRIPT[d]).join("")}⁾`;
+
+// One vector (z or h of a layer) as cells coloured by sign, scaled by its largest |value|: with
+// the numbers written in when there are few, as a canvas strip when there are many.
+function vectorView(values) {
+  const scale = Math.max(...values.map(Math.abs)) || 1;
+  if (values.length <= 32) {
+    const row = el("div", { class: "np-run-vector" });
+    values.forEach((v, i) => {
+      const [r, g, b] = signedColour(v / scale);
+      const cell = el("span", { text: v.toFixed(2), title: `[${i}] = ${v}` });
+      cell.style.background = `rgb(${r},${g},${b})`;
+      if (Math.abs(v / scale) > 0.6) cell.classList.add("np-run-dark");
+      row.append(cell);
+    });
+    return row;
+  }
+  const perRow = 64, cell = 8;
+  const canvas = el("canvas", { class: "np-run-strip" });
+  canvas.width = perRow * cell;
+  canvas.height = Math.ceil(values.length / perRow) * cell;
+  const ctx = canvas.getContext("2d");
+  values.forEach((v, i) => {
+    const [r, g, b] = signedColour(v / scale);
+    ctx.fillStyle = `rgb(${r},${g},${b})`;
+    ctx.fillRect((i % perRow) * cell, Math.floor(i / perRow) * cell, cell - 1, cell - 1);
+  });
+  return canvas;
+}
+
+function probabilityBars(yHat, names, label) {
+  const rowHeight = 18, width = 360, left = 100, barWidth = 200;
+  const chart = svg("svg", { viewBox: `0 0 ${width} ${rowHeight * yHat.length + 4}`, class: "np-run-bars",
+                             role: "img", "aria-label": "ŷ: the class probabilities" });
+  yHat.forEach((p, k) => {
+    const y = 2 + k * rowHeight;
+    chart.append(svg("text", { x: left - 6, y: y + 12, "text-anchor": "end",
+                               class: k === label ? "np-run-true" : "" }, names[k]));
+    chart.append(svg("rect", { x: left, y: y + 2, width: Math.max(0.5, barWidth * p), height: rowHeight - 6,
+                               class: "np-run-bar" }));
+    chart.append(svg("text", { x: left + barWidth * p + 4, y: y + 12 }, percent(p)));
+  });
+  return chart;
+}
+
+export async function mountRunView(element, apiBase = "") {
+  const base = apiBase.replace(/\/+$/, "");
+  if (!document.querySelector("link[data-np-run-css]")) {
+    document.head.append(el("link", { rel: "stylesheet", href: new URL("./run.css", import.meta.url).href,
+                                      "data-np-run-css": "" }));
+  }
+  const state = { summary: null, checkpointAt: null, tilesKind: "first_layer", offset: 0, selected: null,
+                  tilesPending: false, closed: false };
+
+  const title = el("h2", { class: "np-run-title", text: "training run" });
+  const status = el("p", { class: "np-run-status" });
+  const problem = el("p", { class: "np-run-error", role: "alert", hidden: "" });
+  const curves = el("div", { class: "np-run-curves" });
+  const tileButtons = el("div", { class: "np-run-toggle", role: "group", "aria-label": "which matrix" });
+  const tileCanvas = el("canvas", { class: "np-run-tiles-canvas", hidden: "" });
+  const tileCaption = el("p", { class: "np-run-caption" });
+  const confusion = el("div", { class: "np-run-confusion" });
+  const thumbs = el("div", { class: "np-run-thumbs" });
+  const pager = el("div", { class: "np-run-pager" });
+  const testHeading = el("h3", { text: "Test images" });
+  const forward = el("div", { class: "np-run-forward", "aria-live": "polite" });
+
+  element.replaceChildren(el("section", { class: "np-run" },
+    el("header", {}, title, status, problem),
+    el("section", { class: "np-run-panel" }, el("h3", { text: "Learning curves" }), curves),
+    el("section", { class: "np-run-panel" }, el("h3", { text: "First layer: each hidden unit's row of W1" }),
+       tileButtons, tileCanvas, tileCaption),
+    el("section", { class: "np-run-panel np-run-test" }, testHeading,
+       el("p", { class: "np-run-caption", text: "Pick one to see its forward pass through the trained network." }),
+       pager, thumbs),
+    el("section", { class: "np-run-panel" }, el("h3", { text: "Forward pass" }), forward),
+    el("section", { class: "np-run-panel" }, el("h3", { text: "Test confusion matrix" }), confusion)));
+
+  function showProblem(message) {
+    problem.textContent = message;
+    problem.hidden = !message;
+  }
+
+  // JSON from the API, or null after putting the server's one-line message on the page.
+  async function api(path) {
+    let response;
+    try {
+      response = await fetch(`${base}/api/run/${path}`);
+    } catch (exc) {
+      showProblem(`the server did not answer (${exc.message})`);
+      return null;
+    }
+    const body = await response.json().catch(() => ({ error: `HTTP ${response.status}` }));
+    if (!response.ok) {
+      showProblem(body.error || `HTTP ${response.status}`);
+      return null;
+    }
+    return body;
+  }
+
+  function renderHeader() {
+    const s = state.summary;
+    title.textContent = `Run ${s.name}`;
+    const parts = [];
+    if (s.layer_sizes) parts.push(`network ${s.layer_sizes.join("-")} (${s.activation})`);
+    if (s.data) parts.push(`data ${s.data.name}${s.data.subset ? `, subset of ${s.data.subset}` : ""}`);
+    if (s.status === "training") {
+      const age = (Date.now() - state.checkpointAt) / 1000;
+      parts.push(`training: epoch ${s.epochs_done} of ${s.epochs_planned} done, last checkpoint at ` +
+                 new Date(state.checkpointAt).toLocaleTimeString() +
+                 (age > 600 ? " (stopped? netprop train --resume continues it)" : ""));
+    } else if (s.status === "waiting") {
+      parts.push("waiting for the first epoch's checkpoint");
+    } else {
+      parts.push(`finished: ${s.epochs_done} epochs, best epoch ${s.best_epoch}`);
+    }
+    const m = s.metrics;
+    if (m && m.validation_accuracy != null) parts.push(`validation accuracy ${percent(m.validation_accuracy, 2)}`);
+    if (m && m.test_accuracy != null) parts.push(`test accuracy ${percent(m.test_accuracy, 2)}`);
+    status.textContent = parts.join(" · ");
+    status.dataset.status = s.status;
+  }
+
+  function renderCurves() {
+    const h = state.summary.history;
+    const series = (key, scale = 1) => h.map((r) => [r.epoch, scale * r[key]]);
+    curves.replaceChildren(
+      lineChart("loss", "mean cross-entropy", [
+        { name: "training", cls: "np-train", values: series("train_loss") },
+        { name: "validation", cls: "np-val", values: series("val_loss") }], (v) => v.toFixed(3)),
+      lineChart("accuracy", "accuracy (%)", [
+        { name: "training", cls: "np-train", values: series("train_accuracy", 100) },
+        { name: "validation", cls: "np-val", values: series("val_accuracy", 100) }], (v) => v.toFixed(1)));
+  }
+
+  async function renderTiles() {
+    if (state.tilesPending) return;
+    const drawable = state.summary.status !== "waiting" && state.summary.image_shape;
+    tileCanvas.hidden = tileButtons.hidden = !drawable;
+    if (!drawable) {
+      tileCaption.textContent = state.summary.image_shape ? "No weights yet: the first epoch has not finished."
+        : "The inputs are not 28×28 images, so W1's rows are not drawn as tiles.";
+      return;
+    }
+    state.tilesPending = true;
+    const tiles = await api(`${state.tilesKind}?limit=${MAX_TILES}`);
+    state.tilesPending = false;
+    if (!tiles) return;
+    drawTiles(tileCanvas, tiles);
+    const shown = tiles.shown < tiles.units ? `the first ${tiles.shown} of ${tiles.units}` : `all ${tiles.units}`;
+    tileCaption.textContent = `${tiles.what}, ${shown} hidden units, from the ${tiles.source}` +
+      (tiles.epoch ? `, epoch ${tiles.epoch}` : "") + ". Red positive, blue negative; each tile scaled by its largest |weight|.";
+  }
+
+  for (const [kind, label] of [["first_layer", "W1"], ["first_layer_change", "W1 − W1 at initialisation"]]) {
+    const button = el("button", { type: "button", "data-kind": kind, "aria-pressed": String(kind === state.tilesKind),
+                                  text: label });
+    button.addEventListener("click", () => {
+      state.tilesKind = kind;
+      for (const b of tileButtons.children) b.setAttribute("aria-pressed", String(b.dataset.kind === kind));
+      renderTiles();
+    });
+    tileButtons.append(button);
+  }
+
+  async function renderConfusion() {
+    if (state.summary.status !== "finished") {
+      confusion.replaceChildren(el("p", { class: "np-run-caption",
+        text: "The test set is read once, after training: the matrix appears when the run finishes." }));
+      return;
+    }
+    if (!state.summary.data || !state.summary.data.test_data) {
+      confusion.replaceChildren(el("p", { class: "np-run-caption", text: "This run has no test set." }));
+      return;
+    }
+    const c = await api("confusion");
+    if (!c) return;
+    const table = el("table", { class: "np-run-matrix" });
+    const head = el("tr", {}, el("th", { text: "true \\ predicted" }));
+    c.class_names.forEach((name) => head.append(el("th", { scope: "col", text: name })));
+    table.append(head);
+    c.matrix.forEach((row, i) => {
+      const total = row.reduce((a, b) => a + b, 0) || 1;
+      const tr = el("tr", {}, el("th", { scope: "row", text: c.class_names[i] }));
+      row.forEach((count, j) => {
+        const rate = count / total;
+        const td = el("td", { text: String(count), title: `${c.class_names[i]} predicted as ${c.class_names[j]}: ${count}` });
+        td.style.background = `rgba(33, 102, 172, ${rate.toFixed(3)})`;
+        if (rate > 0.5) td.classList.add("np-run-dark");
+        tr.append(td);
+      });
+      table.append(tr);
+    });
+    confusion.replaceChildren(table, el("p", { class: "np-run-caption",
+      text: `${c.correct} of ${c.total} test examples right: ${percent(c.accuracy, 2)}. Rows: true class; colour: the row's share.` }));
+  }
+
+  async function renderThumbs() {
+    const s = state.summary;
+    if (!s.data || !s.data.test_data) {
+      thumbs.replaceChildren(el("p", { class: "np-run-caption",
+        text: s.status === "waiting" ? "Waiting for the run's first epoch." : "This run has no test set." }));
+      return;
+    }
+    const page = await api(`test_images?offset=${state.offset}&limit=${THUMBS_PER_PAGE}`);
+    if (!page) return;
+    const pixels = page.pixels ? decodeBase64(page.pixels) : null;
+    testHeading.textContent = pixels ? "Test images" : "Test examples";
+    const names = s.class_names || [];
+    const buttons = [];
+    for (let k = 0; k < page.count; k++) {
+      const index = page.offset + k;
+      const label = names[page.labels[k]] ?? String(page.labels[k]);
+      const button = el("button", { type: "button", class: "np-run-thumb", "data-index": String(index),
+                                    "aria-label": `test image ${index}: ${label}`, title: `#${index}: ${label}` });
+      if (pixels) {
+        const canvas = el("canvas");
+        const size = page.image_shape[0] * page.image_shape[1];
+        drawGrey(canvas, pixels.subarray(k * size, (k + 1) * size), page.image_shape);
+        button.append(canvas);
+      } else {
+        button.textContent = `#${index}: ${label}`;
+        button.classList.add("np-run-thumb-text");
+      }
+      if (page.predicted && page.predicted[k] !== page.labels[k]) button.classList.add("np-run-wrong");
+      if (index === state.selected) button.setAttribute("aria-current", "true");
+      button.addEventListener("click", () => showForward(index));
+      buttons.push(button);
+    }
+    thumbs.replaceChildren(...buttons);
+    const previous = el("button", { type: "button", text: "◀ previous" });
+    const next = el("button", { type: "button", text: "next ▶" });
+    previous.disabled = page.offset === 0;
+    next.disabled = page.offset + page.count >= page.total;
+    previous.addEventListener("click", () => { state.offset = Math.max(0, state.offset - THUMBS_PER_PAGE); renderThumbs(); });
+    next.addEventListener("click", () => { state.offset += THUMBS_PER_PAGE; renderThumbs(); });
+    pager.replaceChildren(previous, el("span", { text: ` ${pixels ? "images" : "examples"} ${page.offset + 1}–${page.offset + page.count} of ${page.total}` +
+      (page.predicted ? " (red frame: the network gets it wrong)" : "") + " " }), next);
+  }
+
+  async function showForward(index) {
+    state.selected = index;
+    for (const b of thumbs.querySelectorAll("[aria-current]")) b.removeAttribute("aria-current");
+    const chosen = thumbs.querySelector(`[data-index="${index}"]`);
+    if (chosen) chosen.setAttribute("aria-current", "true");
+    if (state.summary.status !== "finished") {
+      forward.replaceChildren(el("p", { class: "np-run-caption",
+        text: "The forward pass uses the trained model, written when the run finishes." }));
+      return;
+    }
+    forward.replaceChildren(el("p", { class: "np-run-caption", text: `computing test image ${index}…` }));
+    const f = await api(`forward?index=${index}`);
+    if (!f || state.selected !== index) return;
+    showProblem("");
+    const parts = [el("p", { class: "np-run-forward-title",
+      text: `Test image ${f.index}, true class: ${f.label_name}` })];
+    if (f.pixels) {
+      const canvas = el("canvas", { class: "np-run-input" });
+      drawGrey(canvas, f.pixels, f.image_shape);
+      parts.push(el("figure", {}, el("figcaption", {
+        text: `The image's ${f.x.length} pixels; x is them standardised with the training split's mean and std.` }),
+        canvas));
+    }
+    const layers = el("div", { class: "np-run-layers" });
+    const L = f.z.length;
+    f.z.forEach((z, l) => {
+      const n = l + 1;
+      const input = l === 0 ? "x" : `h${sup(l)}`;
+      layers.append(el("figure", {}, el("figcaption", {
+        text: `z${sup(n)} = W${n} ${input} + b${n}   (${z.length} values; red +, blue −)` }), vectorView(z)));
+      if (l < L - 1) {
+        layers.append(el("figure", {}, el("figcaption", { text: `h${sup(n)} = ${f.activation}(z${sup(n)})` }),
+          vectorView(f.h[l])));
+      }
+    });
+    parts.push(layers);
+    parts.push(el("figure", {}, el("figcaption", { text: `ŷ = softmax(z${sup(L)}): the class probabilities` }),
+      probabilityBars(f.y_hat, f.class_names, f.label)));
+    const top3 = el("ol", { class: "np-run-top3" });
+    for (const t of f.top3) {
+      top3.append(el("li", { "data-class": String(t.class) },
+        el("span", { class: "np-run-name", text: t.name }), " ",
+        el("span", { class: "np-run-prob", text: percent(t.probability, 2) })));
+    }
+    parts.push(el("div", {}, el("h4", { text: "Top 3 classes" }), top3));
+    forward.replaceChildren(...parts);
+  }
+
+  async function load() {
+    const summary = await api("summary");
+    if (!summary) return false;
+    state.summary = summary;
+    state.checkpointAt = Date.now() - 1000 * (summary.checkpoint_age_seconds || 0);
+    renderHeader();
+    renderCurves();
+    await Promise.all([renderTiles(), renderConfusion(), renderThumbs()]);
+    if (state.selected != null) await showForward(state.selected);
+    return true;
+  }
+
+  let events = null;
+  function follow() {
+    if (state.closed || state.summary.status === "finished") return;
+    events = new EventSource(`${base}/api/run/events?after=${state.summary.epochs_done}`);
+    const reload = async () => {
+      events.close();
+      events = null;
+      if (await load()) follow();
+    };
+    events.addEventListener("epoch", (message) => {
+      if (state.summary.status === "waiting") {         // the first checkpoint: now there is a network
+        reload();
+        return;
+      }
+      const record = JSON.parse(message.data);
+      const h = state.summary.history;
+      if (h.length && h[h.length - 1].epoch >= record.epoch) return;
+      h.push(record);
+      state.summary.epochs_done = h.length;
+      state.checkpointAt = Date.now();
+      renderHeader();
+      renderCurves();
+      renderTiles();
+    });
+    events.addEventListener("problem", (message) => showProblem(JSON.parse(message.data).error));
+    events.addEventListener("finished", reload);
+    events.addEventListener("restart", reload);
+  }
+
+  if (await load()) follow();
+  return {
+    close() {
+      state.closed = true;
+      if (events) events.close();
+    },
+    showForward,
+  };
+}
