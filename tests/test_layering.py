@@ -83,5 +83,5 @@ def test_no_import_cycle_in_netprop():
 
 
 def test_network_is_the_lecture_alone():
-    """network.py imports only NumPy, the activations/losses and the input checks."""
-    assert import_graph()["netprop.network"] == {"netprop.checks", "netprop.functions"}
+    """network.py imports only NumPy, the activations/losses, the initial weights and the input checks."""
+    assert import_graph()["netprop.network"] == {"netprop.checks", "netprop.functions", "netprop.initial"}

@@ -27,6 +27,7 @@ import numpy as np
 
 from . import checks
 from .functions import ACTIVATIONS, LOSSES
+from .initial import INITS, initial_parameters
 
 
 @dataclass
@@ -111,34 +112,9 @@ class Network:
         self.dtype = checks.dtype(dtype)
         self.act, self.act_prime = ACTIVATIONS[activation]
         self.output, self.data_loss = LOSSES[loss]
-        self.init = checks.choice(init, ("default", "course"), "init")
+        self.init = checks.choice(init, INITS, "init")
         self.seed = seed
-        self.weights, self.biases = self._initial_parameters(np.random.default_rng(seed))
-
-    def _initial_parameters(self, rng):
-        weights, biases = [], []
-        relu_like = self.activation in ("relu", "leaky_relu")
-        for l, (fan_in, fan_out) in enumerate(zip(self.layer_sizes[:-1], self.layer_sizes[1:]), start=1):
-            if self.init == "course":
-                # The course's exercise: uniform in ±1/√fan_in, every bias 0.01.
-                limit = 1.0 / np.sqrt(fan_in)
-                weights.append(rng.uniform(-limit, limit, size=(fan_out, fan_in)).astype(self.dtype))
-                biases.append(np.full(fan_out, 0.01, dtype=self.dtype))
-                continue
-            if relu_like:
-                # He: Var(W) = 2/fan_in keeps the variance of z constant through relu layers.
-                W = rng.normal(0.0, np.sqrt(2.0 / fan_in), size=(fan_out, fan_in))
-            else:
-                # Glorot: uniform with Var(W) = 2/(fan_in + fan_out), for tanh and sigmoid.
-                limit = np.sqrt(6.0 / (fan_in + fan_out))
-                W = rng.uniform(-limit, limit, size=(fan_out, fan_in))
-            # A small positive bias starts every hidden relu unit in its active region, so that
-            # relu'(z) = 1 and gradient flows through it from the first step; a unit whose z is
-            # negative for every example gets no gradient and may never recover.
-            b = np.full(fan_out, 0.01 if relu_like and l < self.n_layers else 0.0)
-            weights.append(W.astype(self.dtype))
-            biases.append(b.astype(self.dtype))
-        return weights, biases
+        self.weights, self.biases = initial_parameters(self.layer_sizes, activation, init, seed, self.dtype)
 
     # --- parameters -------------------------------------------------------------------
 
