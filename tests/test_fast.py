@@ -73,7 +73,7 @@ def use_kernels(kind, monkeypatch):
     from netprop import _kernels
 
     if kind == "numpy":
-        monkeypatch.setattr(fast, "KERNELS", None)
+        monkeypatch.setattr(_kernels, "get", lambda: None)
     elif not _kernels.available():
         pytest.skip("Numba is not installed (pip install netprop[fast])")
 

@@ -7,7 +7,9 @@ same order and precision as the NumPy code in optim.py and fast.py (constants ar
 arrays' dtype, so float32 stays float32), and tests/test_fast.py holds them equal to it.
 
 Numba is an optional extra (``pip install netprop[fast]``).  Without it, or with the environment
-variable NETPROP_NUMBA=0, ``KERNELS`` is None and fast.py uses NumPy alone.
+variable NETPROP_NUMBA=0, ``get()`` returns None and fast.py uses NumPy alone.  Numba is imported
+on the first training step, not with netprop, so commands that do not train start as quickly as
+before; compiled code is cached beside this file, so only the first run ever compiles.
 """
 
 from __future__ import annotations
@@ -63,9 +65,16 @@ def _compile():
     return {"adam": adam, "bias_relu": bias_relu, "relu_backward": relu_backward}
 
 
-KERNELS = _compile()
+_COMPILED = {}
+
+
+def get():
+    """{"adam", "bias_relu", "relu_backward": compiled function}, or None (NumPy alone)."""
+    if "kernels" not in _COMPILED:
+        _COMPILED["kernels"] = _compile()
+    return _COMPILED["kernels"]
 
 
 def available():
     """True when the compiled kernels are in use."""
-    return KERNELS is not None
+    return get() is not None

@@ -24,7 +24,7 @@ import numpy as np
 
 from ._blas import axpy, gemm_tn
 from .network import ForwardCache, Gradients
-from ._kernels import KERNELS
+from . import _kernels
 from .optim import SGD, Adam
 
 
@@ -33,12 +33,13 @@ def forward(net, x):
     cache = ForwardCache(x)
     h = x
     L = net.n_layers
-    relu_kernel = KERNELS is not None and net.activation == "relu"
+    kernels = _kernels.get()
+    relu_kernel = kernels is not None and net.activation == "relu"
     for l, (W, b) in enumerate(zip(net.weights, net.biases), start=1):
         z = (W @ h.T).T                                # z = W h + b, the examples as columns ...
         if l < L and relu_kernel:
             h = np.empty_like(z)
-            KERNELS["bias_relu"](z.T, b, h.T)          # ... + b, and h = relu(z), in one pass
+            kernels["bias_relu"](z.T, b, h.T)          # ... + b, and h = relu(z), in one pass
         else:
             z += b                                     # ... seen as rows again
             if l < L:
@@ -56,6 +57,7 @@ def deltas(net, cache, Y):
     Y: dense targets (n, c) in net's dtype.  The lecture's ŷ − y is δ⁽ᴸ⁾ and its g is δ⁽¹⁾.
     """
     n = cache.x.shape[0]
+    kernels = _kernels.get()
     out = [None] * net.n_layers
     delta = cache.y_hat - Y                            # δ = ŷ − y ...
     delta /= n                                         # ... divided by n: f is a mean over the minibatch
@@ -65,8 +67,8 @@ def deltas(net, cache, Y):
         z = cache.z[l - 1]
         if net.activation != "relu":
             delta *= net.act_prime(z)
-        elif KERNELS is not None:
-            KERNELS["relu_backward"](delta.T, z.T)     # one pass
+        elif kernels is not None:
+            kernels["relu_backward"](delta.T, z.T)     # one pass
         else:
             delta *= z > 0                             # relu'(z), without a float copy of the mask
         out[l - 1] = delta
@@ -96,7 +98,7 @@ def update(optimizer, params, deltas, inputs, lr, l2=0.0):
     if isinstance(optimizer, SGD) and not optimizer.nesterov:
         return _sgd_update(optimizer, params, deltas, inputs, lr, l2)
     grads = gradients_from_deltas(deltas, inputs, params[0::2], l2, out=_gradient_buffers(optimizer, params))
-    if isinstance(optimizer, Adam) and KERNELS is not None:
+    if isinstance(optimizer, Adam) and _kernels.available():
         return _adam_update(optimizer, params, grads.weights_and_biases(), lr)
     optimizer.step(params, grads.weights_and_biases(), lr)
 
@@ -117,7 +119,7 @@ def _adam_update(optimizer, params, grads, lr):
     b1, b2 = optimizer.beta1, optimizer.beta2
     constants = [kind(c) for c in (b1, 1 - b1, b2, 1 - b2, step_size, eps)]
     for p, g, m, v in zip(params, grads, optimizer.m, optimizer.v):
-        KERNELS["adam"](p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1), *constants)
+        _kernels.get()["adam"](p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1), *constants)
 
 
 def _sgd_update(optimizer, params, deltas, inputs, lr, l2):
