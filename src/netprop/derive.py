@@ -32,7 +32,7 @@ def check_size(layer_sizes):
 class Derivation:
     """Every number of the derivation; its attributes are the JSON form's top-level keys."""
 
-    def __init__(self, net, x, y):
+    def __init__(self, net, x, y, strict=False):
         check_size(net.layer_sizes)
         net = net.copy(dtype="float64")
         self._net = net
@@ -50,7 +50,7 @@ class Derivation:
         self.forward = {"z": [z.tolist() for z in cache.z], "h": [h.tolist() for h in cache.h],
                         "y_hat": cache.y_hat.tolist(), "loss": net.loss(x, Y)}
 
-        chain = jacobian_chain(net, x, Y)
+        chain = jacobian_chain(net, x, Y, strict=strict)
         grads = net.backward(cache, Y)
         params = list(net.named_parameters().values())
         numeric = numerical_gradient(lambda: net.loss(x, Y), params, eps=1e-6)
@@ -156,13 +156,14 @@ class Derivation:
         return render_html(self, standalone=False)
 
 
-def derive(net, x, y):
+def derive(net, x, y, strict=False):
     """The derivation of every gradient of net for one example (x, y), with its numbers.
 
     x: (d,); y: a label or one-hot (c,) for cross-entropy, a target (c,) for mse.
+    strict: chain the softmax Jacobian as its own factor instead of the lecture's (ŷ − y)ᵀ.
     Returns a Derivation: shown as math in Jupyter, as text in a terminal; ``.to_json()`` etc.
     """
-    return Derivation(net, x, y)
+    return Derivation(net, x, y, strict=strict)
 
 
 # --- shared pieces ------------------------------------------------------------------------
