@@ -1,6 +1,7 @@
 # Two commands do everything on a fresh machine (see README.md):
 #   make train   set up .venv, install Fashion-MNIST where apt exists, train the lecture's network
 #   make test    set up .venv with the test references (PyTorch CPU) and run the tests
+# Both install the explain extra, so `netprop explain` works after either.
 # PYTHON may name another interpreter (3.10 or newer); ARGS passes flags to netprop train.
 
 PYTHON ?= python3
@@ -13,11 +14,11 @@ ARGS   ?=
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e .
+	$(PY) -m pip install --quiet -e '.[explain]'
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test,explain,notebook]'
 	touch $@
 
 $(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed

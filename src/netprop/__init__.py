@@ -1,6 +1,7 @@
 """netprop: forward and backward propagation as the lecture derives them."""
 
 from .derive import Derivation, derive
+from .explain import explain
 from .gradcheck import GradcheckResult, gradcheck, rel_error
 from .io import TrainedModel, load_model as load
 from .jacobian import JacobianChain, jacobian_chain
@@ -21,6 +22,7 @@ __all__ = [
     "TrainedModel",
     "TrainingDiverged",
     "derive",
+    "explain",
     "fit",
     "gradcheck",
     "jacobian_chain",
