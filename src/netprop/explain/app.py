@@ -11,7 +11,6 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
@@ -116,8 +115,8 @@ async def _http_error(request, exc):
 
 async def _server_error(request, exc):
     # Validation should leave nothing to reach here; if something does, the page still gets one line.
-    return JSONResponse({"error": f"internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"},
-                        status_code=500)
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    return JSONResponse({"error": f"internal error: {type(exc).__name__}: {first}"}, status_code=500)
 
 
 def _run_routes(run_dir):
