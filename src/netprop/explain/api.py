@@ -197,7 +197,8 @@ def parse_state(raw):
     """A State from a dict as the page or the widget sends it; raises ApiError naming the first problem.
 
     Keys: sizes (list or "2,2,3"), activation, loss, seed, strict, and optionally x (d,), y (label,
-    one-hot or (c,) targets), weights [(m_l, m_{l-1}), …], biases [(m_l,), …]. Values missing are
+    one-hot or (c,) targets), weights [(m_l, m_{l-1}), …], biases [(m_l,), …], or single layers as
+    W1, b1, … (matrices as "a,b;c,d" strings too, as in the page's URL). Values missing are
     drawn from the seed as ``derive`` draws them; values given must all be finite numbers (or
     strings of them). Unknown keys are ignored (the page keeps its view, e.g. the step, beside them).
     """
@@ -227,19 +228,24 @@ def parse_state(raw):
             raise ApiError(f"{key} must be a list of {len(sizes) - 1} "
                            f"{'matrices' if key == 'weights' else 'vectors'}, one per layer")
         setattr(state, key, [parse(v, l) for l, v in enumerate(given, start=1)])
+    # single layers by name (the URL's W1=…&b2=…), over the lists
+    for letter, key, parse in (("W", "weights", lambda v, l: _matrix(v, sizes[l], sizes[l - 1], f"W{l}")),
+                               ("b", "biases", lambda v, l: _vector(v, sizes[l], f"b{l}"))):
+        for l in range(1, MAX_LAYERS + 2):
+            if raw.get(f"{letter}{l}") is None:
+                continue
+            if l > len(sizes) - 1:
+                raise ApiError(f"{letter}{l} is given but the network has {len(sizes) - 1} layers")
+            getattr(state, key)[l - 1] = parse(raw[f"{letter}{l}"], l)
     return state
 
 
 def state_from_query(query):
     """The dict parse_state takes, from the page's URL query (sizes=2,2,3&x=0.1,0.2&W1=a,b;c,d&…)."""
     params = dict(parse_qsl(query, keep_blank_values=True)) if isinstance(query, str) else dict(query)
-    raw = {k: params[k] for k in ("sizes", "activation", "loss", "seed", "strict", "x", "y") if k in params}
-    for key, letter in (("weights", "W"), ("biases", "b")):
-        found = [params.get(f"{letter}{l}") for l in range(1, MAX_LAYERS + 2)]
-        if any(v is not None for v in found):
-            n = found.index(None) if None in found else len(found)
-            raw[key] = found[:n]
-    return raw
+    keys = ["sizes", "activation", "loss", "seed", "strict", "x", "y"]
+    keys += [f"{letter}{l}" for l in range(1, MAX_LAYERS + 2) for letter in "Wb"]
+    return {k: params[k] for k in keys if k in params}
 
 
 def state_to_query(state):
