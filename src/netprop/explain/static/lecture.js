@@ -110,6 +110,7 @@ export function mountLecture(root, backend, options = {}) {
   function fail(message) {
     error.textContent = message;
     error.hidden = false;
+    if (view.lec) drawValues();                          // a refused edit shows the kept value again
     root.dataset.revision = ++view.revision;           // tests and the benchmark wait on this
   }
 
