@@ -64,6 +64,8 @@ def test_steps_of_the_lecture_network(client):
     assert kinds == ["factor"] * 4 + ["product", "reshape", "hadamard", "outer", "compare"]
     assert [s["kind"] for s in lec["steps"]["backward"]["b2"]] == ["factor", "factor", "product", "reshape", "compare"]
     assert lec["params"] == ["W1", "b1", "W2", "b2"]
+    # the diagram lights the layer of each factor: ∂f/∂ŷ and ∂ŷ/∂h = W2 the output's, diag and ∂z/∂W1 the hidden
+    assert [s["layer"] for s in lec["steps"]["backward"]["W1"][:4]] == [2, 2, 1, 1]
 
 
 def test_simplifications_are_the_shortcut(client):

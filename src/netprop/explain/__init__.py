@@ -76,6 +76,9 @@ def serve(run_dir=None, host=LOCAL, port=0, open_browser=True, out=sys.stdout):
         threading.Timer(0.5, webbrowser.open, args=(url,)).start()
     try:
         server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass                    # uvicorn shut down cleanly, then re-raised the Ctrl-C it caught: the way to stop
     finally:
         sock.close()
+    print("netprop explain: stopped", file=out, flush=True)
     return url

@@ -341,8 +341,13 @@ def _backward_steps(d, simplifications, L):
     for l in range(1, L + 1):
         for name in (f"W{l}", f"b{l}"):
             grad = d.gradients[name]
-            steps = [{"kind": "factor", "param": name, "index": i, "layer": l,
-                      "title": f"factor {i + 1} of {len(grad['factors'])}: {f['label']}",
+            n = len(grad["factors"])
+            n_top = n - 1 - 2 * (L - l)              # 1, or 2 with the strict chain's softmax factor
+            # the layer each factor belongs to (the diagram lights it): the output's; then per layer below,
+            # W of the layer above (∂z/∂h) and the layer's own diag(act'(z)) (∂h/∂z); then l's ∂z/∂W or ∂z/∂b
+            layers = [L] * n_top + [L - k // 2 - k % 2 for k in range(2 * (L - l))] + [l]
+            steps = [{"kind": "factor", "param": name, "index": i, "layer": layers[i],
+                      "title": f"factor {i + 1} of {n}: {f['label']}",
                       "equation": f["label"]} for i, f in enumerate(grad["factors"])]
             steps.append({"kind": "product", "param": name, "layer": l, "title": "the product",
                           "equation": f"∂f/∂{name} = {grad['formula']}"})
