@@ -89,7 +89,9 @@ def revision(page):
 
 
 def wait_for_update(page, before):
-    page.wait_for_function(f"() => document.querySelector('.np-lecture').dataset.revision > {before}")
+    # the answer is drawn, and the address bar (updated just after the frame) holds its state
+    page.wait_for_function(f"() => document.querySelector('.np-lecture').dataset.revision > {before} "
+                           f"&& !document.querySelector('.np-lecture').dataset.urlPending")
 
 
 def shown_matrix(page, name):
@@ -141,7 +143,8 @@ def walk_every_step(page, tag):
 
 def test_every_step_of_the_lecture_network(lecture_page, server):
     open_lecture(lecture_page, server)
-    assert walk_every_step(lecture_page, "default") == 4 + 9 + 8 + 6 + 5      # forward; W1: 4 factors, product, reshape, two simplifications, compare; …
+    # forward 4; W1: 4 factors, product, reshape, two simplifications, compare; b1 8; W2 6; b2 5
+    assert walk_every_step(lecture_page, "default") == 4 + 9 + 8 + 6 + 5
 
 
 def test_every_step_of_a_three_hidden_layer_tanh_network(lecture_page, server):
@@ -193,6 +196,7 @@ def test_the_url_reproduces_the_state_in_a_fresh_page(lecture_page, server, brow
     lecture_page.click("#np-step-title")
     for _ in range(6):
         lecture_page.keyboard.press("ArrowRight")
+    lecture_page.wait_for_function("() => !document.querySelector('.np-lecture').dataset.urlPending")
     url = lecture_page.url
     snapshot = "() => [document.querySelector('#np-counter').textContent, document.querySelector('#np-param').value, " \
                "document.querySelector('#np-step-body').innerText, document.querySelector('.np-values').innerText, " \

@@ -69,7 +69,8 @@ def test_the_bundle_is_the_web_apps_lecture_js(widget):
     esm = w.get_state()["_esm"]
     assert (esm.encode() if isinstance(esm, str) else esm) == served
     css = w.get_state()["_css"]
-    assert (css.encode() if isinstance(css, str) else css) == TestClient(create_app()).get("/static/explain.css").content
+    served_css = TestClient(create_app()).get("/static/explain.css").content
+    assert (css.encode() if isinstance(css, str) else css) == served_css
 
 
 def test_an_edit_from_the_page_recomputes(widget):

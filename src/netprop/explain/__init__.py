@@ -54,6 +54,9 @@ def make_server(run_dir=None, host=LOCAL, port=0):
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # Accepted connections inherit this: without it each small answer (headers, then body) waits
+    # ~40 ms for the browser's delayed ACK (Nagle), which asyncio sets only on sockets it binds itself.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         sock.bind((host, port))
     except OSError as exc:

@@ -110,7 +110,6 @@ export function mountLecture(root, backend, options = {}) {
   function fail(message) {
     error.textContent = message;
     error.hidden = false;
-    if (view.lec) drawValues();                          // a refused edit shows the kept value again
     root.dataset.revision = ++view.revision;           // tests and the benchmark wait on this
   }
 
@@ -193,17 +192,50 @@ export function mountLecture(root, backend, options = {}) {
     syncUrl();
   }
 
+  // The address bar follows the state, after the frame is drawn: replaceState costs milliseconds
+  // that the redraw need not wait for. data-url-pending tells tests the address is not there yet.
+  let urlTimer = null;
   function syncUrl() {
     if (!options.syncUrl || !view.lec) return;
-    history.replaceState(null, "", `?${view.lec.query}&param=${encodeURIComponent(view.param)}&step=${view.step}`);
+    root.dataset.urlPending = "1";
+    cancelAnimationFrame(urlTimer);
+    urlTimer = requestAnimationFrame(() => setTimeout(() => {
+      history.replaceState(null, "", `?${view.lec.query}&param=${encodeURIComponent(view.param)}&step=${view.step}`);
+      delete root.dataset.urlPending;
+    }, 0));
   }
 
   function cell(id, v, edit) {
     const cls = view.changed.has(id) ? "np-changed" : null;
     if (!edit) return el("td", { "data-q": id, class: cls, text: fmt(v) });
-    const b = el("button", { type: "button", class: "np-cell", "data-q": id, title: String(v),
-      "aria-label": `${edit.label} = ${fmt(v)}, edit`, text: fmt(v), onclick: () => startEdit(b, edit, v) });
+    const b = el("button", { type: "button", class: "np-cell", "data-q": id, title: String(v), "data-label": edit.label,
+      "aria-label": `${edit.label} = ${fmt(v)}, edit`, text: fmt(v), onclick: () => startEdit(b, edit) });
     return el("td", { class: cls }, b);
+  }
+
+  // The value behind an editable number, in full (the page prints 4 digits).
+  function valueAt(key, i, j) {
+    const s = view.lec.state;
+    if (key === "x") return s.x[i];
+    if (key === "y") return Array.isArray(s.y) ? s.y[i] : Number(s.y === i);
+    const l = Number(key.slice(1)) - 1;
+    return key[0] === "W" ? s.weights[l][i][j] : s.biases[l][i];
+  }
+
+  // Same shapes as drawn: change the numbers and marks in place instead of building the panels again.
+  function refreshNumbers(container) {
+    for (const node of container.querySelectorAll("[data-q]")) {
+      const id = node.dataset.q, text = view.q.get(id);
+      if (text === undefined) continue;
+      if (node.textContent !== text) node.textContent = text;
+      const editable = node.classList.contains("np-cell");
+      (editable ? node.parentElement : node).classList.toggle("np-changed", view.changed.has(id));
+      if (editable) {
+        const [key, i, j] = id.split(".");
+        node.title = String(valueAt(key, Number(i), Number(j)));
+        node.setAttribute("aria-label", `${node.dataset.label} = ${text}, edit`);
+      }
+    }
   }
 
   // A labelled matrix; edit(i, j) gives {key, i, j, label} to make its numbers editable.
@@ -219,15 +251,17 @@ export function mountLecture(root, backend, options = {}) {
 
   function op(text) { return el("span", { class: "np-op", text }); }
 
-  function startEdit(button, target, v) {
+  function startEdit(button, target) {
+    const v = valueAt(target.key, target.i, target.j ?? 0);
     if (target.key === "y" && view.lec.state.loss === "cross_entropy") { edit("y", target.i, 0, 1); return; }
     const input = el("input", { class: "np-edit", value: String(v), size: 8, "aria-label": `new value of ${target.label}` });
     let done = false;
     const finish = (commit) => {
       if (done) return;
       done = true;
+      input.replaceWith(button);                         // the answer then updates it in place
+      button.focus();
       if (commit && input.value.trim() !== String(v)) edit(target.key, target.i, target.j, input.value.trim());
-      else { input.replaceWith(button); button.focus(); }
     };
     input.addEventListener("keydown", (e) => {
       if (e.key === "Enter") { e.preventDefault(); finish(true); }
@@ -238,8 +272,12 @@ export function mountLecture(root, backend, options = {}) {
     input.focus(); input.select();
   }
 
+  let drawnPanels = null;
   function drawValues() {
     const d = view.lec.derivation, st = view.lec.state, L = d.weights.length;
+    const shape = JSON.stringify([st.sizes, st.loss]);
+    if (shape === drawnPanels) { refreshNumbers(values); refreshNumbers(grads); return; }
+    drawnPanels = shape;
     const ce = st.loss === "cross_entropy";
     values.replaceChildren(el("h3", { text: "values — click a number to edit" }),
       el("div", { class: "np-row" },
@@ -368,11 +406,11 @@ export function mountLecture(root, backend, options = {}) {
   }
 
   function show(lec, extra = {}) {
-    const old = view.lec;
+    const old = view.lec, before = view.q;
     view.changed = new Set();
+    view.q = quantities(lec);
     if (old && sameShape(old, lec)) {
-      const before = quantities(old);
-      for (const [id, v] of quantities(lec)) if (before.get(id) !== v) view.changed.add(id);
+      for (const [id, v] of view.q) if (before.get(id) !== v) view.changed.add(id);
     }
     view.lec = lec;
     error.hidden = true;
@@ -393,6 +431,7 @@ export function mountLecture(root, backend, options = {}) {
     root.dataset.revision = ++view.revision;
   }
 
+  root.netpropView = view;                              // for a console, a test or a benchmark to reach
   view.show = show;
   view.fail = fail;
   view.go = go;
