@@ -306,3 +306,90 @@ def test_export_downloads_derives_json(lecture_page, server):
     data = json.loads(Path(download.value.path()).read_text())
     assert download.value.suggested_filename == "netprop-derivation.json"
     assert data["weights"] == api.seeded_state([2, 2, 3]).to_dict()["weights"]
+
+
+# --- the notebook widget's front-end: lecture.js's render() against a real LectureWidget --------------
+
+HARNESS = """<!doctype html><meta charset="utf-8"><link rel="stylesheet" href="/static/explain.css">
+<div id="w"></div>
+<script type="module">
+// A stand-in for anywidget's model: traits and custom messages go to the Python LectureWidget
+// through functions Playwright exposes, the way the notebook's comm would carry them.
+import widget from "/static/lecture.js";
+const listeners = {};
+const fire = (event, arg) => (listeners[event] || []).forEach((cb) => cb(arg));
+const model = {
+  state: await window.pyTraits(), dirty: {},
+  get(k) { return this.state[k]; },
+  set(k, v) { this.state[k] = v; this.dirty[k] = v; },
+  async save_changes() { const d = this.dirty; this.dirty = {}; this.apply(await window.pySetState(d)); },
+  on(event, cb) { (listeners[event] ||= []).push(cb); },
+  send(msg) {
+    window.pySend(msg).then(({ traits, messages }) => { this.apply(traits); messages.forEach((m) => fire("msg:custom", m)); });
+  },
+  apply(traits) {
+    for (const [k, v] of Object.entries(traits))
+      if (JSON.stringify(this.state[k]) !== JSON.stringify(v)) { this.state[k] = v; fire(`change:${k}`); }
+  },
+};
+window.model = model;
+widget.render({ model, el: document.getElementById("w") });
+</script>"""
+
+SYNCED = ("sizes", "activation", "loss", "seed", "strict", "values", "step", "param", "lecture", "error")
+
+
+def test_the_widget_front_end_drives_the_python_widget(lecture_page, server):
+    import netprop
+
+    page = lecture_page
+    seeded = api.seeded_state([2, 2, 3])
+    net = Network([2, 2, 3], dtype="float64")
+    net.weights, net.biases = [W.copy() for W in seeded.weights], [b.copy() for b in seeded.biases]
+    w = netprop.explain(net, seeded.x, seeded.y)
+    sent = []
+    w.send = lambda content, buffers=None: sent.append(content)
+    traits = lambda: {k: getattr(w, k) for k in SYNCED}
+
+    def py_send(msg):
+        sent.clear()
+        w._on_custom_message(w, msg, [])
+        return {"traits": traits(), "messages": list(sent)}
+
+    def py_set_state(delta):
+        w.set_state(delta)
+        return traits()
+
+    page.expose_function("pyTraits", traits)
+    page.expose_function("pySend", py_send)
+    page.expose_function("pySetState", py_set_state)
+    page.route(server + "widget-harness", lambda route: route.fulfill(body=HARNESS, content_type="text/html"))
+    page.goto(server + "widget-harness")
+    page.wait_for_function("() => document.querySelector('.np-lecture')?.dataset.revision >= 1")
+    assert page.text_content("#np-f") == "1.132"
+
+    # an edit on the page reaches the Python widget's traits, and its answer reaches the page
+    before = revision(page)
+    page.click('button[data-q="W1.0.1"]')
+    page.fill("input.np-edit", "0.5")
+    page.keyboard.press("Enter")
+    wait_for_update(page, before)
+    assert w.values["weights"][0][0][1] == 0.5
+    net.weights[0][0, 1] = 0.5
+    assert_printed(shown_matrix(page, "grad-W1"), net.backward(net.forward(seeded.x), seeded.y).weights[0])
+    # stepping on the page sets the step trait; setting it in Python moves the page
+    page.click("#np-step-title")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("() => window.model.get('step') === 2")
+    assert w.step == 2
+    w.step, w.param = 7, "W2"
+    page.evaluate("t => window.model.apply(t)", traits())
+    assert page.text_content("#np-counter").startswith("step 8 of 10 · backward (W2)")
+    # SGD on the page runs in Python
+    f_before, W2_before = w.lecture["derivation"]["forward"]["loss"], w.values["weights"][1]
+    before = revision(page)
+    page.click("#np-sgd")
+    wait_for_update(page, before)
+    assert re.fullmatch(r"f: \S+ → \S+", page.text_content("#np-sgd-out"))
+    assert w.lecture["derivation"]["forward"]["loss"] < f_before and w.values["weights"][1] != W2_before
