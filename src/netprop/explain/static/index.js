@@ -19,7 +19,7 @@ function select(tab) {
     css.rel = "stylesheet";
     css.href = "/static/run.css";
     document.head.append(css);
-    import("./run.js").then((m) => m.mountRunView(runView, "/api/run"));
+    import("./run.js").then((m) => m.mountRunView(runView, ""));   // its API lives under /api/run on this origin
   }
 }
 

@@ -173,6 +173,7 @@ export function mountLecture(root, backend, options = {}) {
   (options.keysOnPage ? document : root).addEventListener("keydown", (e) => {
     const t = e.target;
     if (t.matches("input, select, textarea") || e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey) return;
+    if (root.closest("[hidden]")) return;                // another view (the Run tab) has the page
     if (e.key === "ArrowRight") { e.preventDefault(); go(view.step + 1); }
     else if (e.key === "ArrowLeft") { e.preventDefault(); go(view.step - 1); }
   });
