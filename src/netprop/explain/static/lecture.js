@@ -293,9 +293,10 @@ export function mountLecture(root, backend, options = {}) {
           matrix(`∇b${l + 1} f`, d.gradients[`b${l + 1}`].backprop, `grad-b${l + 1}`)]).flat()));
   }
 
-  function drawDiagram(step) {
-    const d = view.lec.derivation, sizesNow = d.network.sizes, L = sizesNow.length - 1;
-    const names = view.lec.names;
+  // The network: built once per shape, then only its numbers, widths and highlights change.
+  let drawnDiagram = null;
+  function buildDiagram(sizesNow) {
+    const L = sizesNow.length - 1, names = view.lec.names;
     // Weights are written on the edges when they cannot collide: few inputs per layer, spread out
     // along the edge by source (x) and by target (y); otherwise they are in each edge's tooltip.
     const labelEdges = sizesNow.every((n, l) => l === 0 || (sizesNow[l - 1] <= 3 && n * sizesNow[l - 1] <= 9));
@@ -304,47 +305,78 @@ export function mountLecture(root, backend, options = {}) {
     diagram.setAttribute("viewBox", `0 0 ${width} ${height}`);
     diagram.replaceChildren();
     const pos = (l, i) => [70 + colW * l, top + rowH * (i + (maxN - sizesNow[l]) / 2) + rowH / 2];
-    const hlLayer = step ? step.layer : null;
-    const backward = step && step.param;
-    const wMax = Math.max(1e-12, ...d.weights.flat(2).map(Math.abs));
-    d.weights.forEach((W, l) => W.forEach((row, i) => row.forEach((w, j) => {
-      const [x1, y1] = pos(l, j), [x2, y2] = pos(l + 1, i);
-      const hl = hlLayer === l + 1 && (!backward || step.param[0] === "W" || step.kind === "factor");
-      const line = svgEl("line", { x1: x1 + 28, y1, x2: x2 - 28, y2, class: `np-edge ${w >= 0 ? "np-pos" : "np-neg"}${hl ? " np-hl" : ""}`,
-        "stroke-width": (0.6 + 3 * Math.abs(w) / wMax).toFixed(2), "data-edge": `W${l + 1}.${i}.${j}` });
-      const title = svgEl("title"); title.textContent = `W${l + 1}[${i},${j}] = ${fmt(w)}`; line.append(title);
-      diagram.append(line);
-      if (labelEdges) {
-        const t = 0.2 + 0.6 * (j + 0.5) / row.length;
-        const text = svgEl("text", { x: x1 + 28 + (x2 - x1 - 56) * t, y: y1 + (y2 - y1) * t - 3, class: "np-edge-label" });
-        text.textContent = fmt(w); diagram.append(text);
+    const parts = { edges: [], nodes: [], targets: [] };
+    for (let l = 0; l < L; l++) {
+      for (let i = 0; i < sizesNow[l + 1]; i++) {
+        for (let j = 0; j < sizesNow[l]; j++) {
+          const [x1, y1] = pos(l, j), [x2, y2] = pos(l + 1, i);
+          const line = svgEl("line", { x1: x1 + 28, y1, x2: x2 - 28, y2, "data-edge": `W${l + 1}.${i}.${j}` });
+          const title = svgEl("title");
+          line.append(title);
+          diagram.append(line);
+          let label = null;
+          if (labelEdges) {
+            const t = 0.2 + 0.6 * (j + 0.5) / sizesNow[l];
+            label = svgEl("text", { x: x1 + 28 + (x2 - x1 - 56) * t, y: y1 + (y2 - y1) * t - 3, class: "np-edge-label" });
+            diagram.append(label);
+          }
+          parts.edges.push({ l, i, j, line, title, label });
+        }
       }
-    })));
+    }
     sizesNow.forEach((n, l) => {
       const head = svgEl("text", { x: pos(l, 0)[0], y: 16, class: "np-layer-label" });
       head.textContent = l === 0 ? "x" : l === L ? "ŷ" : `${names.z[l - 1]}, ${names.h[l]}`;
       diagram.append(head);
       for (let i = 0; i < n; i++) {
         const [cx, cy] = pos(l, i);
-        const hl = hlLayer !== null && (hlLayer === l || (step.kind === "loss" && l === L));
-        const g = svgEl("g", { class: `np-node${hl ? " np-hl" : ""}`, "data-node": `${l}.${i}` });
+        const g = svgEl("g", { class: "np-node", "data-node": `${l}.${i}` });
         g.append(svgEl("rect", { x: cx - 28, y: cy - 18, width: 56, height: 36, rx: 8 }));
-        const lines = l === 0 ? [fmt(d.x[i])]
-          : l === L ? [fmt(d.forward.y_hat[i]), `z ${fmt(d.forward.z[l - 1][i])}`]
-            : [`z ${fmt(d.forward.z[l - 1][i])}`, `h ${fmt(d.forward.h[l - 1][i])}`];
-        lines.forEach((s, k) => {
-          const t = svgEl("text", { x: cx, y: cy + (lines.length === 1 ? 4 : k === 0 ? -3 : 11), class: k ? "np-node-sub" : "np-node-main" });
-          t.textContent = s; g.append(t);
+        const lines = l === 0 ? 1 : 2;
+        const texts = Array.from({ length: lines }, (_, k) => {
+          const t = svgEl("text", { x: cx, y: cy + (lines === 1 ? 4 : k === 0 ? -3 : 11), class: k ? "np-node-sub" : "np-node-main" });
+          g.append(t);
+          return t;
         });
         diagram.append(g);
-        if (l === L && d.y[i] !== 0) {
+        parts.nodes.push({ l, i, g, texts });
+        if (l === L) {
           const t = svgEl("text", { x: cx + 34, y: cy + 4, class: "np-target" });
-          t.textContent = `y=${fmt(d.y[i])}`; diagram.append(t);
+          diagram.append(t);
+          parts.targets.push(t);
         }
       }
     });
-    const f = svgEl("text", { x: width - 8, y: height - 8, class: "np-loss", "text-anchor": "end" });
-    f.textContent = `f = ${fmt(d.forward.loss)}`; diagram.append(f);
+    parts.loss = svgEl("text", { x: width - 8, y: height - 8, class: "np-loss", "text-anchor": "end" });
+    diagram.append(parts.loss);
+    return parts;
+  }
+
+  function drawDiagram(step) {
+    const d = view.lec.derivation, sizesNow = d.network.sizes, L = sizesNow.length - 1;
+    const shape = JSON.stringify(sizesNow);
+    if (!drawnDiagram || drawnDiagram.shape !== shape) drawnDiagram = { shape, ...buildDiagram(sizesNow) };
+    const hlLayer = step ? step.layer : null;
+    const backward = step && step.param;
+    const wMax = Math.max(1e-12, ...d.weights.flat(2).map(Math.abs));
+    for (const { l, i, j, line, title, label } of drawnDiagram.edges) {
+      const w = d.weights[l][i][j];
+      const hl = hlLayer === l + 1 && (!backward || step.param[0] === "W" || step.kind === "factor");
+      line.setAttribute("class", `np-edge ${w >= 0 ? "np-pos" : "np-neg"}${hl ? " np-hl" : ""}`);
+      line.setAttribute("stroke-width", (0.6 + 3 * Math.abs(w) / wMax).toFixed(2));
+      title.textContent = `W${l + 1}[${i},${j}] = ${fmt(w)}`;
+      if (label) label.textContent = fmt(w);
+    }
+    for (const { l, i, g, texts } of drawnDiagram.nodes) {
+      const hl = hlLayer !== null && (hlLayer === l || (step.kind === "loss" && l === L));
+      g.setAttribute("class", `np-node${hl ? " np-hl" : ""}`);
+      const lines = l === 0 ? [fmt(d.x[i])]
+        : l === L ? [fmt(d.forward.y_hat[i]), `z ${fmt(d.forward.z[l - 1][i])}`]
+          : [`z ${fmt(d.forward.z[l - 1][i])}`, `h ${fmt(d.forward.h[l - 1][i])}`];
+      texts.forEach((t, k) => { t.textContent = lines[k]; });
+    }
+    drawnDiagram.targets.forEach((t, i) => { t.textContent = d.y[i] !== 0 ? `y=${fmt(d.y[i])}` : ""; });
+    drawnDiagram.loss.textContent = `f = ${fmt(d.forward.loss)}`;
   }
 
   function drawStep() {
