@@ -325,7 +325,10 @@ const model = {
   async save_changes() { const d = this.dirty; this.dirty = {}; this.apply(await window.pySetState(d)); },
   on(event, cb) { (listeners[event] ||= []).push(cb); },
   send(msg) {
-    window.pySend(msg).then(({ traits, messages }) => { this.apply(traits); messages.forEach((m) => fire("msg:custom", m)); });
+    window.pySend(msg).then(({ traits, messages }) => {
+      this.apply(traits);
+      messages.forEach((m) => fire("msg:custom", m));
+    });
   },
   apply(traits) {
     for (const [k, v] of Object.entries(traits))

@@ -231,10 +231,12 @@ export function mountLecture(root, backend, options = {}) {
       if (node.textContent !== text) node.textContent = text;
       const editable = node.classList.contains("np-cell");
       (editable ? node.parentElement : node).classList.toggle("np-changed", view.changed.has(id));
-      if (editable) {
+      if (editable) {                                    // attributes only where they change: no restyle
         const [key, i, j] = id.split(".");
-        node.title = String(valueAt(key, Number(i), Number(j)));
-        node.setAttribute("aria-label", `${node.dataset.label} = ${text}, edit`);
+        const full = String(valueAt(key, Number(i), Number(j)));
+        if (node.title !== full) node.title = full;
+        const label = `${node.dataset.label} = ${text}, edit`;
+        if (node.getAttribute("aria-label") !== label) node.setAttribute("aria-label", label);
       }
     }
   }
@@ -260,9 +262,11 @@ export function mountLecture(root, backend, options = {}) {
     const finish = (commit) => {
       if (done) return;
       done = true;
-      input.replaceWith(button);                         // the answer then updates it in place
-      button.focus();
+      // ask first, so the server computes while the browser puts the button back (the answer then
+      // updates it in place)
       if (commit && input.value.trim() !== String(v)) edit(target.key, target.i, target.j, input.value.trim());
+      input.replaceWith(button);
+      button.focus();
     };
     input.addEventListener("keydown", (e) => {
       if (e.key === "Enter") { e.preventDefault(); finish(true); }
@@ -359,24 +363,27 @@ export function mountLecture(root, backend, options = {}) {
     const hlLayer = step ? step.layer : null;
     const backward = step && step.param;
     const wMax = Math.max(1e-12, ...d.weights.flat(2).map(Math.abs));
+    // Only what differs from the last drawing is touched: each attribute set restyles its element.
+    const setAttr = (node, name, value) => { if (node.getAttribute(name) !== value) node.setAttribute(name, value); };
+    const setText = (node, text) => { if (node.textContent !== text) node.textContent = text; };
     for (const { l, i, j, line, title, label } of drawnDiagram.edges) {
       const w = d.weights[l][i][j];
       const hl = hlLayer === l + 1 && (!backward || step.param[0] === "W" || step.kind === "factor");
-      line.setAttribute("class", `np-edge ${w >= 0 ? "np-pos" : "np-neg"}${hl ? " np-hl" : ""}`);
-      line.setAttribute("stroke-width", (0.6 + 3 * Math.abs(w) / wMax).toFixed(2));
-      title.textContent = `W${l + 1}[${i},${j}] = ${fmt(w)}`;
-      if (label) label.textContent = fmt(w);
+      setAttr(line, "class", `np-edge ${w >= 0 ? "np-pos" : "np-neg"}${hl ? " np-hl" : ""}`);
+      setAttr(line, "stroke-width", (0.6 + 3 * Math.abs(w) / wMax).toFixed(2));
+      setText(title, `W${l + 1}[${i},${j}] = ${fmt(w)}`);
+      if (label) setText(label, fmt(w));
     }
     for (const { l, i, g, texts } of drawnDiagram.nodes) {
       const hl = hlLayer !== null && (hlLayer === l || (step.kind === "loss" && l === L));
-      g.setAttribute("class", `np-node${hl ? " np-hl" : ""}`);
+      setAttr(g, "class", `np-node${hl ? " np-hl" : ""}`);
       const lines = l === 0 ? [fmt(d.x[i])]
         : l === L ? [fmt(d.forward.y_hat[i]), `z ${fmt(d.forward.z[l - 1][i])}`]
           : [`z ${fmt(d.forward.z[l - 1][i])}`, `h ${fmt(d.forward.h[l - 1][i])}`];
-      texts.forEach((t, k) => { t.textContent = lines[k]; });
+      texts.forEach((t, k) => setText(t, lines[k]));
     }
-    drawnDiagram.targets.forEach((t, i) => { t.textContent = d.y[i] !== 0 ? `y=${fmt(d.y[i])}` : ""; });
-    drawnDiagram.loss.textContent = `f = ${fmt(d.forward.loss)}`;
+    drawnDiagram.targets.forEach((t, i) => setText(t, d.y[i] !== 0 ? `y=${fmt(d.y[i])}` : ""));
+    setText(drawnDiagram.loss, `f = ${fmt(d.forward.loss)}`);
   }
 
   function drawStep() {
