@@ -89,6 +89,16 @@ def test_strict_chain_through_the_api(client):
     assert "strictly" in strict["fold_note"] and strict["state"]["strict"] is True
 
 
+def test_the_fold_is_said_where_it_happens(client):
+    steps = client.get("/api/lecture").json()["steps"]["backward"]["W1"]
+    assert "strictly ∂f/∂z2" in steps[0]["note"] and "this is ∂z2/∂h, not a Jacobian of ŷ" in steps[1]["note"]
+    strict = client.get("/api/lecture?strict=1").json()["steps"]["backward"]["W1"]
+    assert strict[1]["equation"] == "∂ŷ/∂z2" and "the softmax Jacobian" in strict[1]["note"]
+    assert strict[2]["note"] == "= W2: z2 = W2 h + b2."                  # nothing folded any more
+    mse = client.get("/api/lecture?loss=mse").json()["steps"]["backward"]["W1"]
+    assert "exactly ∂f/∂ŷ" in mse[0]["note"]
+
+
 def test_an_edit_recomputes_everything_downstream(client):
     st = client.get("/api/lecture").json()["state"]
     st["weights"][0][0][1] = "0.75"                        # as typed on the page

@@ -128,6 +128,8 @@ def walk_every_step(page, tag):
             assert page.text_content("#np-counter").startswith(f"step {i + 1} of {len(steps)}")
             assert page.text_content("#np-step-title") == step["title"]
             assert page.text_content("#np-step-eq") == step["equation"]
+            if step["kind"] == "factor":
+                assert page.text_content("#np-step-body .np-step-note") == step["note"]
             assert page.locator("#np-step-body table.np-matrix, #np-step-f").count() >= 1
             assert page.locator(".np-diagram .np-hl").count() >= 1      # the part of the network in play
             if i >= n_forward or param == lec["params"][0]:

@@ -336,6 +336,41 @@ def _forward_steps(state):
     return steps
 
 
+def _factor_notes(d, name, l, L, n_top):
+    """One sentence per factor of name's chain: what the matrix is, and where the lecture folds the softmax."""
+    act = d.network["activation"]
+    z_names, h_names = layer_names(L)
+    m = d.network["sizes"][l]
+    ce = d.network["loss"] == "cross_entropy"
+    if not ce:
+        top = [f"= (ŷ − y)ᵀ: with the mean-squared error ŷ = z{L} (no softmax), so this is exactly ∂f/∂ŷ."]
+    elif n_top == 1:
+        top = [f"= (ŷ − y)ᵀ. The lecture folds the softmax in here: this row is strictly ∂f/∂z{L}, "
+               f"not ∂f/∂ŷ (the strict chain shows the two apart)."]
+    else:
+        top = ["= −(y ⊘ ŷ)ᵀ: the cross-entropy's own derivative in ŷ, zero but at the true class.",
+               "= diag(ŷ) − ŷŷᵀ: the softmax Jacobian. Times the first factor it is the lecture's (ŷ − y)ᵀ."]
+    below = []
+    for k in range(2 * (L - l)):
+        layer = L - k // 2 - k % 2
+        if k % 2 == 0:
+            z_here = f"z{L}" if layer == L else z_names[layer]
+            folded = (f" With the softmax folded into the first factor this is ∂z{L}/∂{h_names[layer - 1]}, "
+                      f"not a Jacobian of ŷ." if ce and n_top == 1 and layer == L else "")
+            below.append(f"= W{layer}: {z_here} = W{layer} {h_names[layer - 1]} + b{layer}.{folded}")
+        else:
+            below.append(f"= diag({act}'({z_names[layer]})): each unit's activation depends only on its own "
+                         f"pre-activation.")
+    if name.startswith("W"):
+        last = (f"the {m} × {m}·{d.network['sizes'][l - 1]} block matrix with {h_names[l - 1]}ᵀ on its diagonal "
+                f"blocks: unit i's pre-activation depends on row i of W{l} only.")
+    else:
+        last = f"the {m} × {m} identity: each bias enters its own unit's pre-activation once."
+    if ce and n_top == 1 and l == L:
+        last += f" (Strictly ∂z{L}/∂{name}: the softmax is folded into the first factor.)"
+    return top + below + [last]
+
+
 def _backward_steps(d, simplifications, L):
     out = {}
     for l in range(1, L + 1):
@@ -346,9 +381,10 @@ def _backward_steps(d, simplifications, L):
             # the layer each factor belongs to (the diagram lights it): the output's; then per layer below,
             # W of the layer above (∂z/∂h) and the layer's own diag(act'(z)) (∂h/∂z); then l's ∂z/∂W or ∂z/∂b
             layers = [L] * n_top + [L - k // 2 - k % 2 for k in range(2 * (L - l))] + [l]
+            notes = _factor_notes(d, name, l, L, n_top)
             steps = [{"kind": "factor", "param": name, "index": i, "layer": layers[i],
-                      "title": f"factor {i + 1} of {n}: {f['label']}",
-                      "equation": f["label"]} for i, f in enumerate(grad["factors"])]
+                      "title": f"factor {i + 1} of {n}: {f['label']}", "equation": f["label"], "note": notes[i]}
+                     for i, f in enumerate(grad["factors"])]
             steps.append({"kind": "product", "param": name, "layer": l, "title": "the product",
                           "equation": f"∂f/∂{name} = {grad['formula']}"})
             steps.append({"kind": "reshape", "param": name, "layer": l,

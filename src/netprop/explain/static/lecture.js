@@ -423,7 +423,8 @@ export function mountLecture(root, backend, options = {}) {
         const formula = el("div", { class: "np-chain" }, g.factors.map((f, i) =>
           el("span", { class: i === pi ? "np-current" : null, text: f.label + (i < g.factors.length - 1 ? " · " : "") })));
         const f = g.factors[pi];
-        body.push(formula, el("div", { class: "np-row" }, matrix(`${f.label}  (${f.shape.join(" × ")})`, f.matrix, `${pl}.factor${pi}`)));
+        body.push(formula, el("p", { class: "np-step-note", text: step.note }),
+          el("div", { class: "np-row" }, matrix(`${f.label}  (${f.shape.join(" × ")})`, f.matrix, `${pl}.factor${pi}`)));
       } else if (step.kind === "product") {
         body.push(el("div", { class: "np-row" }, matrix(`∂f/∂${pl}  (1 × ${g.product[0].length})`, g.product, `${pl}.product`)));
       } else if (step.kind === "reshape") {
