@@ -226,3 +226,12 @@ def test_parse_state_keeps_seeded_values_it_was_not_given():
     st = api.parse_state({"x": ["0.5", "−1"]})             # a typed minus sign counts
     np.testing.assert_array_equal(st.x, [0.5, -1.0])
     np.testing.assert_array_equal(st.weights[1], seeded.weights[1])
+
+
+def test_allowed_hosts_are_the_printed_address_and_its_alias():
+    from netprop.explain import _allowed_hosts
+
+    assert _allowed_hosts("127.0.0.1", 8765) == {"127.0.0.1:8765", "localhost:8765"}
+    assert _allowed_hosts("::1", 8765) == {"[::1]:8765"}
+    assert _allowed_hosts("192.0.2.7", 80) == {"192.0.2.7:80"}
+    assert {"127.0.0.1:80", "localhost:80"} <= _allowed_hosts("0.0.0.0", 80)

@@ -421,7 +421,7 @@ export function mountLecture(root, backend, options = {}) {
       const [pl, pi] = [step.param, step.index];
       if (step.kind === "factor") {
         const formula = el("div", { class: "np-chain" }, g.factors.map((f, i) =>
-          el("span", { class: i === pi ? "np-current" : null, text: f.label + (i < g.factors.length - 1 ? " · " : "") })));
+          [i ? " · " : null, el("span", { class: i === pi ? "np-current" : null, text: f.label })]));
         const f = g.factors[pi];
         body.push(formula, el("p", { class: "np-step-note", text: step.note }),
           el("div", { class: "np-row" }, matrix(`${f.label}  (${f.shape.join(" × ")})`, f.matrix, `${pl}.factor${pi}`)));
