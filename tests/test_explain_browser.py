@@ -398,3 +398,36 @@ def test_the_widget_front_end_drives_the_python_widget(lecture_page, server):
     wait_for_update(page, before)
     assert re.fullmatch(r"f: \S+ → \S+", page.text_content("#np-sgd-out"))
     assert w.lecture["derivation"]["forward"]["loss"] < f_before and w.values["weights"][1] != W2_before
+
+
+def test_activation_loss_and_y_from_the_controls(lecture_page, server):
+    page = lecture_page
+    open_lecture(page, server)
+    before = revision(page)
+    page.select_option("#np-activation", "tanh")            # applies at once, keeping W, b, x, y
+    wait_for_update(page, before)
+    page.click("#np-next")
+    assert page.text_content("#np-step-eq") == "h = tanh(z)"
+    assert page.text_content('button[data-q="W1.0.0"]') == "0.1257"
+    # cross-entropy: clicking a class of y makes it the true one
+    before = revision(page)
+    page.click('button[data-q="y.2.0"]')
+    wait_for_update(page, before)
+    assert "&y=2&" in page.url and page.text_content('button[data-q="y.2.0"]') == "1"
+    state = api.parse_state(api.state_from_query(urlparse(page.url).query))
+    f = api.lecture(state)["derivation"]["forward"]["loss"]
+    h = torch.tanh(torch.tensor(state.weights[0]) @ torch.tensor(state.x) + torch.tensor(state.biases[0]))
+    logits = torch.tensor(state.weights[1]) @ h + torch.tensor(state.biases[1])
+    assert f == pytest.approx(-torch.log_softmax(logits, 0)[2].item(), rel=1e-12)
+    assert_printed(np.array([[float(page.text_content("#np-f"))]]), [f])
+    # mse: y becomes real targets, edited like any number
+    before = revision(page)
+    page.select_option("#np-loss", "mse")
+    wait_for_update(page, before)
+    before = revision(page)
+    page.click('button[data-q="y.1.0"]')
+    page.fill("input.np-edit", "0.25")
+    page.keyboard.press("Enter")
+    wait_for_update(page, before)
+    assert page.text_content('button[data-q="y.1.0"]') == "0.25"
+    assert "loss=mse" in page.url and ",0.25," in page.url

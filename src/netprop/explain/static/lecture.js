@@ -60,8 +60,13 @@ function quantities(lec) {
 
 const sameShape = (a, b) => a && b && JSON.stringify(a.state.sizes) === JSON.stringify(b.state.sizes);
 
+// The lecture view in root. backend.submit(kind, payload) answers "state" (payload: a state),
+// "sgd" ({state, lr}) and "export" ({state, format}); an answer holding {lecture} is drawn.
+// options: syncUrl (the address bar follows the state), keysOnPage (arrows anywhere on the page),
+// param and step to start at. Returns the view: show(lecture), fail(message), go(step), setParam(p).
 export function mountLecture(root, backend, options = {}) {
-  const view = { lec: null, changed: new Set(), param: options.param || "W1", step: options.step || 0, revision: 0 };
+  const view = { lec: null, changed: new Set(), param: options.param || "W1", step: options.step || 0, revision: 0,
+    ticket: 0 };
   root.classList.add("np-lecture");
   root.replaceChildren();
 
@@ -115,12 +120,14 @@ export function mountLecture(root, backend, options = {}) {
 
   async function submit(kind, payload) {
     root.dataset.busy = "1";
+    const ticket = ++view.ticket;                        // a slower answer to an older edit is dropped
     try {
       const answer = await backend.submit(kind, payload);
+      if (ticket !== view.ticket && kind !== "export") return null;
       if (answer && answer.lecture) show(answer.lecture, answer);
       return answer;
     } catch (e) {
-      fail(e.message || String(e));
+      if (ticket === view.ticket) fail(e.message || String(e));
       return null;
     } finally {
       delete root.dataset.busy;
@@ -152,6 +159,8 @@ export function mountLecture(root, backend, options = {}) {
     submit("state", s);
   }
 
+  activation.addEventListener("change", newNetwork);
+  loss.addEventListener("change", newNetwork);
   strict.addEventListener("change", () => { const s = currentState(); s.strict = strict.checked; submit("state", s); });
   sgd.addEventListener("click", async () => {
     const answer = await submit("sgd", { state: currentState(), lr: lr.value });
