@@ -82,3 +82,15 @@ def test_strict_is_the_lecture_chain_for_mse():
     assert [n for n, _ in lecture.factors["W1"]] == [n for n, _ in strict.factors["W1"]]
     for (_, a), (_, b) in zip(lecture.factors["W1"], strict.factors["W1"]):
         np.testing.assert_array_equal(a, b)
+
+
+def test_derive_passes_strict_through():
+    net = netprop.Network([2, 2, 3], seed=0)
+    x = np.array([0.27, -0.46])
+    lecture = netprop.derive(net, x, 0).to_dict()["gradients"]["W1"]
+    strict = netprop.derive(net, x, 0, strict=True).to_dict()["gradients"]["W1"]
+    assert strict["formula"] == "∂f/∂ŷ · ∂ŷ/∂z2 · ∂z2/∂h · ∂h/∂z · ∂z/∂W1"
+    assert lecture["formula"] == "∂f/∂ŷ · ∂ŷ/∂h · ∂h/∂z · ∂z/∂W1"
+    # the same gradient either way, and the same as the finite differences derive reports
+    np.testing.assert_allclose(strict["chain"], lecture["chain"], atol=1e-15)
+    np.testing.assert_allclose(strict["chain"], strict["finite_difference"], atol=1e-8)
