@@ -431,3 +431,12 @@ def test_activation_loss_and_y_from_the_controls(lecture_page, server):
     wait_for_update(page, before)
     assert page.text_content('button[data-q="y.1.0"]') == "0.25"
     assert "loss=mse" in page.url and ",0.25," in page.url
+
+
+def test_a_bad_link_says_why_and_shows_the_default(lecture_page, server):
+    lecture_page.goto(server + "?sizes=2,99,3")
+    lecture_page.wait_for_function("() => document.querySelector('.np-lecture')?.dataset.revision >= 2")
+    assert lecture_page.text_content(".np-error") == ("every layer needs 1 to 8 units, got 99 — showing the "
+                                                      "default network instead")
+    assert lecture_page.locator(".np-diagram .np-node").count() == 2 + 2 + 3
+    lecture_page.refusals = 1

@@ -93,12 +93,12 @@ export function mountLecture(root, backend, options = {}) {
   const diagram = svgEl("svg", { class: "np-diagram", role: "img", "aria-label": "the network" });
   const back = el("button", { type: "button", id: "np-back", text: "◀ back", "aria-keyshortcuts": "ArrowLeft" });
   const next = el("button", { type: "button", id: "np-next", text: "next ▶", "aria-keyshortcuts": "ArrowRight" });
-  const counter = el("span", { id: "np-counter", class: "np-counter" });
+  const counter = el("span", { id: "np-counter", class: "np-counter", "aria-live": "polite" });
   const param = el("select", { id: "np-param", "aria-label": "parameter for backward propagation" });
-  const stepTitle = el("h3", { id: "np-step-title" });
+  const stepTitle = el("h3", { id: "np-step-title", "aria-live": "polite" });
   const stepEq = el("div", { id: "np-step-eq", class: "np-eq" });
   const stepBody = el("div", { id: "np-step-body", class: "np-step-body" });
-  const stepPane = el("section", { class: "np-step", "aria-live": "polite", "aria-label": "current step" },
+  const stepPane = el("section", { class: "np-step", "aria-label": "current step" },
     el("div", { class: "np-nav" }, back, counter, next, el("label", {}, " backward for ", param)),
     stepTitle, stepEq, stepBody);
   const note = el("p", { class: "np-note", id: "np-note" });
@@ -524,7 +524,6 @@ export async function mountPage(root) {
   else {
     let message = `${res.status}`;
     try { message = (await res.json()).error; } catch (e) { /* keep the status */ }
-    view.fail(`${message} — showing the default network instead`);
     const fallback = await fetch("/api/lecture");
     view.show(await fallback.json());
     view.fail(`${message} — showing the default network instead`);
