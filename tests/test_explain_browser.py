@@ -130,6 +130,9 @@ def walk_every_step(page, tag):
             assert page.text_content("#np-step-eq") == step["equation"]
             if step["kind"] == "factor":
                 assert page.text_content("#np-step-body .np-step-note") == step["note"]
+                labels = [f["label"] for f in lec["derivation"]["gradients"][param]["factors"]]
+                assert page.text_content("#np-step-body .np-chain") == " · ".join(labels)
+                assert page.text_content("#np-step-body .np-chain .np-current") == labels[step["index"]]
             assert page.locator("#np-step-body table.np-matrix, #np-step-f").count() >= 1
             assert page.locator(".np-diagram .np-hl").count() >= 1      # the part of the network in play
             if i >= n_forward or param == lec["params"][0]:
