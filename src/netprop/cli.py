@@ -46,16 +46,6 @@ def _positive_float(text):
     return value
 
 
-def _port(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a port number 0-65535, got {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"expected a port number 0-65535, got {text!r}")
-    return value
-
-
 def _int_list(text):
     try:
         values = [int(part) for part in text.split(",") if part.strip()]
@@ -506,6 +496,16 @@ def cmd_derive(args):
 
 
 # --- explain -------------------------------------------------------------------------
+
+
+def _port(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number 0-65535, got {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number 0-65535, got {text!r}")
+    return value
 
 
 def cmd_explain(args):
