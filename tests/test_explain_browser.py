@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("playwright")
+pytest.importorskip("pytest_playwright")      # its page and browser fixtures
 pytest.importorskip("uvicorn")
 
 import torch  # noqa: E402
