@@ -5,6 +5,8 @@ import json
 import numpy as np
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 
 pytest.importorskip("starlette")
 pytest.importorskip("httpx")
@@ -159,6 +161,7 @@ BAD = [
     ("GET", "/api/lecture?sizes=2,9,3", None, "1 to 8 units"),
     ("GET", "/api/lecture?sizes=2,x,3", None, "sizes must be whole numbers"),
     ("GET", "/api/lecture?sizes=3", None, "at least an input and an output"),
+    ("GET", "/api/lecture?sizes=3,1", None, "cross-entropy needs at least 2 classes"),
     ("GET", "/api/lecture?activation=swish", None, "unknown activation 'swish'"),
     ("GET", "/api/lecture?loss=hinge", None, "unknown loss 'hinge'"),
     ("GET", "/api/lecture?seed=-1", None, "seed must be"),
@@ -177,7 +180,10 @@ BAD = [
     ("POST", "/api/lecture", {"state": {"loss": "mse", "y": [1, "two", 3]}}, "y[1]: 'two' is not a number"),
     ("POST", "/api/lecture", {"state": {"y": [1, 1, 0]}}, "y must be one class"),
     ("POST", "/api/lecture", [1, 2], "must be a JSON object"),
+    ("GET", "/api/lecture?x=1000,-1000&y=2&strict=1", None, "the strict chain cannot be shown here: ŷ2 underflowed"),
     ("POST", "/api/sgd", {"lr": -1}, "learning rate must be in (0, 100]"),
+    ("POST", "/api/sgd", {"state": {"loss": "mse", "x": [1e6, 1e6], "weights": [[[1e6, 1e6]] * 2, [[1e6] * 2] * 3]},
+                          "lr": 100}, "take a smaller learning rate"),
     ("POST", "/api/sgd", {"lr": "fast"}, "learning rate: 'fast' is not a number"),
     ("POST", "/api/export", {"format": "pdf"}, "unknown format 'pdf'"),
     ("GET", "/api/nothing", None, "no such page or API: /api/nothing"),
@@ -193,6 +199,12 @@ def test_bad_input_is_a_4xx_with_one_line(client, method, url, body, message):
     assert 400 <= r.status_code < 500, r.text
     error = r.json()["error"]
     assert message in error and "\n" not in error and "Traceback" not in error
+
+
+def test_extreme_values_stay_finite_in_the_lectures_chain(client):
+    r = client.get("/api/lecture?x=1000,-1000&y=2")             # ŷ2 underflows; (ŷ − y)ᵀ does not mind
+    assert r.status_code == 200
+    assert r.json()["derivation"]["gradients"]["W1"]["max_abs_difference"] < 1e-3
 
 
 def test_bad_bodies(client):
@@ -235,3 +247,29 @@ def test_allowed_hosts_are_the_printed_address_and_its_alias():
     assert _allowed_hosts("::1", 8765) == {"[::1]:8765"}
     assert _allowed_hosts("192.0.2.7", 80) == {"192.0.2.7:80"}
     assert {"127.0.0.1:80", "localhost:80"} <= _allowed_hosts("0.0.0.0", 80)
+
+
+KEYS = ["sizes", "activation", "loss", "seed", "strict", "x", "y", "W1", "b1", "W2", "b2", "W5", "format", "lr"]
+JUNK = st.one_of(st.text(max_size=12), st.sampled_from(["nan", "-inf", "1e400", "2,2,3", "3,3", "0.5,0.5", "1;2",
+                                                         "tanh", "mse", "1", "-1", "", ",", ";;"]))
+JSON_VALUES = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(-10**30, 10**30),
+                                     st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=6)),
+                           lambda inner: st.lists(inner, max_size=4), max_leaves=12)
+
+
+@given(st.dictionaries(st.sampled_from(KEYS), JUNK, max_size=5))
+def test_no_query_is_a_server_error(client, params):
+    from urllib.parse import urlencode
+
+    for path in ("/api/lecture", "/api/export"):
+        r = client.get(f"{path}?{urlencode(params)}")
+        assert r.status_code in (200, 400), (params, r.text)
+        if r.status_code == 400:
+            assert "\n" not in r.json()["error"]
+
+
+@given(st.dictionaries(st.sampled_from(["sizes", "activation", "loss", "seed", "strict", "x", "y", "weights",
+                                        "biases", "W1", "b2"]), JSON_VALUES, max_size=4), JSON_VALUES)
+def test_no_json_body_is_a_server_error(client, state, lr):
+    r = client.post("/api/sgd", json={"state": state, "lr": lr})
+    assert r.status_code in (200, 400), (state, lr, r.text)

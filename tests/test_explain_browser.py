@@ -444,3 +444,16 @@ def test_a_bad_link_says_why_and_shows_the_default(lecture_page, server):
                                                       "default network instead")
     assert lecture_page.locator(".np-diagram .np-node").count() == 2 + 2 + 3
     lecture_page.refusals = 1
+
+
+@pytest.mark.parametrize("query", ["sizes=1,1&loss=mse", "sizes=8,1,8&activation=sigmoid&strict=1",
+                                   "sizes=2,8,8,8,2&activation=leaky_relu&strict=1&seed=7"])
+def test_odd_shapes_draw_every_step_of_W1(lecture_page, server, query):
+    open_lecture(lecture_page, server, query)
+    lec = api.lecture(api.parse_state(api.state_from_query(query)))
+    n = len(lec["steps"]["forward"]) + len(lec["steps"]["backward"]["W1"])
+    lecture_page.click("#np-step-title")
+    for _ in range(n - 1):
+        lecture_page.keyboard.press("ArrowRight")
+    assert lecture_page.text_content("#np-counter").startswith(f"step {n} of {n}")
+    assert_printed(shown_matrix(lecture_page, "grad-W1"), lec["derivation"]["gradients"]["W1"]["backprop"])

@@ -206,11 +206,13 @@ def parse_state(raw):
         raise ApiError("the request must be a JSON object describing the lecture's state")
     sizes = _sizes(raw.get("sizes", [2, 2, 3]))
     activation = raw.get("activation", "relu")
-    if activation not in ACTIVATIONS:
+    if not isinstance(activation, str) or activation not in ACTIVATIONS:
         raise ApiError(f"unknown activation {_show(activation)}; choose one of {', '.join(ACTIVATIONS)}")
     loss = raw.get("loss", "cross_entropy")
-    if loss not in LOSSES:
+    if not isinstance(loss, str) or loss not in LOSSES:
         raise ApiError(f"unknown loss {_show(loss)}; choose one of {', '.join(LOSSES)}")
+    if loss == "cross_entropy" and sizes[-1] < 2:
+        raise ApiError("cross-entropy needs at least 2 classes (a softmax over one class is always 1)")
     seed = _integer(raw.get("seed", 0), "seed")
     if not 0 <= seed <= MAX_SEED:
         raise ApiError(f"seed must be 0..{MAX_SEED}, got {seed}")
@@ -411,6 +413,11 @@ def lecture(state):
     net = state.network()
     d = derivation(state)
     L = net.n_layers
+    if state.strict and state.loss == "cross_entropy":
+        p_true = d.forward["y_hat"][state.y]
+        if p_true == 0 or not np.isfinite(1.0 / p_true):
+            raise ApiError(f"the strict chain cannot be shown here: ŷ{state.y} underflowed to {p_true:.3g}, so its "
+                           f"first factor −y/ŷ is infinite (the lecture's chain, strict off, has no such division)")
     z_names, h_names = layer_names(L)
     deltas = [np.asarray(d.gradients[f"b{l}"]["backprop"]) for l in range(1, L + 1)]
     names = _delta_names(L)
@@ -446,13 +453,17 @@ def sgd_step(state, lr):
                 strict=state.strict, x=state.x, y=state.y,
                 weights=[W - lr * gW for W, gW in zip(net.weights, grads.weights)],
                 biases=[b - lr * gb for b, gb in zip(net.biases, grads.biases)])
+    largest = max(float(np.abs(a).max()) for a in new.weights + new.biases)
+    if not largest <= MAX_ABS_VALUE:
+        raise ApiError(f"this step would take a parameter to {largest:.3g} (beyond {MAX_ABS_VALUE:g}): "
+                       f"take a smaller learning rate")
     f_after = new.network().loss(state.x, state.y)
     return new, {"lr": lr, "f_before": float(f_before), "f_after": float(f_after)}
 
 
 def export(state, fmt):
     """(text, media type, file extension) of this state's derivation in one of derive's formats."""
-    if fmt not in FORMATS:
+    if not isinstance(fmt, str) or fmt not in FORMATS:
         raise ApiError(f"unknown format {_show(fmt)}; choose one of {', '.join(FORMATS)}")
     media, ext = FORMATS[fmt]
     return derivation(state).render(fmt), media, ext

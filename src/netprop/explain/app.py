@@ -65,8 +65,9 @@ async def _state(request):
     """The State of a request: the JSON body of a POST ({"state": …} or the state itself), else the query."""
     if request.method == "POST":
         body = await _json_body(request)
-        raw = body.get("state", body) if isinstance(body, dict) else body
-        return api.parse_state(raw), body
+        if not isinstance(body, dict):
+            raise api.ApiError("the request must be a JSON object describing the lecture's state")
+        return api.parse_state(body.get("state", body)), body
     return api.parse_state(api.state_from_query(request.url.query)), dict(request.query_params)
 
 
