@@ -180,6 +180,7 @@ BAD = [
     ("POST", "/api/lecture", {"state": {"loss": "mse", "y": [1, "two", 3]}}, "y[1]: 'two' is not a number"),
     ("POST", "/api/lecture", {"state": {"y": [1, 1, 0]}}, "y must be one class"),
     ("POST", "/api/lecture", [1, 2], "must be a JSON object"),
+    ("POST", "/api/lecture", {"x": [10**400, 0]}, "x[0]: "),
     ("GET", "/api/lecture?x=1000,-1000&y=2&strict=1", None, "the strict chain cannot be shown here: ŷ2 underflowed"),
     ("POST", "/api/sgd", {"lr": -1}, "learning rate must be in (0, 100]"),
     ("POST", "/api/sgd", {"state": {"loss": "mse", "x": [1e6, 1e6], "weights": [[[1e6, 1e6]] * 2, [[1e6] * 2] * 3]},

@@ -119,7 +119,7 @@ def _number(raw, where):
     if isinstance(raw, bool) or raw is None:
         raise ApiError(f"{where}: expected a number, got {_show(raw)}")
     if isinstance(raw, (int, float)):
-        value = float(raw)
+        value = float(raw) if not isinstance(raw, int) or abs(raw) <= 2**1000 else math.inf
     elif isinstance(raw, str):
         try:
             value = float(raw.strip().replace("−", "-"))
