@@ -6,6 +6,7 @@
 #   make data         dataset-fashion-mnist
 #   make test-tools   texlive-latex-base (pdflatex) and chromium
 # make check is the inner loop: the tests not marked slow (under a minute).
+# Both install the explain extra, so `netprop explain` works after either.
 # PYTHON may name another interpreter (3.10 or newer); ARGS passes flags to netprop train.
 
 PYTHON ?= python3
@@ -18,11 +19,11 @@ ARGS   ?=
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e .
+	$(PY) -m pip install --quiet -e '.[explain]'
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test,explain,notebook]'
 	touch $@
 
 $(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed

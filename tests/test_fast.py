@@ -76,6 +76,8 @@ def use_kernels(kind, monkeypatch):
         monkeypatch.setattr(_kernels, "get", lambda: None)
     elif not _kernels.available():
         pytest.skip("Numba is not installed (pip install netprop[fast])")
+    else:
+        monkeypatch.setattr(_kernels, "WORTH_FROM", 1)      # these small arrays go to the kernels too
 
 
 @pytest.mark.parametrize("name", list(TORCH_OPTIMIZERS))

@@ -4,6 +4,7 @@ from .check import CheckReport, check
 from .derive import Derivation, derive
 from .evaluation import evaluate_model, predict_top
 from .gradcheck import GradcheckResult, gradcheck, gradcheck_cases, rel_error
+from .explain import explain
 from .io import TrainedModel, load_model as load
 from .jacobian import JacobianChain, jacobian_chain
 from .network import ForwardCache, Gradients, Network
@@ -28,6 +29,7 @@ __all__ = [
     "check",
     "derive",
     "evaluate_model",
+    "explain",
     "fit",
     "gradcheck",
     "gradcheck_cases",

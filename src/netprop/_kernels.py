@@ -78,3 +78,13 @@ def get():
 def available():
     """True when the compiled kernels are in use."""
     return get() is not None
+
+
+# Below this many elements a kernel saves less than its call costs, and a one-example derivation
+# should not wait for Numba's import and compilation.
+WORTH_FROM = 1 << 12
+
+
+def for_size(size):
+    """get() for arrays of this many elements, or None where NumPy alone is as quick."""
+    return get() if size >= WORTH_FROM else None

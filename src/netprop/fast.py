@@ -33,7 +33,7 @@ def forward(net, x):
     cache = ForwardCache(x)
     h = x
     L = net.n_layers
-    kernels = _kernels.get()
+    kernels = _kernels.for_size(x.shape[0] * max(net.layer_sizes[1:]))
     relu_kernel = kernels is not None and net.activation == "relu"
     for l, (W, b) in enumerate(zip(net.weights, net.biases), start=1):
         z = (W @ h.T).T                                # z = W h + b, the examples as columns ...
@@ -57,7 +57,7 @@ def deltas(net, cache, Y):
     Y: dense targets (n, c) in net's dtype.  The lecture's ŷ − y is δ⁽ᴸ⁾ and its g is δ⁽¹⁾.
     """
     n = cache.x.shape[0]
-    kernels = _kernels.get()
+    kernels = _kernels.for_size(n * max(net.layer_sizes[1:]))
     out = [None] * net.n_layers
     delta = cache.y_hat - Y                            # δ = ŷ − y ...
     delta /= n                                         # ... divided by n: f is a mean over the minibatch
@@ -98,7 +98,7 @@ def update(optimizer, params, deltas, inputs, lr, l2=0.0):
     if isinstance(optimizer, SGD) and not optimizer.nesterov:
         return _sgd_update(optimizer, params, deltas, inputs, lr, l2)
     grads = gradients_from_deltas(deltas, inputs, params[0::2], l2, out=_gradient_buffers(optimizer, params))
-    if isinstance(optimizer, Adam) and _kernels.available():
+    if isinstance(optimizer, Adam) and _kernels.for_size(max(p.size for p in params)) is not None:
         return _adam_update(optimizer, params, grads.weights_and_biases(), lr)
     optimizer.step(params, grads.weights_and_biases(), lr)
 

@@ -1,0 +1,87 @@
+"""The live lecture: ``netprop explain`` (a local web app) and ``netprop.explain(net, x, y)`` (a notebook widget).
+
+Both show the same front-end (static/lecture.js) over the same JSON (api.py); every number comes
+from netprop in Python. The server needs the ``explain`` extra (Starlette, uvicorn), the widget
+anywidget; both are imported only when used, so ``import netprop`` needs neither.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+import threading
+import webbrowser
+
+LOCAL = "127.0.0.1"
+WILDCARDS = ("0.0.0.0", "::", "")
+
+
+def explain(net, x, y, strict=False):
+    """The lecture view of net on one example, as a notebook widget (Jupyter, VS Code, Colab).
+
+    net: a Network of at most 4 weight matrices and 8 units a layer; x: (d,); y: a label (or one-hot
+    (c,)) for cross-entropy, a target (c,) for mse. Returns a LectureWidget whose traitlets (sizes,
+    values, step, strict, …) hold the state; edits on the page come back to them.
+    """
+    from .widget import LectureWidget
+
+    return LectureWidget.from_network(net, x, y, strict=strict)
+
+
+def _allowed_hosts(host, port):
+    """The Host headers a browser sends to this server: the address we print and its aliases."""
+    if host in WILDCARDS:
+        names = {LOCAL, "localhost", socket.gethostname()}
+        try:
+            names |= {info[4][0] for info in socket.getaddrinfo(socket.gethostname(), None)}
+        except OSError:
+            pass
+    else:
+        names = {host} | ({"localhost"} if host == LOCAL else set())
+    return {f"[{n}]:{port}" if ":" in n else f"{n}:{port}" for n in names}
+
+
+def make_server(run_dir=None, host=LOCAL, port=0):
+    """(uvicorn.Server, bound socket, URL): the app bound to host:port (0: a free port), not yet serving.
+
+    Call ``server.run(sockets=[sock])`` to serve (Ctrl-C stops it); set ``server.should_exit`` to stop
+    it from another thread.
+    """
+    import uvicorn
+
+    from .app import create_app
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # Accepted connections inherit this: without it each small answer (headers, then body) waits
+    # ~40 ms for the browser's delayed ACK (Nagle), which asyncio sets only on sockets it binds itself.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise OSError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.listen(128)
+    port = sock.getsockname()[1]
+    shown = LOCAL if host in WILDCARDS else host
+    url = f"http://[{shown}]:{port}/" if ":" in shown else f"http://{shown}:{port}/"
+    app = create_app(run_dir, allowed_hosts=_allowed_hosts(host, port))
+    config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
+    return uvicorn.Server(config), sock, url
+
+
+def serve(run_dir=None, host=LOCAL, port=0, open_browser=True, out=sys.stdout):
+    """Serve the live lecture until Ctrl-C: prints the address, opens the browser unless told not to."""
+    server, sock, url = make_server(run_dir, host, port)
+    print(f"netprop explain: serving the lecture at {url}  (Ctrl-C stops)", file=out, flush=True)
+    if open_browser:
+        threading.Timer(0.5, webbrowser.open, args=(url,)).start()
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass                    # uvicorn shut down cleanly, then re-raised the Ctrl-C it caught: the way to stop
+    finally:
+        sock.close()
+    print("netprop explain: stopped", file=out, flush=True)
+    return url

@@ -1,0 +1,77 @@
+"""`netprop explain` as a user starts it: prints its address on 127.0.0.1, answers there, refuses other
+Host headers, stops on Ctrl-C; bad flags are one line and exit 2."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+
+import pytest
+
+pytest.importorskip("uvicorn")
+pytestmark = pytest.mark.slow
+
+
+def start(*args):
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen([sys.executable, "-m", "netprop", "explain", "--no-browser", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    line = proc.stdout.readline()
+    return proc, line
+
+
+def get(url, host=None):
+    request = urllib.request.Request(url, headers={"Host": host} if host else {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def test_serves_on_localhost_refuses_other_hosts_and_stops_on_ctrl_c():
+    proc, line = start()
+    try:
+        assert line.startswith("netprop explain: serving the lecture at http://127.0.0.1:"), line
+        url = line.split(" at ")[1].split()[0]
+        status, body = get(url + "api/info")
+        assert status == 200 and json.loads(body)["run"] is False
+        status, body = get(url)
+        assert status == 200 and b'<script type="module" src="/static/index.js">' in body
+        port = url.rstrip("/").rsplit(":", 1)[1]
+        status, body = get(url + "api/info", host=f"attacker.example:{port}")
+        assert status == 421 and "attacker.example" in json.loads(body)["error"]
+        status, body = get(url + "api/lecture?sizes=2,2,99")
+        assert status == 400 and json.loads(body) == {"error": "every layer needs 1 to 8 units, got 99"}
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--port", "70000"], "expected a port number 0-65535"),
+    (["/no/such/run"], "/no/such/run: no such run directory"),
+])
+def test_bad_flags(args, message):
+    r = subprocess.run([sys.executable, "-m", "netprop", "explain", "--no-browser", *args],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert message in r.stderr.strip().splitlines()[-1]     # after argparse's usage, if any: one line
+
+
+def test_a_port_in_use_is_one_line():
+    proc, line = start()
+    try:
+        port = line.split(" at ")[1].split()[0].rstrip("/").rsplit(":", 1)[1]
+        r = subprocess.run([sys.executable, "-m", "netprop", "explain", "--no-browser", "--port", port],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=20)
