@@ -13,6 +13,8 @@ pytest.importorskip("httpx")
 
 from starlette.testclient import TestClient  # noqa: E402
 
+from run_view_helpers import run_dir  # noqa: E402,F401  (a tiny finished training run, once a session)
+
 from netprop.cli import main  # noqa: E402
 from netprop.explain import api  # noqa: E402
 from netprop.explain.app import CSP, create_app  # noqa: E402
@@ -226,12 +228,20 @@ def test_host_header_must_be_the_served_address():
     assert client.get("/static/lecture.js", headers={"host": "evil.example:8765"}).status_code == 421
 
 
-def test_run_view_only_when_its_module_and_a_run_are_there(tmp_path):
-    import importlib.util
+def test_the_app_serves_a_run_view_only_when_given_a_run(run_dir):  # noqa: F811
+    """netprop explain RUN_DIR: the real app (not a test app) answers the run view's API for that run."""
+    import json
 
-    info = TestClient(create_app(run_dir=tmp_path)).get("/api/info").json()
-    has_runs = importlib.util.find_spec("netprop.explain.runs") is not None
-    assert info["run"] is has_runs
+    assert TestClient(create_app()).get("/api/info").json()["run"] is False
+    assert TestClient(create_app()).get("/api/run/summary").status_code == 404
+    with TestClient(create_app(run_dir=run_dir)) as client:
+        assert client.get("/api/info").json()["run"] is True
+        summary = client.get("/api/run/summary").json()
+        metrics = json.loads((run_dir / "metrics.json").read_text())
+        assert summary["status"] == "finished"
+        assert summary["metrics"]["test_accuracy"] == metrics["test_accuracy"]
+        assert client.get("/static/run.js").status_code == 200
+        assert client.get("/api/run/forward?index=-1").status_code == 400
 
 
 def test_parse_state_keeps_seeded_values_it_was_not_given():

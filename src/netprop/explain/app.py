@@ -78,7 +78,7 @@ async def index(request):
 
 def info_route(run_available):
     async def info(request):
-        from .. import __version__
+        from .._version import __version__
         return JSONResponse({"run": run_available, "version": __version__})
     return info
 
