@@ -10,6 +10,7 @@ import urllib.error
 import urllib.request
 
 import pytest
+from run_view_helpers import run_dir  # noqa: F401  (a tiny finished training run, once a session)
 
 pytest.importorskip("uvicorn")
 pytestmark = pytest.mark.slow
@@ -75,3 +76,39 @@ def test_a_port_in_use_is_one_line():
     finally:
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=20)
+
+
+def test_ctrl_c_stops_even_with_a_run_views_event_stream_open(run_dir, tmp_path):  # noqa: F811
+    """A browser tab left on the run view of a run still training holds /api/run/events open;
+    Ctrl-C must still stop the server."""
+    import threading
+    import time
+
+    from run_view_helpers import write_partial_checkpoint
+
+    training = tmp_path / "training"
+    training.mkdir()
+    write_partial_checkpoint(run_dir, training, epochs=1)     # a run after its first epoch, going on
+    proc, line = start(str(training))
+    url = line.split(" at ")[1].split()[0]
+    opened = threading.Event()
+
+    def listen():
+        try:
+            with urllib.request.urlopen(url + "api/run/events", timeout=30) as r:
+                opened.set()
+                while r.read(1):
+                    pass
+        except OSError:
+            pass
+
+    listener = threading.Thread(target=listen, daemon=True)
+    listener.start()
+    assert opened.wait(15)
+    time.sleep(0.5)
+    assert listener.is_alive()                               # the stream is open, waiting for epochs
+    started = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=20)
+    assert time.monotonic() - started < 10
+    assert proc.returncode == 0 and "Traceback" not in err, err

@@ -66,9 +66,16 @@ def make_server(run_dir=None, host=LOCAL, port=0):
     port = sock.getsockname()[1]
     shown = LOCAL if host in WILDCARDS else host
     url = f"http://[{shown}]:{port}/" if ":" in shown else f"http://{shown}:{port}/"
-    app = create_app(run_dir, allowed_hosts=_allowed_hosts(host, port))
+    stopping = threading.Event()
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig, frame):
+            stopping.set()           # a run view left open ends its event stream, so shutdown need not wait
+            super().handle_exit(sig, frame)
+
+    app = create_app(run_dir, allowed_hosts=_allowed_hosts(host, port), stopping=stopping)
     config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
-    return uvicorn.Server(config), sock, url
+    return Server(config), sock, url
 
 
 def serve(run_dir=None, host=LOCAL, port=0, open_browser=True, out=sys.stdout):

@@ -120,24 +120,16 @@ async def _server_error(request, exc):
     return JSONResponse({"error": f"internal error: {type(exc).__name__}: {first}"}, status_code=500)
 
 
-def _run_routes(run_dir):
-    """The run view's routes, when its module is installed (it lands from another branch)."""
-    try:
-        from .runs import run_routes
-    except ModuleNotFoundError as exc:
-        if exc.name != f"{__package__}.runs":
-            raise
-        return None
-    return run_routes(run_dir)
-
-
-def create_app(run_dir=None, allowed_hosts=None):
+def create_app(run_dir=None, allowed_hosts=None, stopping=None):
     """The Starlette app of ``netprop explain``.
 
     run_dir: a training run to show in the Run view (its routes come from runs.py), or None.
     allowed_hosts: the exact Host headers to answer ("127.0.0.1:8765", …); None answers any (tests).
+    stopping: a threading.Event set when the server shuts down (ends the run view's event streams).
     """
-    run = _run_routes(run_dir) if run_dir is not None else None
+    from .runs import run_routes
+
+    run = run_routes(run_dir, stopping=stopping) if run_dir is not None else None
     routes = [
         Route("/", index),
         Route("/api/info", info_route(run is not None)),

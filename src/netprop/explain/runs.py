@@ -457,11 +457,12 @@ def _json_endpoint(compute):
     return endpoint
 
 
-def _events(view, poll_seconds, keepalive_seconds):
+def _events(view, poll_seconds, keepalive_seconds, stopping):
     """Server-sent events: each epoch after `after` (or Last-Event-ID) as "epoch", then "finished".
 
     The run directory is polled; a new checkpoint (every epoch) or the final files trigger a
     re-read.  Each event's id is its epoch, so a reconnecting EventSource resumes where it was.
+    The stream ends when stopping (a threading.Event, or None) is set: the server is shutting down.
     """
 
     async def endpoint(request: Request):
@@ -480,7 +481,7 @@ def _events(view, poll_seconds, keepalive_seconds):
         async def stream():
             sent, key, quiet_since = after, None, time.monotonic()
             yield "retry: 2000\n\n"
-            while True:
+            while stopping is None or not stopping.is_set():
                 new_key = view.file_key(CHECKPOINT, HISTORY, METRICS, MODEL)
                 if new_key != key:
                     key = new_key
@@ -522,12 +523,13 @@ def _sse(event, data, event_id=None):
     return "\n".join(lines) + "\n\n"
 
 
-def run_routes(run_dir, poll_seconds=POLL_SECONDS, keepalive_seconds=KEEPALIVE_SECONDS):
+def run_routes(run_dir, poll_seconds=POLL_SECONDS, keepalive_seconds=KEEPALIVE_SECONDS, stopping=None):
     """The run view's routes (all GET, under /api/run/) for the training run in run_dir.
 
     run_dir: a directory written by netprop train (finished, or still training: then it holds
     only checkpoint.safetensors).  Raises ValueError when it is not a directory.
     poll_seconds: how often /api/run/events looks at the directory for a new epoch.
+    stopping: a threading.Event the server sets when it shuts down, to end open event streams.
     Returns a list of starlette Routes, to add to an app's routes.
     """
     view = RunView(run_dir)
@@ -545,5 +547,5 @@ def run_routes(run_dir, poll_seconds=POLL_SECONDS, keepalive_seconds=KEEPALIVE_S
                                              _int_param(request, "limit", 50, 1, MAX_IMAGES)))),
         Route("/api/run/forward", _json_endpoint(
             lambda request: view.forward(_int_param(request, "index", None)))),
-        Route("/api/run/events", _events(view, poll_seconds, keepalive_seconds)),
+        Route("/api/run/events", _events(view, poll_seconds, keepalive_seconds, stopping)),
     ]
