@@ -418,7 +418,7 @@ class _BaseMLP(BaseEstimator):
         if not np.issubdtype(sw.dtype, np.number) or not np.isfinite(sw).all() or (sw < 0).any():
             raise ValueError("sample_weight must hold finite numbers >= 0")
         if sw.sum() <= 0:
-            raise ValueError("sample_weight sums to 0: no example would count")
+            raise ValueError("sample_weight is zero for every example: none would count")
         return sw.astype(dtype)
 
     def _fit_lbfgs(self, X, Y, sample_weight):
