@@ -37,7 +37,7 @@ test: $(VENV)/.installed-test data test-tools
 	$(PY) -m pytest
 
 bench: $(VENV)/.installed-bench data
-	cd benchmarks && ../$(PY) bench_epoch.py && ../$(PY) bench_accuracy.py --recipe
+	cd benchmarks && ../$(PY) bench_epoch.py && ../$(PY) bench_accuracy.py --recipe && ../$(PY) bench_sklearn.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
