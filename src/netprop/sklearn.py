@@ -41,6 +41,20 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 from .functions import log_softmax, softmax
 from .network import Network, gradients_from_deltas
 
+
+# The network's training pieces the estimators use, in one place: forward propagation without
+# input checks (x dense or SciPy sparse: the first product W xᵀ goes through scipy.sparse), each
+# layer's δ already divided by n, and the gradients from δ.  Where the shared training step lives
+# elsewhere, these are the three names to point at it.
+def forward_cache(net, X):
+    """The ForwardCache (x, z, h, y_hat) of X (n, d) in net's dtype; z, h and y_hat are (n, out)."""
+    return net._forward(X)
+
+
+def layer_deltas(net, cache, Y):
+    """[δ⁽¹⁾, …, δ⁽ᴸ⁾], each (n, out) and divided by n, from a cache and dense targets Y (n, c)."""
+    return net._deltas(cache, Y)
+
 # scikit-learn's activation names, and netprop's own, to the Network's names.
 ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu",
                "leaky_relu": "leaky_relu", "sigmoid": "sigmoid"}
@@ -277,7 +291,11 @@ class _BaseMLP(BaseEstimator):
             for i, p in enumerate(params):
                 if not (isinstance(p, np.ndarray) and p.dtype == dtype):
                     params[i] = np.asarray(p, dtype=dtype)      # in the list, so coefs_ is what trains
-        sizes = [coefs[0].shape[0]] + [C.shape[1] for C in coefs]
+        sizes = [np.shape(coefs[0])[0]] + [np.shape(C)[1] for C in coefs]
+        for l, (C, b) in enumerate(zip(coefs, intercepts)):
+            if len(coefs) != len(intercepts) or C.shape != (sizes[l], sizes[l + 1]) or b.shape != (sizes[l + 1],):
+                raise ValueError(f"coefs_[{l}] is {C.shape} and intercepts_[{l}] is {b.shape}: each coefs_[l] "
+                                 f"must be (in, out) with in the previous layer's out, intercepts_[l] (out,)")
         activation = ACTIVATIONS[self.activation]
         loss = "cross_entropy" if self.out_activation_ == "softmax" else "mse"
         net = self.__dict__.get("_net")
@@ -286,7 +304,6 @@ class _BaseMLP(BaseEstimator):
             net = self._net = Network(sizes, activation=activation, loss=loss, seed=0, dtype=dtype)
         net.weights = [C.T for C in coefs]            # W (out, in) = coefs_ (in, out) transposed: a view
         net.biases = list(intercepts)
-        net.check_parameters()
         return net
 
     @property
@@ -303,7 +320,7 @@ class _BaseMLP(BaseEstimator):
 
     def _forward(self, net, X):
         """The forward cache for X (n, d), dense or sparse, with ŷ = out_activation_(z⁽ᴸ⁾)."""
-        cache = net._forward(X)
+        cache = forward_cache(net, X)
         if self.out_activation_ not in ("softmax", "identity"):
             cache.y_hat = OUTPUTS[self.out_activation_](cache.z[-1])
         return cache
@@ -316,7 +333,7 @@ class _BaseMLP(BaseEstimator):
 
     def _deltas(self, net, cache, Y, sample_weight):
         """Each layer's δ of the weighted mean loss, and the minibatch's weight total Σ s_i (n unweighted)."""
-        deltas = net._deltas(cache, Y)                 # (ŷ − y)/n, then the lecture's recursion
+        deltas = layer_deltas(net, cache, Y)           # (ŷ − y)/n, then the lecture's recursion
         n = Y.shape[0]
         if sample_weight is None:
             return deltas, n
