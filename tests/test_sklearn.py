@@ -305,3 +305,33 @@ def test_bad_sample_weight_and_poisson_targets():
     with pytest.raises(ValueError, match="needs targets y >= 0"):
         MLPRegressor(loss="poisson").fit([[0.0], [1.0]], [0.0, -1.0])
     assert not hasattr(MLPRegressor(solver="lbfgs"), "partial_fit")
+
+
+def test_zero_weights_are_removed_samples_even_for_a_whole_minibatch():
+    # sample_weight 0 means "not there": with the first minibatch all zero (shuffle off), training
+    # is the training on the other rows alone, from the same start (scikit-learn divides by 0 here).
+    X, y = regression(n=8)
+    params = dict(hidden_layer_sizes=(4,), batch_size=4, shuffle=False, max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        weighted = MLPRegressor(**params).fit(X, y, sample_weight=[0, 0, 0, 0, 1, 1, 1, 1])
+        removed = MLPRegressor(**params).fit(X[4:], y[4:])
+    for a, b in zip(weighted.coefs_ + weighted.intercepts_, removed.coefs_ + removed.intercepts_):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+def test_warm_start_keeps_the_best_weights_it_may_return_to():
+    # A second warm fit whose every epoch scores worse than the first fit's best must end on that best.
+    X, y = blobs(n=200, d=4)
+    clf = MLPClassifier(hidden_layer_sizes=(8,), solver="sgd", early_stopping=True, warm_start=True,
+                        n_iter_no_change=3, max_iter=30, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.fit(X, y)
+        best = [C.copy() for C in clf.coefs_]
+        first_best, n_scores = clf.best_validation_score_, len(clf.validation_scores_)
+        clf.set_params(learning_rate_init=50.0, momentum=0.0)       # every step now overshoots
+        clf.fit(X, y)
+    assert max(np.nan_to_num(clf.validation_scores_[n_scores:], nan=0.0)) <= first_best
+    for a, b in zip(clf.coefs_, best):
+        np.testing.assert_array_equal(a, b)

@@ -350,6 +350,8 @@ class _BaseMLP(BaseEstimator):
 
         Xb: (n, d), dense or sparse; Yb: (n, c); sample_weight: (n,) or None; lr: the step size η.
         """
+        if sample_weight is not None and not sample_weight.any():
+            return 0.0                                 # every weight 0: nothing to learn from (and no 0/0)
         cache = self._forward(net, Xb)
         deltas, total = self._deltas(net, cache, Yb, sample_weight)
         loss = self._loss(net, cache, Yb, sample_weight, total)
@@ -446,11 +448,10 @@ class _BaseMLP(BaseEstimator):
         def objective(theta):
             net.unpack(theta)
             loss, grads = self._loss_and_gradients(net, X, Y, sample_weight)
-            self._last_loss = loss
             return loss, np.concatenate([g.ravel() for g in grads.weights_and_biases()]).astype(np.float64)
 
-        def after_iteration(intermediate_result=None):
-            loss = float(intermediate_result.fun) if intermediate_result is not None else self._last_loss
+        def after_iteration(intermediate_result):
+            loss = float(intermediate_result.fun)
             self.loss_curve_.append(loss)
             if self.verbose:
                 print(f"Iteration {len(self.loss_curve_)}, loss = {loss:.8f}")
@@ -567,7 +568,9 @@ class _BaseMLP(BaseEstimator):
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.", stacklevel=3)
         if self.early_stopping:
-            self.coefs_, self.intercepts_ = self._best_coefs, self._best_intercepts
+            # copies: a warm start trains coefs_ in place, and must not move the best it may come back to
+            self.coefs_ = [C.copy() for C in self._best_coefs]
+            self.intercepts_ = [b.copy() for b in self._best_intercepts]
 
     def _update_no_improvement_count(self, net, validation):
         """scikit-learn's rule: count epochs whose score (or loss) did not improve on the best by tol."""
