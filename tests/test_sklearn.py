@@ -189,6 +189,10 @@ def test_early_stopping_refuses_a_one_sample_validation_set():
         MLPRegressor(early_stopping=True, random_state=0).fit([[0.0], [1.0]], [0.0, 1.0])
     with pytest.raises(ValueError, match="partial_fit does not support early_stopping=True"):
         MLPRegressor(early_stopping=True).partial_fit([[0.0], [1.0]], [0.0, 1.0])
+    clf = MLPClassifier(early_stopping=True)
+    with pytest.raises(ValueError, match="partial_fit does not support early_stopping=True"):
+        clf.partial_fit([[0.0], [1.0]], [0, 1], classes=[0, 1])
+    assert not hasattr(clf, "classes_")                # refused before anything changed
 
 
 # --- coefs_ and intercepts_: scikit-learn's shapes, writable, one set of arrays -----------------------

@@ -55,6 +55,7 @@ def layer_deltas(net, cache, Y):
     """[δ⁽¹⁾, …, δ⁽ᴸ⁾], each (n, out) and divided by n, from a cache and dense targets Y (n, c)."""
     return net._deltas(cache, Y)
 
+
 # scikit-learn's activation names, and netprop's own, to the Network's names.
 ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu",
                "leaky_relu": "leaky_relu", "sigmoid": "sigmoid"}
@@ -269,6 +270,11 @@ class _BaseMLP(BaseEstimator):
                 if not test(value):
                     raise ValueError(f"{name} must be {wanted}, got {value!r}")
         return self._hidden_sizes()
+
+    def _refuse_early_stopping(self):
+        """partial_fit's first check, before anything changes."""
+        if self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True: it holds no validation set")
 
     def _partial_fit_available(self):
         if self.solver not in STOCHASTIC:
@@ -515,8 +521,6 @@ class _BaseMLP(BaseEstimator):
         params = [p for W, b in zip(net.weights, net.biases) for p in (W, b)]
         if not incremental or not hasattr(self, "_optimizer"):
             self._optimizer = self._make_optimizer(params)
-        if self.early_stopping and incremental:
-            raise ValueError("partial_fit does not support early_stopping=True: it holds no validation set")
         validation = None
         if self.early_stopping:
             X, Y, sample_weight, validation = self._validation_split(X, Y, y_checked, sample_weight, rng)
@@ -679,6 +683,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
         X: (n, d), dense or sparse; y: labels (n,) or indicator matrix (n, k); classes: (n_classes,).
         """
+        self._refuse_early_stopping()
         if self._first_partial_fit(classes):
             self._label_binarizer = LabelBinarizer()
             if type_of_target(y).startswith("multilabel"):
@@ -753,6 +758,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     @available_if(lambda est: est._partial_fit_available())
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch over (X, y) from the current weights. X: (n, d), dense or sparse; y: (n,) or (n, k)."""
+        self._refuse_early_stopping()
         return self._fit(X, y, sample_weight, incremental=True)
 
     def predict(self, X):
