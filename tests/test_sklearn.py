@@ -97,6 +97,28 @@ def test_same_numbers_as_sklearn(kind, X, y, fit_args, params):
     assert ours.out_activation_ == theirs.out_activation_ and ours.n_layers_ == theirs.n_layers_
 
 
+def test_warm_start_and_partial_fit_same_numbers_as_sklearn():
+    # fit, a warm fit, then partial_fit: the optimizer restarts on each fit and carries on through
+    # partial_fit, t_ counts every sample seen, invscaling reads it: all as scikit-learn does.
+    def run(cls):
+        est = cls(hidden_layer_sizes=(6,), solver="sgd", learning_rate="invscaling", learning_rate_init=0.2,
+                  warm_start=True, max_iter=3, shuffle=False, batch_size=16, random_state=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            est.fit(X3, y3)
+            est.fit(X3, y3)
+        for _ in range(2):
+            est.partial_fit(X3[:40], y3[:40])
+        return est
+
+    ours, theirs = run(MLPClassifier), run(sk.MLPClassifier)
+    assert ours.t_ == theirs.t_ == 2 * 3 * 90 + 2 * 40 and ours.n_iter_ == theirs.n_iter_ == 1
+    assert ours._optimizer.learning_rate == pytest.approx(theirs._optimizer.learning_rate, rel=1e-15)
+    for mine, reference in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
+        np.testing.assert_allclose(mine, reference, rtol=1e-7, atol=1e-10)
+    np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-9)
+
+
 def test_alpha_means_what_it_means_in_sklearn():
     # The case: alpha = 1 on breast_cancer.  Divided by the minibatch's size (200) as
     # scikit-learn divides it, the penalty leaves scikit-learn's training accuracy, 0.965 for this
