@@ -6,8 +6,8 @@ there: the same initialisation from ``random_state``, the same minibatches, the 
     f = Σ_i s_i·loss(ŷ_i, y_i) / Σ_i s_i  +  (alpha / 2)·Σ_l ‖W_l‖² / Σ_i s_i
 
 per minibatch (s the sample weights, all 1 by default: alpha is divided by the minibatch's size),
-the same optimizers, schedules, stopping rules, warnings and errors; so a grid, a pipeline or a
-saved model carries over.  ``coefs_[l]`` is scikit-learn's (in, out) matrix; the netprop Network
+the same optimizers, schedules, stopping rules and warnings, and an error where scikit-learn
+raises one; so a grid, a pipeline or a saved model carries over.  ``coefs_[l]`` is scikit-learn's (in, out) matrix; the netprop Network
 that trains it (``network_``) holds its transpose Wₗ = coefs_[l]ᵀ, the lecture's (out, in) W, as a
 view of the same memory.
 
