@@ -2,9 +2,12 @@
 
 For each data set and solver, both estimators get the same parameters (scikit-learn's defaults
 with random_state=0, after a StandardScaler) and the same five folds (stratified for the
-classifiers).  Each fold fits both, in alternating order; the table gives the mean test score
-(accuracy, R² for diabetes) of each, and netprop's fit time divided by scikit-learn's (total over
-the folds, with the range of the per-fold ratios in brackets).
+classifiers).  Each fold fits both, one right after the other, in alternating order; the table
+gives the mean test score (accuracy, R² for diabetes) of each, and netprop's fit time divided by
+scikit-learn's: the median of the five per-fold ratios, their range in brackets.  Fit time is the
+CPU time of the process with one BLAS thread for both (--threads to change): on a shared machine,
+wall time with two BLAS threads moves with the other users' load by more than the difference
+being measured.
 
     python benchmarks/bench_sklearn.py
     python benchmarks/bench_sklearn.py --datasets iris wine --solvers lbfgs --max-iter 50
@@ -31,7 +34,7 @@ def load(name):
 
 
 def compare(name, solver, max_iter, folds):
-    """(mean score netprop, mean score scikit-learn, time ratio, (lowest, highest) per-fold ratio)."""
+    """(mean score netprop, mean score scikit-learn, sd of scikit-learn's, median per-fold time ratio, range)."""
     from sklearn import neural_network as sk
     from sklearn.base import clone
     from sklearn.exceptions import ConvergenceWarning
@@ -55,13 +58,13 @@ def compare(name, solver, max_iter, folds):
             model = clone(models[lib])
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
-                started = time.perf_counter()
+                started = time.process_time()
                 model.fit(X[train], y[train])
-                seconds[lib].append(time.perf_counter() - started)
+                seconds[lib].append(time.process_time() - started)
             scores[lib].append(model.score(X[test], y[test]))
     ratios = np.array(seconds["netprop"]) / np.array(seconds["sklearn"])
     return (np.mean(scores["netprop"]), np.mean(scores["sklearn"]), np.std(scores["sklearn"]),
-            sum(seconds["netprop"]) / sum(seconds["sklearn"]), (ratios.min(), ratios.max()))
+            float(np.median(ratios)), (ratios.min(), ratios.max()))
 
 
 def main():
@@ -70,11 +73,15 @@ def main():
     parser.add_argument("--solvers", nargs="+", choices=SOLVERS, default=list(SOLVERS))
     parser.add_argument("--max-iter", type=int, default=200, help="max_iter for both (default 200, theirs)")
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=1, help="BLAS threads for both (default 1)")
     args = parser.parse_args()
 
     import sklearn
+    from threadpoolctl import threadpool_limits
 
-    print(f"{machine()}; scikit-learn {sklearn.__version__}; {blas_description()}")
+    threadpool_limits(args.threads)
+
+    print(f"{machine()}; scikit-learn {sklearn.__version__}; {blas_description()}; CPU seconds")
     rows = []
     for name in args.datasets:
         for solver in args.solvers:
@@ -88,7 +95,7 @@ def main():
 
 
 HEADERS = ["data set", "solver", "score", "netprop", "scikit-learn", "sd over folds (sklearn)",
-           "fit time netprop ÷ scikit-learn (range)"]
+           "fit time netprop ÷ scikit-learn, median (range)"]
 
 
 if __name__ == "__main__":
