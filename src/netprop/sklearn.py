@@ -7,9 +7,9 @@ there: the same initialisation from ``random_state``, the same minibatches, the 
 
 per minibatch (s the sample weights, all 1 by default: alpha is divided by the minibatch's size),
 the same optimizers, schedules, stopping rules and warnings, and an error where scikit-learn
-raises one; so a grid, a pipeline or a saved model carries over.  ``coefs_[l]`` is scikit-learn's (in, out) matrix; the netprop Network
-that trains it (``network_``) holds its transpose Wₗ = coefs_[l]ᵀ, the lecture's (out, in) W, as a
-view of the same memory.
+raises one; so a grid, a pipeline or a saved model carries over.  ``coefs_[l]`` is scikit-learn's
+(in, out) matrix; the netprop Network that trains it (``network_``) holds its transpose
+Wₗ = coefs_[l]ᵀ, the lecture's (out, in) W, as a view of the same memory.
 
 netprop's additions: ``activation="leaky_relu"`` (and "sigmoid", the lecture's name for
 "logistic"), ``solver="momentum"`` and ``solver="nesterov"`` (SGD with heavy-ball or Nesterov
