@@ -49,7 +49,8 @@ lint: $(VENV)/.installed-test
 	$(PY) -m ruff check src tests benchmarks
 
 bench: $(VENV)/.installed-bench data
-	cd benchmarks && ../$(PY) bench_epoch.py && ../$(PY) bench_accuracy.py --recipe && ../$(PY) bench_landscape.py
+	cd benchmarks && ../$(PY) bench_epoch.py && ../$(PY) bench_accuracy.py --recipe && ../$(PY) bench_landscape.py \
+		&& ../$(PY) bench_sklearn.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -55,11 +55,21 @@ def sigmoid_prime(z):
     return s * (1 - s)
 
 
+def identity_activation(z):
+    # A linear hidden layer (scikit-learn's "identity"): a bottleneck with no non-linearity.
+    return z
+
+
+def identity_activation_prime(z):
+    return np.ones_like(z)
+
+
 ACTIVATIONS = {
     "relu": (relu, relu_prime),
     "leaky_relu": (leaky_relu, leaky_relu_prime),
     "tanh": (tanh, tanh_prime),
     "sigmoid": (sigmoid, sigmoid_prime),
+    "identity": (identity_activation, identity_activation_prime),
 }
 
 # --- output layer -------------------------------------------------------------
