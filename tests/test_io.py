@@ -14,7 +14,8 @@ from netprop.io import ModelFileError, TrainedModel, atomic_write, save_arrays, 
 def reseal(config):
     """config_sha256 recomputed by hand: SHA-256 of the JSON without it, keys sorted, no spaces."""
     body = {k: v for k, v in config.items() if k != "config_sha256"}
-    config["config_sha256"] = hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    config["config_sha256"] = hashlib.sha256(canonical.encode()).hexdigest()
     return config
 
 
