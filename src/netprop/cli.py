@@ -630,16 +630,15 @@ def cmd_tune(args):
     out_dir = Path(args.out) if args.out else Path("runs") / datetime.now().strftime("tune-%Y%m%d-%H%M%S")
     spec = sweep_spec(trials, source, args.seed, args.validation, args.subset)
     done = {}
-    if (out_dir / "sweep.json").is_file():
+    if (out_dir / "sweep.json").is_file() and (out_dir / "trials.json").is_file():
         from .schema import load_sweep, load_trials
 
-        previous = load_sweep(out_dir / "sweep.json")
-        # a sweep that finished no trial (refused, say, for a bad flag) may be replaced by its correction
-        if previous != json.loads(json.dumps(spec)) and (out_dir / "trials.json").is_file():
+        if load_sweep(out_dir / "sweep.json") != json.loads(json.dumps(spec)):
             raise CLIError(f"--out {out_dir} holds a different sweep; choose another directory or "
                            f"repeat that sweep's flags to continue it")
-        if (out_dir / "trials.json").is_file():
-            done = {r["key"]: r for r in load_trials(out_dir / "trials.json")}
+        done = {r["key"]: r for r in load_trials(out_dir / "trials.json")}
+    elif (out_dir / "sweep.json").is_file():
+        pass        # a sweep that finished no trial (refused, say, for a bad flag): its correction replaces it
     elif out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         raise CLIError(f"--out {out_dir} already exists and is not a sweep directory")
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -218,7 +218,8 @@ def fit(net, X, y, X_val, y_val, config, state=None, optimizer_state=None, callb
         epoch = state.epoch + 1
         emit("epoch_start", epoch=epoch, steps=trainer.steps_per_epoch)
         train_loss, train_acc, lr, seconds = trainer.train_epoch(epoch, emit)
-        val_loss, val_acc, _ = evaluate(net, X_val, y_val)
+        with np.errstate(over="ignore", invalid="ignore"):     # a non-finite result is checked below
+            val_loss, val_acc, _ = evaluate(net, X_val, y_val)
         # The epoch's last step is checked by no later batch loss: its update shows up here, in the
         # validation loss and the parameters, before the epoch can be recorded, kept or checkpointed.
         if not math.isfinite(val_loss):
