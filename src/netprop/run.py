@@ -242,7 +242,8 @@ def _train_run_locked(out_dir, config, source, subset, resume, callback, on_data
                                  f"resume needs the same data")
     n_classes = len(dataset.class_names)
     sizes = [dataset.X_train.shape[1], *config.hidden, n_classes]
-    check_memory(network_bytes(sizes, batch=config.batch_size),
+    # + the trainer's one-hot table of labels: n_classes² values
+    check_memory(network_bytes(sizes, batch=config.batch_size) + 4 * n_classes ** 2,
                  f"hidden {','.join(map(str, config.hidden))} (--hidden): a {'-'.join(map(str, sizes))} network "
                  f"with its optimizer state", ValueError)
     prepared = prepare(dataset, config, subset)
