@@ -134,6 +134,17 @@ def test_a_second_run_into_a_locked_directory_is_refused(tmp_path, capsys):
     assert list(out.iterdir()) == []
 
 
+def test_a_second_sweep_into_a_locked_directory_is_refused(tmp_path, capsys):
+    npz = small_npz(tmp_path / "d.npz", n=60, d=4)
+    out = tmp_path / "s"
+    out.mkdir()
+    with directory_lock(out):
+        line = one_line_error(capsys, main(["tune", "--data", str(npz), "--trials", "1", "--out", str(out),
+                                            "--no-final", "--quiet"]))
+    assert "another netprop process is writing there" in line
+    assert not (out / "trials.json").exists()
+
+
 def test_a_run_that_finished_meanwhile_is_not_overwritten(tmp_path):
     path = small_npz(tmp_path / "d.npz")
     cfg = TrainConfig(hidden=[4], epochs=1, batch_size=16)
@@ -476,6 +487,9 @@ def test_flags_given_with_resume_must_match_the_checkpoint(tmp_path, capsys):
     out = interrupted_run(tmp_path, npz)
     line = one_line_error(capsys, main(["train", "--resume", str(out), "--lr", "0.5", "--epochs", "9"]))
     assert "--lr 0.5 (checkpoint: 0.01)" in line and "--epochs 9 (checkpoint: 3)" in line
+    # argparse takes an unambiguous prefix for the whole flag; so does the comparison
+    line = one_line_error(capsys, main(["train", "--resume", str(out), "--hid", "64"]))
+    assert "--hidden [64] (checkpoint: [8])" in line
     other = small_npz(tmp_path / "other.npz", seed=3)
     line = one_line_error(capsys, main(["train", "--resume", str(out), "--data", str(other)]))
     assert "--data" in line and "other.npz" in line

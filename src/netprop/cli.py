@@ -325,6 +325,9 @@ _RESUME_FLAGS = {"--hidden": "hidden", "--activation": "activation", "--epochs":
                  "--augment": "augment", "--shift": "shift", "--seed": "seed", "--validation": "validation"}
 
 
+_RESUME_OPTIONS = [*_RESUME_FLAGS, "--subset", "--out", "--data", "--test-data", "--data-dir", "--header"]
+
+
 def _check_resume_flags(args, out_dir):
     """Refuse flags given beside --resume that differ from the checkpoint's (they would be ignored)."""
     from .io import ModelFileError
@@ -604,7 +607,7 @@ def _print_board(board, file=sys.stdout, limit=None):
 def cmd_tune(args):
     from tqdm import tqdm
 
-    from .io import write_json
+    from .io import directory_lock, write_json
     from .run import train_run
     from .train import TrainConfig
     from .tune import grid_trials, leaderboard, random_trials, run_trials, sweep_spec, trial_from_result
@@ -642,6 +645,7 @@ def cmd_tune(args):
     elif out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         raise CLIError(f"--out {out_dir} already exists and is not a sweep directory")
     out_dir.mkdir(parents=True, exist_ok=True)
+    args.hold(directory_lock(out_dir))     # one sweep per directory at a time
     write_json(out_dir / "sweep.json", spec)
 
     quiet = args.quiet or args.json
@@ -956,6 +960,7 @@ def _terminate(signum, frame):
 
 
 def main(argv=None):
+    import contextlib
     import signal
     import threading
 
@@ -964,11 +969,18 @@ def main(argv=None):
     args = parser.parse_args(argv)
     # which flags were typed, not defaulted: --resume compares exactly those with its checkpoint
     args.given_flags = {token.split("=", 1)[0] for token in argv if token.startswith("--")}
+    # argparse accepts unambiguous prefixes (--hid for --hidden): name them in full
+    args.given_flags |= {full for token in args.given_flags for full in _RESUME_OPTIONS
+                         if token not in _RESUME_OPTIONS and full.startswith(token)
+                         and sum(o.startswith(token) for o in _RESUME_OPTIONS) == 1}
     previous = signal.getsignal(signal.SIGTERM)
     if previous is signal.SIG_DFL and threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _terminate)
+    held = contextlib.ExitStack()
+    args.hold = held.enter_context          # a command's directory locks last until it returns
     try:
-        return args.func(args)
+        with held:
+            return args.func(args)
     except (CLIError, ValueError, OSError) as exc:  # DataError, ModelFileError are ValueErrors
         print(f"netprop {args.command}: error: {exc}", file=sys.stderr)
         return 2
