@@ -425,6 +425,7 @@ def test_tampered_checkpoint_metadata_is_refused(tmp_path):
         (lambda m: m["state"].update(epoch="1"), "field state.epoch must be an integer"),    # TypeError
         (lambda m: m.update(source=[1]), "field source must be an object"),                 # AttributeError
         (lambda m: m["config"].update(lr=-1.0), "field config: learning rate must be > 0"),
+        (lambda m: m["state"].update(extra=1), "field state.extra is not expected here"),     # TypeError
     ]:
         tampered = json.loads(json.dumps(meta))
         edit(tampered)

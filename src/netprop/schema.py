@@ -113,6 +113,12 @@ class Fields:
         check_value(value, kind, name, self.fail, lo=lo, hi=hi, choices=choices, finite=finite)
         return value
 
+    def only(self, keys):
+        """Refuse keys other than these (where the reader would pass them on as arguments)."""
+        extra = sorted(set(self.obj) - set(keys), key=str)
+        if extra:
+            self.fail(self.name(extra[0]), "is not expected here")
+
     def sub(self, key, optional=False):
         """A Fields for the object at obj[key] (None when optional and absent or null)."""
         value = self.get(key, "dict", optional=optional)
@@ -185,9 +191,11 @@ def check_model_config(config, label, error=SchemaError):
 
 def check_train_config(config, label, error=SchemaError, where="config"):
     """A TrainConfig as a dict (checkpoint metadata): types here, ranges by TrainConfig itself."""
+    from .functions import ACTIVATIONS
+
     f = Fields(config, label, error, where)
     f.int_list("hidden", lo=1, hi=MAX_UNITS, min_len=1, max_len=MAX_LAYERS)
-    f.get("activation", "str")
+    f.get("activation", "str", choices=list(ACTIVATIONS))
     for key in ("epochs", "batch_size", "step_epochs", "patience", "shift", "seed"):
         f.get(key, "int", lo=0 if key in ("patience", "shift", "seed") else 1, hi=2 ** 63 - 1)
     for key in ("lr", "momentum", "l2", "gamma", "validation"):
@@ -224,6 +232,8 @@ def check_checkpoint_meta(meta, label, error=SchemaError):
     if digest is not None and not _HEX64.fullmatch(digest):
         top.fail("data_sha256", "must be 64 lowercase hex digits")
     state = top.sub("state")
+    state.only(["epoch", "step", "history", "best_epoch", "best_accuracy", "best_loss", "bad_epochs",
+                "rng_state", "stopped_early"])
     epoch = state.get("epoch", "int", lo=0, hi=top.obj["config"]["epochs"])
     state.get("step", "int", lo=0)
     history = state.get("history", "list")
