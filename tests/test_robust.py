@@ -134,6 +134,23 @@ def test_a_second_run_into_a_locked_directory_is_refused(tmp_path, capsys):
     assert list(out.iterdir()) == []
 
 
+def test_a_killed_run_leaves_no_stale_lock(tmp_path):
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time\nfrom netprop.io import directory_lock\n"
+        "with directory_lock(sys.argv[1]):\n    print('locked', flush=True)\n    time.sleep(120)"),
+        str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(ValueError, match="another netprop process"):
+            with directory_lock(tmp_path):
+                pass
+    finally:
+        holder.kill()                       # kill -9: no cleanup code runs in the holder
+        holder.wait(timeout=30)
+    with directory_lock(tmp_path):          # the kernel released the lock with the process
+        pass
+
+
 def test_a_second_sweep_into_a_locked_directory_is_refused(tmp_path, capsys):
     npz = small_npz(tmp_path / "d.npz", n=60, d=4)
     out = tmp_path / "s"
