@@ -6,7 +6,6 @@ No pickle anywhere: loading a model or checkpoint reads arrays and JSON, never c
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -17,6 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+try:
+    import fcntl
+except ImportError:                 # Windows: no flock; directory_lock says so
+    fcntl = None
 
 from . import schema
 from .limits import check_memory, human_bytes
@@ -82,6 +86,9 @@ def directory_lock(directory):
     the process dies (kill -9 included): a crashed run never leaves a stale lock.
     """
     directory = Path(directory)
+    if fcntl is None:               # documented in the README: no lock where the OS has no flock
+        yield directory
+        return
     fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
     try:
         try:
