@@ -18,6 +18,8 @@ import zlib
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import netprop
 from helpers import synthetic_npz
@@ -404,11 +406,11 @@ def deep(n):
 def test_deep_json_is_one_line_everywhere(tmp_path, capsys):
     _, path = saved_model(tmp_path)
     (path / "config.json").write_text('{"network": ' + deep(100_000) + "}")
-    with pytest.raises(ModelFileError, match="config.json: JSON nested 100001 levels deep"):
+    with pytest.raises(ModelFileError, match="config.json: JSON nested more than 32 levels deep"):
         netprop.load(path)
     (tmp_path / "p.json").write_text(deep(100_000))
     line = one_line_error(capsys, main(["derive", "--params", str(tmp_path / "p.json")]))
-    assert "--params" in line and "nested 100000 levels deep" in line
+    assert "--params" in line and "nested more than 32 levels deep" in line
     sweep = tmp_path / "sweep"
     sweep.mkdir()
     (sweep / "sweep.json").write_text(deep(100_000))
@@ -566,3 +568,37 @@ def test_flags_that_would_be_ignored_are_refused(tmp_path, capsys, args, fragmen
     line = one_line_error(capsys, main([a.format(npz=npz, tmp=tmp_path) for a in args]))
     assert fragment in line
     assert not (tmp_path / "r").exists() and not list(tmp_path.glob("runs"))
+
+
+def nesting(value):
+    """Depth of a parsed JSON value, counted here by recursion (the values are small)."""
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list):
+        return 1 + max((nesting(v) for v in value), default=0)
+    return 0
+
+
+json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(alphabet='[]{}"\\\\ab,:'),
+                           lambda inner: st.lists(inner, max_size=3)
+                           | st.dictionaries(st.text(alphabet='[]{}"\\\\a'), inner, max_size=3),
+                           max_leaves=12)
+
+
+@given(json_values, st.sampled_from([None, 2]))
+def test_json_depth_ignores_brackets_in_strings(value, indent):
+    from netprop.schema import json_depth
+
+    assert json_depth(json.dumps(value, indent=indent)) == nesting(value)
+
+
+@pytest.mark.parametrize("text", [
+    '"' + "a" * 1_000_000,                     # unterminated string
+    '"\\' * 500_000,                           # escaped quotes, never closed: quadratic for a backtracking regex
+    '"' + "[" * 1_000_000 + '"',               # brackets inside one string
+    "[]" * 500_000,
+])
+def test_json_depth_is_one_pass(text):
+    from netprop.schema import json_depth
+
+    assert json_depth(text) <= 1

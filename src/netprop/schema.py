@@ -14,13 +14,12 @@ import math
 import re
 from pathlib import Path
 
-import numpy as np
 
 MAX_DEPTH = 32                      # netprop's own files nest at most 5 levels
 MAX_JSON_BYTES = 64 << 20
 MAX_LAYERS = 64
 MAX_UNITS = 1 << 31                 # per layer; memory is checked separately, against the file size
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_STRUCTURE = re.compile(r'[\[\]{}"]')
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -31,19 +30,44 @@ class SchemaError(ValueError):
 # --- parsing -------------------------------------------------------------------------------
 
 
-def json_depth(text):
-    """The deepest nesting of [ and { in JSON text, strings ignored; counted without recursion."""
-    outside = _STRING.sub('""', text).encode("utf-8", "replace")
-    b = np.frombuffer(outside, dtype=np.uint8)
-    step = np.isin(b, (ord("["), ord("{"))).astype(np.int64) - np.isin(b, (ord("]"), ord("}")))
-    return int(np.cumsum(step).max(initial=0))
+def json_depth(text, stop=None):
+    """The deepest nesting of [ and { in JSON text, brackets inside strings ignored.
+
+    One pass, no recursion and no regular expression that could backtrack: each string is
+    skipped by finding its closing quote (a quote preceded by an even number of backslashes);
+    each backslash is looked at once.  stop: return as soon as the depth exceeds it.
+    """
+    depth = deepest = 0
+    m = _STRUCTURE.search(text)
+    while m is not None:
+        if m.group() == '"':
+            start = m.end()
+            while True:
+                q = text.find('"', start)
+                if q < 0:
+                    return deepest                     # unterminated string: the parser refuses it
+                k = q
+                while k > start and text[k - 1] == "\\":
+                    k -= 1
+                if (q - k) % 2 == 0:
+                    break
+                start = q + 1
+            m = _STRUCTURE.search(text, q + 1)
+            continue
+        depth += 1 if m.group() in "[{" else -1
+        if depth > deepest:
+            deepest = depth
+            if stop is not None and deepest > stop:
+                return deepest
+        m = _STRUCTURE.search(text, m.end())
+    return deepest
 
 
 def parse_json(text, label, error=SchemaError, max_depth=MAX_DEPTH):
     """json.loads(text) with its depth bounded; label names the source in messages."""
-    depth = json_depth(text)
+    depth = json_depth(text, stop=max_depth)
     if depth > max_depth:
-        raise error(f"{label}: JSON nested {depth} levels deep (netprop reads at most {max_depth})")
+        raise error(f"{label}: JSON nested more than {max_depth} levels deep (netprop reads at most {max_depth})")
     try:
         return json.loads(text)
     except ValueError as exc:                      # json.JSONDecodeError is a ValueError
