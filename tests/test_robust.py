@@ -420,6 +420,11 @@ def test_deep_json_is_one_line_everywhere(tmp_path, capsys):
     assert "sweep.json: JSON nested" in line
 
 
+def test_json_reads_stop_at_their_limit(capsys):
+    line = one_line_error(capsys, main(["derive", "--params", "/dev/zero"]))    # endless: read_text never returned
+    assert "--params /dev/zero: more than the 67108864 bytes" in line
+
+
 def test_tampered_trials_json_is_one_line(tmp_path, capsys):
     npz = small_npz(tmp_path / "d.npz", n=60, d=4)
     args = ["tune", "--data", str(npz), "--trials", "1", "--out", str(tmp_path / "s"), "--no-final", "--quiet"]

@@ -82,10 +82,11 @@ def load_json(path, label=None, error=SchemaError, max_depth=MAX_DEPTH, max_byte
     path = Path(path)
     label = label or str(path)
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise error(f"{label}: {size} bytes, more than the {max_bytes} a netprop JSON file may hold")
-        text = path.read_bytes().decode("utf-8")
+        with open(path, "rb") as fh:
+            blob = fh.read(max_bytes + 1)       # read no further than the limit: /dev/zero ends too
+        if len(blob) > max_bytes:
+            raise error(f"{label}: more than the {max_bytes} bytes a netprop JSON file may hold")
+        text = blob.decode("utf-8")
     except FileNotFoundError:
         raise error(f"{label}: no such file") from None
     except UnicodeDecodeError as exc:
