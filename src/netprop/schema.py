@@ -82,8 +82,12 @@ def load_json(path, label=None, error=SchemaError, max_depth=MAX_DEPTH, max_byte
     path = Path(path)
     label = label or str(path)
     try:
-        with open(path, "rb") as fh:
-            blob = fh.read(max_bytes + 1)       # read no further than the limit: /dev/zero ends too
+        size, chunks = 0, []
+        with open(path, "rb") as fh:            # no further than the limit: /dev/zero ends too
+            while size <= max_bytes and (chunk := fh.read(1 << 16)):   # read(limit) would allocate it
+                chunks.append(chunk)
+                size += len(chunk)
+        blob = b"".join(chunks)
         if len(blob) > max_bytes:
             raise error(f"{label}: more than the {max_bytes} bytes a netprop JSON file may hold")
         text = blob.decode("utf-8")
