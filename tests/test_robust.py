@@ -273,6 +273,7 @@ def test_one_huge_label_is_refused(tmp_path, label, fragment):
     (["gradcheck", "--sizes", "100000,100000,10"], "--sizes 100000,100000,10"),
     (["gradcheck", "--examples", "1000000000", "--sizes", "20,10,5"], "--examples 1000000000"),
     (["gradcheck", "--examples", "1000000000", "--lecture-only"], "--examples 1000000000"),
+    (["tune", "--trials", "100000000000", "--out", "{tmp}/r"], "--trials 100000000000"),
 ])
 def test_huge_flags_are_refused_with_the_size(tmp_path, capsys, args, fragment):
     npz = small_npz(tmp_path / "d.npz")

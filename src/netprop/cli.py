@@ -625,6 +625,10 @@ def cmd_tune(args):
             raise CLIError("--scheduler needs Dask, which is not installed: pip install 'netprop[dask]'") from None
     if args.out is not None and not args.out.strip():
         raise CLIError("--out is empty; give a directory (or leave --out out for runs/tune-<timestamp>)")
+    if args.trials:
+        from .limits import check_memory
+
+        check_memory(4096 * args.trials, f"--trials {args.trials}: the settings and their results")
     trials = grid_trials(optimizer=args.optimizer) if args.grid else \
         random_trials(args.trials or 12, args.seed, optimizer=args.optimizer)
     source = _data_source(args)
