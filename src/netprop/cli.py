@@ -73,9 +73,8 @@ def _progress(total, desc, enabled):
 
 def _gradcheck_cases(args):
     """The networks to check: a small random one, then the lecture's 784-H-10."""
-    from .network import Network
-
     from .limits import check_memory, network_bytes
+    from .network import Network
 
     rng = np.random.default_rng(args.seed)
     cases = []

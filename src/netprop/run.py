@@ -8,14 +8,13 @@ and report into the run directory.  The test set is read once, after training, f
 from __future__ import annotations
 
 import csv
+import hashlib
 import io as _io
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-
-import hashlib
-import math
 
 from . import data as data_mod
 from . import schema
