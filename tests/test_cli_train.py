@@ -250,7 +250,8 @@ def test_train_flags_are_the_fields_of_trainconfig(tmp_path):
     names = [f.name for f in fields(TrainConfig)]
     assert set(SETTINGS) == set(names) and set(CONFIG_FLAGS) == set(names)   # each with written help
     args = vars(build_parser().parse_args(["train"]))
-    not_settings = {"command", "func", "data_dir", "data", "test_data", "subset", "out", "resume", "quiet", "json",
+    not_settings = {"command", "func", "data_dir", "data", "test_data", "header", "subset", "out", "resume",
+                    "quiet", "json",
                     # what the run records besides training (the course's landscape), not hyper-parameters
                     "landscape", "landscape_snapshots", "landscape_directions", "landscape_grid",
                     "landscape_subset", "landscape_margin"}

@@ -1,5 +1,6 @@
 """Save/load round trip; mismatched, tampered and foreign files are refused; writes are atomic."""
 
+import hashlib
 import json
 
 import numpy as np
@@ -8,6 +9,14 @@ import pytest
 import netprop
 from netprop.data import Preprocessing
 from netprop.io import ModelFileError, TrainedModel, atomic_write, save_arrays, sha256
+
+
+def reseal(config):
+    """config_sha256 recomputed by hand: SHA-256 of the JSON without it, keys sorted, no spaces."""
+    body = {k: v for k, v in config.items() if k != "config_sha256"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    config["config_sha256"] = hashlib.sha256(canonical.encode()).hexdigest()
+    return config
 
 
 @pytest.fixture
@@ -50,26 +59,28 @@ def test_mismatched_shapes_are_refused(saved):
         "preprocessing.mean": np.zeros(6), "preprocessing.std": np.ones(6)})
     config = json.loads((path / "config.json").read_text())
     config["model_sha256"] = sha256(path / "model.safetensors")
-    (path / "config.json").write_text(json.dumps(config))
+    (path / "config.json").write_text(json.dumps(reseal(config)))
     with pytest.raises(ModelFileError, match=r"W1 has shape \(4, 6\), config.json expects \(5, 6\)"):
         netprop.load(path)
 
 
 def test_foreign_and_missing_files(tmp_path, saved):
     _, path = saved
-    (path / "model.safetensors").write_bytes(b"\x80\x04 not safetensors, maybe a pickle")
+    (path / "model.safetensors").write_bytes(b"\x80\x04 not safetensors, maybe a pickle" + bytes(300))
     config = json.loads((path / "config.json").read_text())
     config.pop("model_sha256")
-    (path / "config.json").write_text(json.dumps(config))
-    with pytest.raises(ModelFileError, match="not a valid safetensors file"):
+    (path / "config.json").write_text(json.dumps(reseal(config)))
+    with pytest.raises(ModelFileError, match="has no model_sha256 to verify"):
         netprop.load(path)
+    with pytest.raises(ModelFileError, match="not a valid safetensors file"):
+        netprop.load(path, trust_unverified=True)
     with pytest.raises(ModelFileError, match="not a directory"):
         netprop.load(tmp_path / "nowhere")
     (tmp_path / "empty").mkdir()
     with pytest.raises(ModelFileError, match="missing config.json"):
         netprop.load(tmp_path / "empty")
     (path / "config.json").write_text("{not json")
-    with pytest.raises(ModelFileError, match="not a valid netprop config"):
+    with pytest.raises(ModelFileError, match="config.json: not valid JSON"):
         netprop.load(path)
 
 

@@ -28,9 +28,9 @@ def reads(monkeypatch):
     seen = []
     real = data_mod.load_table
 
-    def recording(path):
+    def recording(path, **options):
         seen.append(str(path))
-        return real(path)
+        return real(path, **options)
 
     monkeypatch.setattr(data_mod, "load_table", recording)
     return seen

@@ -130,10 +130,15 @@ def cmd_gradcheck(args):
 def _data_source(args):
     """Where train and tune read their data: --data (and --test-data) or Fashion-MNIST."""
     if args.data:
+        if args.data_dir:
+            raise CLIError("--data-dir is for Fashion-MNIST and would be ignored beside --data; give one of them")
         return {"kind": "file", "path": str(Path(args.data).resolve()),
-                "test_path": str(Path(args.test_data).resolve()) if args.test_data else None}
+                "test_path": str(Path(args.test_data).resolve()) if args.test_data else None,
+                "header": args.header}
     if args.test_data:
         raise CLIError("--test-data needs --data (Fashion-MNIST brings its own test set)")
+    if args.header:
+        raise CLIError("--header is for a CSV given with --data")
     return {"kind": "fashion-mnist",
             "data_dir": str(Path(args.data_dir).resolve()) if args.data_dir else None}
 
@@ -196,13 +201,16 @@ def _download_progress(quiet):
 
 def cmd_train(args):
     from .io import ModelFileError
-    from .run import CHECKPOINT, train_run
+    from .run import CHECKPOINT, train_run, verified_checkpoint_epoch
     from .train import TrainConfig, TrainingDiverged
 
+    if args.out is not None and not args.out.strip():
+        raise CLIError("--out is empty; give a directory (or leave --out out for runs/<timestamp>)")
     if args.resume:
         out_dir = Path(args.resume)
         if not (out_dir / CHECKPOINT).is_file():
             raise CLIError(f"--resume {out_dir}: no {CHECKPOINT} there (nothing to resume)")
+        _check_resume_flags(args, out_dir)
         config = source = None
     else:
         out_dir = Path(args.out) if args.out else _timestamp_dir()
@@ -240,9 +248,10 @@ def cmd_train(args):
     except TrainingDiverged as exc:
         if progress.bar is not None:
             progress.bar.close()
-        kept = (out_dir / CHECKPOINT).is_file()
-        print(f"netprop train: error: {exc}" + (f" (the last good checkpoint stays in {out_dir})"
-              if kept else ""), file=sys.stderr)
+        kept = verified_checkpoint_epoch(out_dir)       # named only when it reads back whole and finite
+        print(f"netprop train: error: {exc}" + (f" (the last good checkpoint, after epoch {kept}, stays in "
+              f"{out_dir})" if kept else " (no epoch finished with finite weights: nothing was kept)"),
+              file=sys.stderr)
         return 3
     except ModelFileError as exc:
         raise CLIError(str(exc)) from None
@@ -261,6 +270,46 @@ def cmd_train(args):
     return 0
 
 
+def _resume_flags():
+    """The flags of `netprop train` that a checkpoint fixes: flag -> TrainConfig field (one flag per field)."""
+    from .train import TrainConfig
+
+    return {"--" + f.name.replace("_", "-"): f.name for f in fields(TrainConfig)}
+
+
+def _resume_options():
+    return [*_resume_flags(), "--subset", "--out", "--data", "--test-data", "--data-dir", "--header"]
+
+
+def _check_resume_flags(args, out_dir):
+    """Refuse flags given beside --resume that differ from the checkpoint's (they would be ignored)."""
+    from .io import ModelFileError
+    from .run import CHECKPOINT, read_checkpoint
+
+    try:
+        _, meta = read_checkpoint(out_dir / CHECKPOINT)
+    except ModelFileError as exc:
+        raise CLIError(str(exc)) from None
+    saved, source = meta["config"], meta["source"]
+    given = getattr(args, "given_flags", set())
+    differ = [f"{flag} {getattr(args, field.replace('-', '_'))!r} (checkpoint: {saved[field]!r})"
+              for flag, field in _resume_flags().items()
+              if flag in given and getattr(args, field) != saved[field]]
+    if "--subset" in given and args.subset != meta.get("subset"):
+        differ.append(f"--subset {args.subset} (checkpoint: {meta.get('subset')})")
+    if "--out" in given and Path(args.out).resolve() != out_dir.resolve():
+        differ.append(f"--out {args.out} (resuming writes to {out_dir})")
+    for flag, key in (("--data", "path"), ("--test-data", "test_path"), ("--data-dir", "data_dir")):
+        value = getattr(args, flag[2:].replace("-", "_"))
+        if flag in given and str(Path(value).resolve()) != source.get(key):
+            differ.append(f"{flag} {value} (checkpoint: {source.get(key) or 'not given'})")
+    if "--header" in given and bool(source.get("header")) != args.header:
+        differ.append("--header (checkpoint: without)")
+    if differ:
+        raise CLIError(f"--resume {out_dir} continues that run with its saved settings, but "
+                       f"{'; '.join(differ)}; drop these flags, or start a new run with --out")
+
+
 def _saved_epochs(out_dir):
     """The epoch count of the run being resumed in out_dir."""
     from .run import CHECKPOINT, read_checkpoint
@@ -272,11 +321,11 @@ def _saved_epochs(out_dir):
 # --- evaluate and predict -----------------------------------------------------------
 
 
-def _load_run(run_dir):
+def _load_run(run_dir, trust_unverified=False):
     from .io import ModelFileError, load_model
 
     try:
-        return load_model(run_dir)
+        return load_model(run_dir, trust_unverified=trust_unverified)
     except ModelFileError as exc:
         raise CLIError(str(exc)) from None
 
@@ -285,7 +334,9 @@ def cmd_evaluate(args):
     from . import data as data_mod
     from .evaluation import evaluate_model
 
-    model = _load_run(args.run_dir)
+    if args.data and args.data_dir:
+        raise CLIError("--data-dir is for Fashion-MNIST and would be ignored beside --data; give one of them")
+    model = _load_run(args.run_dir, args.trust_unverified)
     if args.data:
         X, y = data_mod.load_table(args.data)
         if y is None:
@@ -317,7 +368,7 @@ def cmd_predict(args):
     from .data import load_predict_inputs
     from .evaluation import predict_top
 
-    model = _load_run(args.run_dir)
+    model = _load_run(args.run_dir, args.trust_unverified)
     items = load_predict_inputs(args.files, model.net.layer_sizes[0])
     tops = predict_top(model, np.stack([row for _, row in items]), args.top)
     results = [{"input": label, **top} for (label, _), top in zip(items, tops)]
@@ -441,6 +492,17 @@ def cmd_tune(args):
         raise CLIError("--jobs is for local processes; with --scheduler the cluster's workers run the trials")
     if args.scheduler and not args.scheduler.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
         raise CLIError(f"--scheduler must be an address like tcp://127.0.0.1:8786, got {args.scheduler!r}")
+    if args.scheduler:
+        try:
+            import distributed  # noqa: F401
+        except ImportError:
+            raise CLIError("--scheduler needs Dask, which is not installed: pip install 'netprop[dask]'") from None
+    if args.out is not None and not args.out.strip():
+        raise CLIError("--out is empty; give a directory (or leave --out out for runs/tune-<timestamp>)")
+    if args.trials:
+        from .limits import check_memory
+
+        check_memory(4096 * args.trials, f"--trials {args.trials}: the settings and their results")
     trials = grid_trials(optimizer=args.optimizer) if args.grid else \
         random_trials(args.trials or 12, args.seed, optimizer=args.optimizer)
     source = _data_source(args)
@@ -685,6 +747,9 @@ def build_parser():
                       help="train on your own data instead: .npz with arrays X and y, or CSV with the "
                            "label in the first column")
     data.add_argument("--test-data", metavar="FILE", help="test data for --data (same format)")
+    data.add_argument("--header", action="store_true",
+                      help="the CSV's first row is a header (without this flag a first row is skipped only "
+                           "when no field of it is a number; one that mixes numbers and text is an error)")
     data.add_argument("--subset", type=_positive_int, metavar="N",
                       help="train on N examples of the training split (a quick run)")
     network = p.add_argument_group("network and optimisation")
@@ -693,8 +758,8 @@ def build_parser():
     g = p.add_argument_group("output")
     g.add_argument("--out", metavar="DIR", help="run directory (default runs/<timestamp>)")
     g.add_argument("--resume", metavar="DIR",
-                   help="continue the interrupted run in DIR from its last checkpoint (its saved "
-                        "settings are used; other flags are ignored)")
+                   help="continue the interrupted run in DIR from its last checkpoint with its saved "
+                        "settings and data (both verified); a flag given beside it must match them")
     g.add_argument("--quiet", action="store_true", help="print nothing but errors")
     g.add_argument("--json", action="store_true", help="print the final metrics as one JSON object")
     _add_landscape_arguments(p.add_argument_group("loss landscape (the course's exercise)"), train=True)
@@ -707,6 +772,9 @@ def build_parser():
     p.add_argument("--data", metavar="FILE", help=".npz (X, y) or CSV (label first) to evaluate on")
     p.add_argument("--data-dir", metavar="DIR", help="folder holding the Fashion-MNIST IDX files")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--trust-unverified", action="store_true",
+                   help="load a model whose config.json has no SHA-256 hashes (an older netprop's, or "
+                        "edited by hand); without this flag such a model is refused")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser(
@@ -723,6 +791,8 @@ def build_parser():
     p.add_argument("files", metavar="FILE", nargs="+", help="PNG/JPEG images or .npy arrays")
     p.add_argument("--top", type=_positive_int, default=3, help="probabilities to show (default 3)")
     p.add_argument("--json", action="store_true", help="print a JSON list")
+    p.add_argument("--trust-unverified", action="store_true",
+                   help="load a model whose config.json has no SHA-256 hashes (refused without this flag)")
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser(
@@ -779,6 +849,7 @@ def build_parser():
     p.add_argument("--data-dir", metavar="DIR", help="folder holding the Fashion-MNIST IDX files")
     p.add_argument("--data", metavar="FILE", help="your own .npz or CSV training data instead")
     p.add_argument("--test-data", metavar="FILE", help="test data for --data")
+    p.add_argument("--header", action="store_true", help="the CSV's first row is a header")
     p.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
                    help="run trials in N local processes, one BLAS thread each (default 1)")
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
@@ -873,9 +944,27 @@ def build_parser():
     return parser
 
 
+def _terminate(signum, frame):
+    raise KeyboardInterrupt          # SIGTERM (kill, a job scheduler) stops a run as Ctrl-C does
+
+
 def main(argv=None):
+    import signal
+    import threading
+
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
+    # which flags were typed, not defaulted: --resume compares exactly those with its checkpoint
+    args.given_flags = {token.split("=", 1)[0] for token in argv if token.startswith("--")}
+    # argparse accepts unambiguous prefixes (--hid for --hidden): name them in full
+    options = _resume_options()
+    args.given_flags |= {full for token in args.given_flags for full in options
+                         if token not in options and full.startswith(token)
+                         and sum(o.startswith(token) for o in options) == 1}
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous is signal.SIG_DFL and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
     try:
         return args.func(args)
     except (CLIError, ValueError, OSError) as exc:  # DataError, ModelFileError are ValueErrors
@@ -884,3 +973,6 @@ def main(argv=None):
     except KeyboardInterrupt:
         print(f"netprop {args.command}: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if previous is signal.SIG_DFL and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, previous)

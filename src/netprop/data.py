@@ -12,11 +12,15 @@ import struct
 import tempfile
 import urllib.error
 import urllib.request
+import warnings
+import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from .limits import check_memory, human_bytes
 
 CLASS_NAMES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
@@ -37,6 +41,13 @@ EXPECTED_SHAPES = {"train_images": (60000, 28, 28), "train_labels": (60000,),
                    "test_images": (10000, 28, 28), "test_labels": (10000,)}
 
 
+# Labels are class indices 0..C-1; a stray large label would otherwise ask for that many outputs.
+MAX_CLASSES = 10_000
+# deflate cannot compress better than about 1032:1, so a .gz file of n bytes holds at most this
+# many times n bytes of IDX data; a header declaring more is refused before reading the body.
+_DEFLATE_MAX_RATIO = 1032
+
+
 class DataError(ValueError):
     """A data file or data set that cannot be used; the message names the file and the problem."""
 
@@ -49,21 +60,25 @@ _IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f
 def read_idx(path):
     """Read an IDX file (raw or gzip) into an ndarray, checking magic, type, dimensions and size.
 
-    The body is read straight into the array's memory in chunks, so a 47 MB file needs 47 MB.
+    The size the header declares is checked against the file's size (raw) or what its
+    compressed bytes can hold (gzip) and against the memory available, before the body is
+    allocated; the body is then read straight into the array's memory in chunks, so a 47 MB
+    file needs 47 MB.
     """
     path = Path(path)
     try:
         with open(path, "rb") as raw:
             compressed = raw.read(2) == b"\x1f\x8b"
+            file_size = os.fstat(raw.fileno()).st_size
         with (gzip.open if compressed else open)(path, "rb") as fh:
-            return _read_idx_stream(fh, path)
+            return _read_idx_stream(fh, path, file_size, compressed)
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None
     except (OSError, EOFError, zlib.error) as exc:   # gzip.BadGzipFile is an OSError
         raise DataError(f"{path}: not a readable IDX file ({exc})") from None
 
 
-def _read_idx_stream(fh, path):
+def _read_idx_stream(fh, path, file_size, compressed):
     magic = fh.read(4)
     if len(magic) < 4:
         raise DataError(f"{path}: too short to be an IDX file ({len(magic)} bytes)")
@@ -79,7 +94,20 @@ def _read_idx_stream(fh, path):
         raise DataError(f"{path}: truncated header ({4 + len(dims)} bytes, need {4 + 4 * ndim})")
     shape = struct.unpack(f">{ndim}I", dims)
     dtype = np.dtype(_IDX_TYPES[type_code])
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    count = 1
+    for n in shape:                         # Python integers: no overflow, however large the header
+        count *= n
+    expected = count * dtype.itemsize
+    declared = f"header says {'x'.join(map(str, shape))} values ({expected} bytes)"
+    header_bytes = 4 + 4 * ndim
+    if not compressed and expected != file_size - header_bytes:
+        got = file_size - header_bytes
+        raise DataError(f"{path}: {declared} but the file holds {got}: "
+                        f"{'truncated' if got < expected else 'trailing data'}")
+    if compressed and expected > _DEFLATE_MAX_RATIO * file_size:
+        raise DataError(f"{path}: {declared}, more than {file_size} compressed bytes can hold: "
+                        f"truncated or corrupt")
+    check_memory(expected, f"{path}: {declared}", DataError)
     body = bytearray(expected)
     view, got = memoryview(body), 0
     while got < expected:
@@ -90,8 +118,8 @@ def _read_idx_stream(fh, path):
     trailing = fh.read(1) if got == expected else b""
     if got != expected or trailing:
         raise DataError(
-            f"{path}: header says {'x'.join(map(str, shape))} values ({expected} bytes) but the file "
-            f"holds {'fewer' if got < expected else 'more'}: {'truncated' if got < expected else 'trailing data'}"
+            f"{path}: {declared} but the file holds "
+            f"{'fewer' if got < expected else 'more'}: {'truncated' if got < expected else 'trailing data'}"
         )
     array = np.frombuffer(body, dtype=dtype).reshape(shape)
     if dtype.itemsize > 1:                  # IDX is big-endian: convert to native order
@@ -234,34 +262,22 @@ def load_fashion_mnist(data_dir=None, download=True, progress=None):
 # --- users' own data ------------------------------------------------------------------
 
 
-def load_table(path):
+def load_table(path, header=False):
     """(X, y) from a .npz holding arrays X and y, or a CSV whose first column is the label.
 
-    y may be None when the file has no labels (a .npz without y).
+    X: (n, d) real numbers, y: (n,) integer labels 0..MAX_CLASSES-1, or None when the file has
+    no labels (a .npz without y).  CSV: header=True skips the first row; otherwise the first row
+    is skipped only when it is text only (no field is a number), and a first row that mixes
+    numbers with something else is an error naming row 1, not a row silently lost.
     """
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such file")
     suffix = path.suffix.lower()
     if suffix == ".npz":
-        try:
-            with np.load(path, allow_pickle=False) as archive:
-                if "X" not in archive.files:
-                    raise DataError(f"{path}: a .npz needs an array named X (found {archive.files})")
-                X = archive["X"]
-                y = archive["y"] if "y" in archive.files else None
-        except (OSError, ValueError) as exc:
-            if isinstance(exc, DataError):
-                raise
-            raise DataError(f"{path}: not a readable .npz file ({exc})") from None
+        X, y = _load_npz(path)
     elif suffix == ".csv":
-        try:
-            table = np.loadtxt(path, delimiter=",", ndmin=2, dtype=np.float64)
-        except ValueError:
-            try:
-                table = np.loadtxt(path, delimiter=",", ndmin=2, dtype=np.float64, skiprows=1)
-            except ValueError as exc:
-                raise DataError(f"{path}: not a numeric CSV ({exc})") from None
+        table = _load_csv(path, header)
         if table.shape[1] < 2:
             raise DataError(f"{path}: a CSV needs the label in the first column and at least one feature")
         X, y = table[:, 1:], table[:, 0]
@@ -270,20 +286,106 @@ def load_table(path):
     X = np.asarray(X)
     if X.ndim == 3:
         X = X.reshape(len(X), -1)
-    if X.ndim != 2 or X.shape[0] == 0:
-        raise DataError(f"{path}: X must be (examples, features), got shape {X.shape}")
-    if not np.issubdtype(X.dtype, np.number):
+    if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
+        raise DataError(f"{path}: X must be (examples, features) with at least one of each, got shape {X.shape}")
+    if np.iscomplexobj(X):
+        raise DataError(f"{path}: X is complex ({X.dtype}); netprop takes real numbers (its imaginary "
+                        f"part would be lost)")
+    if not (np.issubdtype(X.dtype, np.number) or X.dtype == np.bool_):
         raise DataError(f"{path}: X must be numeric, got {X.dtype}")
     if not np.isfinite(X).all():
         raise DataError(f"{path}: X contains NaN or infinite values")
     if y is not None:
-        y = np.asarray(y)
-        if y.shape != (X.shape[0],):
-            raise DataError(f"{path}: y must hold one label per example ({X.shape[0]}), got shape {y.shape}")
-        if not np.isfinite(y).all() or (y != np.round(y)).any() or (y < 0).any():
-            raise DataError(f"{path}: labels must be integers >= 0")
-        y = y.astype(np.int64)
+        y = check_labels(np.asarray(y), X.shape[0], path)
     return X, y
+
+
+def check_labels(y, n, path):
+    """y as int64 class indices, checked: one per example, integers in 0..MAX_CLASSES-1."""
+    if y.shape != (n,):
+        raise DataError(f"{path}: y must hold one label per example ({n}), got shape {y.shape}")
+    if np.iscomplexobj(y) or not (np.issubdtype(y.dtype, np.number) or y.dtype == np.bool_):
+        raise DataError(f"{path}: labels must be integers 0, 1, 2, …, got {y.dtype} values")
+    if not np.isfinite(y).all() or (y != np.round(y)).any() or (y < 0).any():
+        raise DataError(f"{path}: labels must be integers >= 0")
+    if y.max() >= MAX_CLASSES:
+        raise DataError(f"{path}: label {y.max():.0f} would make {y.max() + 1:.0f} classes; labels are "
+                        f"class indices 0..C-1 and netprop takes at most {MAX_CLASSES} classes")
+    return y.astype(np.int64)
+
+
+def _load_npz(path):
+    """(X, y or None) from a .npz, each member's declared size checked before it is read."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = {info.filename: info for info in archive.infolist()}
+            for name in ("X.npy", "y.npy"):
+                if name in members:
+                    _check_npy_member(archive, members[name], path)
+        with np.load(path, allow_pickle=False) as archive:
+            if "X" not in archive.files:
+                raise DataError(f"{path}: a .npz needs an array named X (found {archive.files})")
+            X = archive["X"]
+            y = archive["y"] if "y" in archive.files else None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        if isinstance(exc, DataError):
+            raise
+        raise DataError(f"{path}: not a readable .npz file ({exc})") from None
+    return X, y
+
+
+def _check_npy_member(archive, info, path):
+    """Refuse a .npy member whose header declares more bytes than the member holds."""
+    with archive.open(info) as fh:
+        version = np.lib.format.read_magic(fh)
+        read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                       else np.lib.format.read_array_header_2_0)
+        shape, _, dtype = read_header(fh)
+    if dtype.hasobject:
+        raise DataError(f"{path}: {info.filename} holds Python objects; netprop reads numbers only")
+    count = 1
+    for n in shape:
+        count *= n
+    declared = count * dtype.itemsize
+    if declared > info.file_size:
+        raise DataError(f"{path}: {info.filename} declares shape {shape} ({human_bytes(declared)}) but "
+                        f"holds {info.file_size} bytes: truncated or corrupt")
+    check_memory(declared, f"{path}: {info.filename} of shape {shape}", DataError)
+
+
+def _is_number(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _load_csv(path, header):
+    """The CSV as a float64 table (rows, columns); see load_table for the first-row rule."""
+    check_memory(8 * path.stat().st_size, f"{path}: its table", DataError)
+    try:
+        with open(path, encoding="utf-8-sig") as fh:    # utf-8-sig: a byte-order mark is not data
+            lines = fh.read().splitlines()
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not UTF-8 text ({exc})") from None
+    first = next((k for k, line in enumerate(lines) if line.strip()), None)
+    if first is None:
+        raise DataError(f"{path}: the CSV is empty")
+    fields = [f.strip() for f in lines[first].split(",")]
+    if header or not any(_is_number(f) for f in fields):
+        first += 1                          # a header: asked for, or text only
+    elif not all(_is_number(f) for f in fields):
+        bad = next(f for f in fields if not _is_number(f))
+        raise DataError(f"{path}: row {first + 1} does not parse as numbers ({bad!r}); if it is a "
+                        f"header, pass --header")
+    try:
+        table = np.loadtxt(lines[first:], delimiter=",", ndmin=2, dtype=np.float64)
+    except ValueError as exc:
+        raise DataError(f"{path}: not a numeric CSV ({exc})") from None
+    if table.size == 0:
+        raise DataError(f"{path}: the CSV has no data rows")
+    return table
 
 
 # --- splits and preprocessing ------------------------------------------------------------
@@ -377,13 +479,18 @@ def image_to_pixels(path, invert="auto"):
         raise DataError("reading images needs pillow (pip install pillow)") from None
     path = Path(path)
     try:
-        with Image.open(path) as img:
-            gray = img.convert("L")
+        with warnings.catch_warnings():
+            # Pillow warns above 89 M pixels and refuses above twice that; both are refused here
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                a = _gray_levels(img)
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise DataError(f"{path}: image too large to read safely ({exc})") from None
     except (UnidentifiedImageError, OSError) as exc:
         raise DataError(f"{path}: not a readable image ({exc})") from None
-    a = np.asarray(gray, dtype=np.float64)
+    gray = Image.fromarray(np.round(a).astype(np.uint8))
     border = np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]]).mean()
     if invert is True or (invert == "auto" and border > a.mean()):
         a = 255.0 - a
@@ -440,3 +547,27 @@ def load_predict_inputs(paths, d):
         else:
             raise DataError(f"{p}: unsupported file type {suffix or '(none)'}; give PNG/JPEG images or .npy arrays")
     return items
+
+
+def _gray_levels(img):
+    """An open PIL image as float64 gray levels 0..255, whatever its mode's bit depth.
+
+    convert("L") clips 16- and 32-bit values at 255 (a 16-bit photo becomes all white), so
+    those modes are scaled instead: 16-bit by 255/65535, 32-bit integers by their own range,
+    floats in [0, 1] by 255.
+    """
+    if img.mode.startswith("I;16"):
+        return np.asarray(img, dtype=np.float64) * (255.0 / 65535.0)
+    if img.mode in ("I", "F"):
+        a = np.asarray(img, dtype=np.float64)
+        if not np.isfinite(a).all():
+            raise OSError(f"mode {img.mode} image with NaN or infinite values")
+        lo, hi = float(a.min()), float(a.max())
+        if img.mode == "F" and lo >= 0 and hi <= 1:
+            return a * 255.0
+        if lo >= 0 and hi <= 255 and img.mode == "F":
+            return a
+        if lo >= 0 and hi <= 65535:               # 16-bit PNGs open as mode I in Pillow
+            return a * (255.0 / 65535.0)
+        return (a - lo) * (255.0 / (hi - lo)) if hi > lo else np.zeros_like(a)
+    return np.asarray(img.convert("L"), dtype=np.float64)

@@ -104,17 +104,22 @@ def gradcheck_cases(sizes=None, hidden=32, lecture_only=False, examples=4, activ
     examples : n, the minibatch size.  One seeded generator draws every X and y in turn.
     Returns a list of GradcheckCase (X: (n, sizes[0]) or (n, 784); y as Network.loss takes it).
     """
+    from .limits import check_memory, network_bytes
     from .network import Network
 
     rng = np.random.default_rng(seed)
     cases = []
     if sizes is not None or not lecture_only:
         random_sizes = sizes or [20, 10, 5]
+        check_memory(network_bytes(random_sizes, 8, copies=5, batch=examples),
+                     f"--sizes {','.join(map(str, random_sizes))} --examples {examples}")
         net = Network(random_sizes, activation=activation, loss=loss, seed=seed)
         X = rng.normal(size=(examples, random_sizes[0]))
         y = random_targets(rng, net, examples)
         cases.append(GradcheckCase("random " + "-".join(map(str, random_sizes)), net, X, y))
     if sizes is None:
+        check_memory(network_bytes([784, hidden, 10], 8, copies=5, batch=examples),
+                     f"--hidden {hidden} --examples {examples}")
         net = Network([784, hidden, 10], activation=activation, loss=loss, seed=seed)
         X, y, source = lecture_examples(rng, net, examples)
         cases.append(GradcheckCase(f"lecture 784-{hidden}-10 ({source})", net, X, y))

@@ -8,6 +8,7 @@ and report into the run directory.  The test set is read once, after training, f
 from __future__ import annotations
 
 import csv
+import hashlib
 import io as _io
 import math
 from dataclasses import asdict, dataclass
@@ -16,7 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from . import data as data_mod
-from .io import ModelFileError, TrainedModel, atomic_write, load_arrays, save_arrays, save_model, versions, write_json
+from . import schema
+from .io import (ModelFileError, TrainedModel, atomic_write, clean_stale_temporaries, directory_lock, load_arrays,
+                 save_arrays, save_model, versions, write_json)
+from .limits import check_memory, network_bytes
 from .network import Network
 from .train import TrainConfig, TrainState, evaluate, fit, state_from_json, state_to_json
 
@@ -42,12 +46,15 @@ def load_dataset(source, progress=None):
     if source["kind"] == "fashion-mnist":
         X, y, Xt, yt = data_mod.load_fashion_mnist(source.get("data_dir"), progress=progress)
         return Dataset(X, y, Xt, yt, list(data_mod.CLASS_NAMES), (28, 28), "pixels", source)
-    X, y = data_mod.load_table(source["path"])
+    X, y = data_mod.load_table(source["path"], header=bool(source.get("header")))
     if y is None:
         raise data_mod.DataError(f"{source['path']}: training data needs labels (an array y)")
+    if len(np.unique(y)) < 2:
+        raise data_mod.DataError(f"{source['path']}: every example has label {y[0]}; a classifier needs "
+                                 f"at least two classes to learn anything")
     Xt = yt = None
     if source.get("test_path"):
-        Xt, yt = data_mod.load_table(source["test_path"])
+        Xt, yt = data_mod.load_table(source["test_path"], header=bool(source.get("header")))
         if yt is None:
             raise data_mod.DataError(f"{source['test_path']}: test data needs labels (an array y)")
         if Xt.shape[1] != X.shape[1]:
@@ -71,9 +78,16 @@ class PreparedData:
 def prepare(dataset, config, subset=None, dtype=np.float32):
     """Split off validation, fit preprocessing on the training split, optionally subsample it."""
     train_idx, val_idx = data_mod.stratified_split(dataset.y_train, config.validation, config.seed)
+    if len(train_idx) == 0 or len(val_idx) == 0:
+        raise data_mod.DataError(
+            f"{len(dataset.y_train)} examples leave {len(train_idx)} for training and {len(val_idx)} for "
+            f"validation (fraction {config.validation:g}); both need at least one: give more data")
     if subset is not None:
         if subset < 1:
             raise ValueError(f"--subset must be >= 1, got {subset}")
+        if subset > len(train_idx):
+            raise data_mod.DataError(f"--subset {subset}: the training split holds only {len(train_idx)} "
+                                     f"examples; give at most {len(train_idx)}")
         if subset < len(train_idx):
             rng = np.random.default_rng(config.seed + 1)
             train_idx = np.sort(rng.choice(train_idx, size=subset, replace=False))
@@ -111,10 +125,48 @@ def write_checkpoint(path, net, optimizer, state, run_info):
 
 
 def read_checkpoint(path):
-    arrays, meta = load_arrays(path)
-    if not meta or "state" not in meta or "config" not in meta:
+    """(arrays, metadata) of a checkpoint: its checksum verified, its metadata checked field by field."""
+    arrays, meta = load_arrays(path, require_checksum=True)
+    if not isinstance(meta, dict) or "state" not in meta or "config" not in meta:
         raise ModelFileError(f"{path}: not a netprop checkpoint")
+    schema.check_checkpoint_meta(meta, str(path), ModelFileError)
+    try:
+        TrainConfig.from_dict(meta["config"])
+    except ValueError as exc:
+        raise ModelFileError(f"{path}: field config: {exc}") from None
     return arrays, meta
+
+
+def verified_checkpoint_epoch(out_dir):
+    """The epoch of out_dir's checkpoint if it reads back whole and every parameter is finite, else None.
+
+    What a diverged or interrupted run may call its "last good checkpoint".
+    """
+    try:
+        arrays, meta = read_checkpoint(Path(out_dir) / CHECKPOINT)
+    except ModelFileError:
+        return None
+    if not all(np.isfinite(a).all() for k, a in arrays.items() if k.startswith(("param.", "best."))):
+        return None
+    return meta["state"]["epoch"]
+
+
+def data_fingerprint(dataset):
+    """SHA-256 over the raw arrays of a data set (training and test): resume checks the data is the same."""
+    h = hashlib.sha256()
+    for a in (dataset.X_train, dataset.y_train, dataset.X_test, dataset.y_test):
+        if a is None:
+            h.update(b"none")
+            continue
+        a = np.ascontiguousarray(a)
+        h.update(f"{a.dtype.str}{a.shape}".encode())
+        h.update(memoryview(a.reshape(-1).view(np.uint8)))
+    return h.hexdigest()
+
+
+def _differences(given, saved):
+    """"name given vs saved" for every key whose values differ, e.g. ["lr 0.1 (checkpoint: 0.002)"]."""
+    return [f"{k} {given[k]!r} (checkpoint: {saved.get(k)!r})" for k in given if given[k] != saved.get(k)]
 
 
 # --- the run ------------------------------------------------------------------------
@@ -135,26 +187,69 @@ def train_run(out_dir, config=None, source=None, subset=None, resume=False, call
 
     landscape: a landscape.LandscapeOptions to record the parameter path into out_dir/trajectory/
     and draw the loss landscape around it after the report (`netprop train --landscape`).
+    The run holds an OS lock on out_dir from start to end: a second run into the same directory is
+    refused (io.DirectoryBusyError), and so is a new run into a directory another run has written.
+    On resume, the temporary files of writes a killed run left are removed, and config, source
+    and subset, when given, must match the checkpoint's, as must the data itself (its SHA-256).
 
     Returns RunResult.  Raises TrainingDiverged (the last good checkpoint stays),
-    KeyboardInterrupt (likewise), DataError / ValueError on bad input.
+    KeyboardInterrupt (likewise), DataError / ModelFileError / ValueError on bad input.
     """
     out_dir = Path(out_dir)
+    created = not out_dir.exists()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with directory_lock(out_dir):
+            return _train_run_locked(out_dir, config, source, subset, resume, callback, on_data,
+                                     download_progress, landscape)
+    finally:
+        if created and out_dir.is_dir() and not any(out_dir.iterdir()):
+            out_dir.rmdir()                 # a run that wrote nothing leaves nothing
+
+
+def _train_run_locked(out_dir, config, source, subset, resume, callback, on_data, download_progress, landscape):
     arrays = None
     if resume:
         ckpt = out_dir / CHECKPOINT
         if not ckpt.is_file():
             raise ModelFileError(f"{out_dir}: no {CHECKPOINT} to resume from")
+        clean_stale_temporaries(out_dir)
         arrays, meta = read_checkpoint(ckpt)
+        differ = []
+        if config is not None:
+            differ += _differences(asdict(config), meta["config"])
+        if source is not None:
+            differ += _differences(source, meta["source"])
+        if subset is not None and subset != meta.get("subset"):
+            differ.append(f"subset {subset!r} (checkpoint: {meta.get('subset')!r})")
+        if differ:
+            raise ValueError(f"{ckpt}: resuming continues the run with its saved settings, but these "
+                             f"differ: {'; '.join(differ)}")
         config = TrainConfig.from_dict(meta["config"])
         source, subset = meta["source"], meta.get("subset")
+    else:
+        taken = [name for name in (CHECKPOINT, "config.json", "model.safetensors") if (out_dir / name).exists()]
+        if taken:
+            raise ModelFileError(f"{out_dir}: already holds another run's {', '.join(taken)}; choose an "
+                                 f"empty directory (or resume that run)")
     config = config or TrainConfig()
     source = source or {"kind": "fashion-mnist"}
 
     dataset = load_dataset(source, progress=download_progress)
+    fingerprint = data_fingerprint(dataset)
+    if arrays is not None and meta.get("data_sha256", fingerprint) != fingerprint:
+        where = source.get("path") or source.get("data_dir") or "Fashion-MNIST"
+        raise data_mod.DataError(f"{where}: the data changed since the checkpoint in {out_dir} was written "
+                                 f"(SHA-256 {fingerprint[:12]}…, checkpoint {meta['data_sha256'][:12]}…); "
+                                 f"resume needs the same data")
+    n_classes = len(dataset.class_names)
+    sizes = [dataset.X_train.shape[1], *config.hidden, n_classes]
+    # + the trainer's one-hot table of labels: n_classes² values
+    check_memory(network_bytes(sizes, batch=config.batch_size) + 4 * n_classes ** 2,
+                 f"hidden {','.join(map(str, config.hidden))} (--hidden): a {'-'.join(map(str, sizes))} network "
+                 f"with its optimizer state", ValueError)
     prepared = prepare(dataset, config, subset)
     dataset.X_train = None                  # the raw training images are no longer needed
-    n_classes = len(dataset.class_names)
     if on_data is not None:
         on_data(dataset, prepared)
     net = build_network(prepared.X_train.shape[1], n_classes, config)
@@ -167,10 +262,13 @@ def train_run(out_dir, config=None, source=None, subset=None, resume=False, call
             best = [arrays[f"best.{k}"].copy() for k in names]
         except (KeyError, ValueError) as exc:
             raise ModelFileError(f"{out_dir / CHECKPOINT}: does not match the run's network ({exc})") from None
+        if any(b.shape != p.shape for b, p in zip(best, net.named_parameters().values())):
+            raise ModelFileError(f"{out_dir / CHECKPOINT}: its best.* arrays do not match the run's network")
         optimizer_state = {k[len("optimizer."):]: v for k, v in arrays.items() if k.startswith("optimizer.")}
         state = state_from_json(meta["state"], best)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    run_info = {"config": asdict(config), "source": source, "subset": subset}
+        if not math.isfinite(state.best_loss) and state.epoch:
+            raise ModelFileError(f"{out_dir / CHECKPOINT}: field state.best_loss must be finite after an epoch")
+    run_info = {"config": asdict(config), "source": source, "subset": subset, "data_sha256": fingerprint}
 
     def checkpoint(net_, optimizer, state_):
         write_checkpoint(out_dir / CHECKPOINT, net_, optimizer, state_, run_info)

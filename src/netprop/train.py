@@ -69,12 +69,12 @@ class TrainConfig:
 
 
 class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite."""
+    """The loss (training, or validation after the epoch's last step) became NaN or infinite."""
 
-    def __init__(self, epoch, step, lr, value):
+    def __init__(self, epoch, step, lr, value, what="training loss"):
         self.epoch, self.step, self.lr, self.value = epoch, step, lr, value
         super().__init__(
-            f"the training loss became {value} at epoch {epoch}, step {step} (learning rate {lr:g}); "
+            f"the {what} became {value} at epoch {epoch}, step {step} (learning rate {lr:g}); "
             f"try a smaller learning rate, e.g. --lr {lr / 10:g}"
         )
 
@@ -208,7 +208,14 @@ def fit(net, X, y, X_val, y_val, config, state=None, optimizer_state=None, callb
         epoch = state.epoch + 1
         emit("epoch_start", epoch=epoch, steps=trainer.steps_per_epoch)
         train_loss, train_acc, lr, seconds = trainer.train_epoch(epoch, emit)
-        val_loss, val_acc, _ = evaluate(net, X_val, y_val)
+        with np.errstate(over="ignore", invalid="ignore"):     # a non-finite result is checked below
+            val_loss, val_acc, _ = evaluate(net, X_val, y_val)
+        # The epoch's last step is checked by no later batch loss: its update shows up here, in the
+        # validation loss and the parameters, before the epoch can be recorded, kept or checkpointed.
+        if not math.isfinite(val_loss):
+            raise TrainingDiverged(epoch, state.step, lr, val_loss, "validation loss")
+        if not all(np.isfinite(p).all() for p in trainer.params):
+            raise TrainingDiverged(epoch, state.step, lr, "non-finite", "parameters")
         record = {"epoch": epoch, "train_loss": train_loss, "train_accuracy": train_acc,
                   "val_loss": val_loss, "val_accuracy": val_acc, "lr": lr, "seconds": seconds}
         state.history.append(record)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .io import atomic_write, write_json
+from .io import atomic_write, directory_lock, write_json
 from .train import TrainConfig
 
 # The course's suggested ranges: hidden 30/40/50 and larger, learning rate 0.001–0.5 (plain
@@ -219,18 +219,25 @@ def write_trials(out_dir, results):
 
 
 def _finished_trials(out_dir, spec):
-    """The results already in out_dir for this very sweep, by trial key; refuses any other sweep."""
-    if (out_dir / "sweep.json").is_file():
+    """The results already in out_dir for this very sweep, by trial key; refuses any other sweep.
+
+    sweep.json and trials.json are read with bounded depth and checked field by field (schema).
+    A sweep.json without trials.json is a sweep that finished no trial (refused, say, for a bad
+    flag): a corrected command replaces it.
+    """
+    from .schema import SchemaError, load_sweep, load_trials
+
+    if (out_dir / "sweep.json").is_file() and (out_dir / "trials.json").is_file():
         try:
-            previous = json.loads((out_dir / "sweep.json").read_text())
-        except ValueError as exc:
-            raise SweepError(f"{out_dir / 'sweep.json'}: not valid JSON ({exc})") from None
+            previous, finished = load_sweep(out_dir / "sweep.json"), load_trials(out_dir / "trials.json")
+        except SchemaError as exc:
+            raise SweepError(str(exc)) from None
         # through JSON, so tuples and lists compare as they were saved
         if previous != json.loads(json.dumps(spec)):
             raise SweepError(f"--out {out_dir} holds a different sweep; choose another directory or "
                              f"repeat that sweep's flags to continue it")
-        if (out_dir / "trials.json").is_file():
-            return {r["key"]: r for r in json.loads((out_dir / "trials.json").read_text())}
+        return {r["key"]: r for r in finished}
+    if (out_dir / "sweep.json").is_file():
         return {}
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         raise SweepError(f"--out {out_dir} already exists and is not a sweep directory")
@@ -260,9 +267,6 @@ def run_sweep(out_dir, trials, source, seed=0, validation=0.2, subset=None, jobs
     report.md and best/.  Returns SweepResult.  Raises SweepError (a ValueError) as listed
     above or when every trial diverged, ValueError for settings TrainConfig refuses.
     """
-    from .plots import plot_trials
-    from .run import train_run
-
     out_dir = Path(out_dir)
     callback = callback or (lambda event, **info: None)
     if not trials:
@@ -270,9 +274,19 @@ def run_sweep(out_dir, trials, source, seed=0, validation=0.2, subset=None, jobs
     for t in trials:                    # refuse bad settings before anything is written
         TrainConfig(seed=seed, validation=validation, **t.params)
     spec = sweep_spec(trials, source, seed, validation, subset)
-    done = _finished_trials(out_dir, spec)
+    _finished_trials(out_dir, spec)               # refuse another sweep before creating anything
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_json(out_dir / "sweep.json", spec)
+    with directory_lock(out_dir):                 # one sweep per directory at a time
+        done = _finished_trials(out_dir, spec)    # as it is now that no one else writes there
+        write_json(out_dir / "sweep.json", spec)
+        return _sweep(out_dir, trials, done, source, seed, validation, subset, jobs, scheduler, final,
+                      search, callback)
+
+
+def _sweep(out_dir, trials, done, source, seed, validation, subset, jobs, scheduler, final, search, callback):
+    """run_sweep's work, in out_dir locked and holding this sweep's sweep.json."""
+    from .plots import plot_trials
+    from .run import train_run
 
     todo = [t for t in trials if t.key not in done]
     results = list(done.values())

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 
 import numpy as np
 
 from ..network import Network
+from ..schema import load_json
 from .compute import check_size
 
 
@@ -41,14 +40,7 @@ def load_params(path, activation="relu", loss="cross_entropy"):
     The file's "network" entry, if any, overrides activation and loss. Raises ParamsError naming
     what is wrong (and ValueError from check_size for a network too large to derive).
     """
-    try:
-        spec = json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise ParamsError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ParamsError(f"{path}: is a directory, not a JSON file") from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ParamsError(f"{path}: not valid JSON ({exc})") from None
+    spec = load_json(path, str(path), ParamsError)      # its size and nesting depth bounded first
     if not isinstance(spec, dict) or not {"weights", "biases", "x", "y"} <= set(spec):
         raise ParamsError(f"{path}: needs the keys x, y, weights and biases")
     try:
