@@ -517,12 +517,16 @@ def cmd_landscape(args):
 
 
 def cmd_check(args):
+    import contextlib
+
     from .check import check
 
-    report = check(args.file, forward=args.forward, backward=args.backward, layout=args.layout,
-                   order=args.order, l2=args.l2, activation=args.activation, sizes=args.sizes,
-                   seed=args.seed, tolerance=args.tolerance, images=not args.no_images,
-                   data_dir=args.data_dir)
+    # With --json, standard output is for programs: what the student's code prints goes to stderr.
+    with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
+        report = check(args.file, forward=args.forward, backward=args.backward, layout=args.layout,
+                       order=args.order, l2=args.l2, activation=args.activation, sizes=args.sizes,
+                       seed=args.seed, tolerance=args.tolerance, images=not args.no_images,
+                       data_dir=args.data_dir)
     print(json.dumps(report.to_json(), indent=2) if args.json else report.text())
     return 0 if report.passed else 1
 
