@@ -113,7 +113,7 @@ def test_check_a_path_that_is_not_a_file(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("sizes", [(784, 0, 2, 10), (784, 1.5, 2, 10), (784, 10, -1, 10), (784, True, 1, 10),
-                                   (0, 10, 1, 10)])
+                                   (0, 10, 1, 10), (784, float("inf"), 1, 10), (784, 10, float("nan"), 10)])
 def test_course_layer_sizes_rejects_what_is_not_a_network(sizes):
     # [784, 0, 0, 10], [784, 1, 1, 10] (1.5 truncated), [784, 10] (-1 hidden layers) came back as sizes.
     with pytest.raises(ValueError):
