@@ -344,6 +344,8 @@ def cmd_derive(args):
             raise CLIError(f"--params {exc}") from None
     else:
         net, x, y = seeded_inputs(args.sizes, args.activation, args.loss, args.seed)
+    if args.out and Path(args.out).is_dir():
+        raise CLIError(f"--out {args.out}: is a directory")
     text = derive(net, x, y).render(args.format)
     if args.out:
         with atomic_write(Path(args.out), "w") as fh:
