@@ -30,6 +30,16 @@ def _positive_int(text):
     return value
 
 
+def _non_negative_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
+
+
 def _non_negative_float(text):
     try:
         value = float(text)
@@ -49,7 +59,7 @@ def _positive_float(text):
 
 def _int_list(text):
     try:
-        values = [int(part) for part in text.split(",") if part.strip()]
+        values = [int(part) for part in text.split(",")]       # "2,,3" is a typo, not the 2-3 network
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"expected comma-separated positive integers like 20,10,5, got {text!r}"
@@ -633,7 +643,7 @@ def build_parser():
                    help="finite-difference step (default 1e-6)")
     p.add_argument("--threshold", type=_positive_float, default=1e-6,
                    help="largest relative error that passes (default 1e-6)")
-    p.add_argument("--seed", type=int, default=0, help="seed for weights and data (default 0)")
+    p.add_argument("--seed", type=_non_negative_int, default=0, help="seed for weights and data (default 0)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.add_argument("--quiet", action="store_true", help="print nothing unless the check fails")
     p.set_defaults(func=cmd_gradcheck)
@@ -718,7 +728,7 @@ def build_parser():
                    help="hidden activation (default relu)")
     p.add_argument("--loss", choices=list(LOSSES), default="cross_entropy",
                    help="loss (default cross_entropy: softmax output)")
-    p.add_argument("--seed", type=int, default=0, help="seed for x, y, W and b (default 0)")
+    p.add_argument("--seed", type=_non_negative_int, default=0, help="seed for x, y, W and b (default 0)")
     p.add_argument("--params", metavar="FILE",
                    help="JSON with x, y, weights and biases (and optionally network: activation, "
                         "loss), as --format json writes them")
@@ -761,7 +771,7 @@ def build_parser():
                    help="run the trials on this existing Dask distributed cluster instead")
     p.add_argument("--no-final", action="store_true",
                    help="stop after the sweep: do not train the chosen setting again or read the test set")
-    p.add_argument("--seed", type=int, default=0, help="seed for the settings, split and training (default 0)")
+    p.add_argument("--seed", type=_non_negative_int, default=0, help="seed for the settings, split and training (default 0)")
     p.add_argument("--out", metavar="DIR", help="sweep directory (default runs/tune-<timestamp>)")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     p.add_argument("--json", action="store_true", help="print the leaderboard and result as JSON")
@@ -802,7 +812,7 @@ def build_parser():
                    help="largest relative error that agrees (default 1e-6)")
     p.add_argument("--no-images", action="store_true", help="skip the Fashion-MNIST case")
     p.add_argument("--data-dir", metavar="DIR", help="folder holding the Fashion-MNIST IDX files")
-    p.add_argument("--seed", type=int, default=0, help="seed for the cases (default 0)")
+    p.add_argument("--seed", type=_non_negative_int, default=0, help="seed for the cases (default 0)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the tables")
     p.set_defaults(func=cmd_check)
 
@@ -821,7 +831,7 @@ def build_parser():
     )
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by netprop train --landscape")
     _add_landscape_arguments(p, train=False)
-    p.add_argument("--seed", type=int, default=None,
+    p.add_argument("--seed", type=_non_negative_int, default=None,
                    help="seed for the subset and the random directions (default: the run's seed)")
     p.add_argument("--json", action="store_true", help="print landscape.json")
     p.set_defaults(func=cmd_landscape)
