@@ -13,7 +13,7 @@ from netprop.cli import main
 from netprop.course import course_layer_sizes
 from netprop.derive import ParamsError, load_params
 from netprop.gradcheck import gradcheck, rel_error
-from netprop.landscape import pca_plane
+from netprop.landscape import pca_plane, random_plane
 
 GRADIENT_RETURN = "return np.hstack([dW.flatten() for dW in dJdWs] + [db.flatten() for db in dJdbs])"
 
@@ -193,3 +193,14 @@ def test_landscape_nan_snapshot_is_named(tmp_path):
     np.save(paths[1], np.full(6, np.nan))
     with pytest.raises(ValueError, match=f"{paths[1].name}.*(NaN|infinite)"):
         pca_plane(paths)
+
+
+def test_landscape_random_plane_names_a_bad_snapshot(tmp_path):
+    net = netprop.Network([2, 2], seed=0)             # 6 parameters, as _trajectory writes
+    paths = _trajectory(tmp_path)
+    np.save(paths[1], np.full(6, np.inf))
+    with pytest.raises(ValueError, match=f"{paths[1].name}.*(NaN|infinite)"):
+        random_plane(net, paths)
+    np.save(paths[1], np.zeros(7))
+    with pytest.raises(ValueError, match=f"{paths[1].name}.*6 parameters"):
+        random_plane(net, paths)
