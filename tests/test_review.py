@@ -204,3 +204,29 @@ def test_landscape_random_plane_names_a_bad_snapshot(tmp_path):
     np.save(paths[1], np.zeros(7))
     with pytest.raises(ValueError, match=f"{paths[1].name}.*6 parameters"):
         random_plane(net, paths)
+
+
+# --- the Numba kernels against NumPy when a weight has gone NaN ----------------------------------
+
+
+def test_numba_relu_keeps_nan_like_numpy():
+    # relu(NaN) was 0 in the compiled bias_relu, so a NaN weight never reached the loss: the run's
+    # NaN guard did not fire and the NaN was saved with the model.  np.maximum(NaN, 0) is NaN.
+    pytest.importorskip("numba")
+    from netprop import _kernels, fast
+
+    if not _kernels.available():
+        pytest.skip("compiled kernels switched off (NETPROP_NUMBA=0)")
+    net = netprop.Network([3, 4, 2], seed=0, dtype="float32")
+    net.weights[0][1, 0] = np.nan
+    x = np.ones((2, 3), np.float32)
+    cache = fast.forward(net, x)
+    assert np.isnan(cache.h[0][:, 1]).all()
+    assert np.isnan(cache.y_hat).all()
+
+    kernels = _kernels.get()
+    delta = np.array([[np.nan, 1.0, np.inf, -2.0]], np.float32).T.copy()   # (out, n) = (4, 1)
+    z = np.array([[-1.0, -1.0, -1.0, -1.0]], np.float32).T.copy()
+    expected = delta * (z > 0)                          # NumPy: nan, -0, nan, -0
+    kernels["relu_backward"](delta, z)
+    np.testing.assert_array_equal(delta, expected)
