@@ -230,3 +230,9 @@ def test_numba_relu_keeps_nan_like_numpy():
     expected = delta * (z > 0)                          # NumPy: nan, -0, nan, -0
     kernels["relu_backward"](delta, z)
     np.testing.assert_array_equal(delta, expected)
+
+
+def test_check_data_dir_without_the_data_is_an_error(tmp_path):
+    # --data-dir naming an empty or mistyped folder silently dropped the Fashion-MNIST case
+    with pytest.raises(CheckError, match=str(tmp_path / "nowhere")):
+        check(write_module(tmp_path, SOLUTION), data_dir=tmp_path / "nowhere")

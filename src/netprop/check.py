@@ -309,7 +309,9 @@ def _image_case(sizes, n, rng, data_dir):
         directory = find_fashion_mnist(data_dir, download=False)
         images = read_idx(directory / FASHION_MNIST_FILES["test_images"][0]).reshape(-1, 784)
         labels = read_idx(directory / FASHION_MNIST_FILES["test_labels"][0])
-    except (DataError, OSError, ValueError):
+    except (DataError, OSError, ValueError) as exc:
+        if data_dir is not None:           # asked for by name: a silent skip would hide the typo
+            raise CheckError(str(exc)) from None
         return None
     idx = rng.choice(len(images), size=n, replace=False)
     net = Network(sizes, init="course", seed=int(rng.integers(2 ** 31)))
