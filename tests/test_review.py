@@ -236,3 +236,15 @@ def test_check_data_dir_without_the_data_is_an_error(tmp_path):
     # --data-dir naming an empty or mistyped folder silently dropped the Fashion-MNIST case
     with pytest.raises(CheckError, match=str(tmp_path / "nowhere")):
         check(write_module(tmp_path, SOLUTION), data_dir=tmp_path / "nowhere")
+
+
+def test_derive_params_with_activation_flag_uses_the_flag(tmp_path, capsys):
+    # the file's "network" entry silently beat an --activation typed on the command line
+    path = tmp_path / "p.json"
+    assert main(["derive", "--format", "json", "--out", str(path), "--quiet"]) == 0
+    assert json.loads(path.read_text())["network"]["activation"] == "relu"
+    capsys.readouterr()
+    assert main(["derive", "--params", str(path), "--activation", "tanh", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["network"]["activation"] == "tanh"
+    assert main(["derive", "--params", str(path), "--sizes", "3,3"]) == 2
+    assert "--sizes and --seed" in capsys.readouterr().err

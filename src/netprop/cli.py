@@ -348,12 +348,22 @@ def cmd_derive(args):
     from .io import atomic_write
 
     if args.params:
+        if args.sizes is not None or args.seed is not None:
+            raise CLIError("--sizes and --seed draw a seeded network; with --params the file gives it")
         try:
-            net, x, y = load_params(args.params, args.activation, args.loss)
+            net, x, y = load_params(args.params)
         except ParamsError as exc:
             raise CLIError(f"--params {exc}") from None
+        if args.activation or args.loss:      # a flag given here wins over the file's "network" entry
+            from .network import Network
+
+            weights, biases = net.weights, net.biases
+            net = Network(net.layer_sizes, activation=args.activation or net.activation,
+                          loss=args.loss or net.loss_name)
+            net.weights, net.biases = weights, biases
     else:
-        net, x, y = seeded_inputs(args.sizes, args.activation, args.loss, args.seed)
+        net, x, y = seeded_inputs(args.sizes or [2, 2, 3], args.activation or "relu",
+                                  args.loss or "cross_entropy", args.seed or 0)
     if args.out and Path(args.out).is_dir():
         raise CLIError(f"--out {args.out}: is a directory")
     text = derive(net, x, y).render(args.format)
@@ -722,16 +732,17 @@ def build_parser():
             "Hadamard, block matrix = outer product). Default: the lecture's 2-2-3 relu network "
             "with seeded x, y, W and b."),
     )
-    p.add_argument("--sizes", type=_int_list, default=[2, 2, 3], metavar="D,H,...,C",
+    p.add_argument("--sizes", type=_int_list, metavar="D,H,...,C",
                    help="layer sizes (default 2,2,3; at most 4 weight matrices and 8 units a layer)")
-    p.add_argument("--activation", choices=list(ACTIVATIONS), default="relu",
-                   help="hidden activation (default relu)")
-    p.add_argument("--loss", choices=list(LOSSES), default="cross_entropy",
-                   help="loss (default cross_entropy: softmax output)")
-    p.add_argument("--seed", type=_non_negative_int, default=0, help="seed for x, y, W and b (default 0)")
+    p.add_argument("--activation", choices=list(ACTIVATIONS),
+                   help="hidden activation (default relu, or the --params file's)")
+    p.add_argument("--loss", choices=list(LOSSES),
+                   help="loss (default cross_entropy: softmax output; or the --params file's)")
+    p.add_argument("--seed", type=_non_negative_int, help="seed for x, y, W and b (default 0)")
     p.add_argument("--params", metavar="FILE",
                    help="JSON with x, y, weights and biases (and optionally network: activation, "
-                        "loss), as --format json writes them")
+                        "loss), as --format json writes them; --activation and --loss given here "
+                        "win over the file's")
     p.add_argument("--format", choices=["text", "markdown", "latex", "html", "json"], default="text",
                    help="text (terminal, default), markdown (LaTeX in $$ blocks), latex (a "
                         "standalone document), html (one self-contained page: MathML and an SVG "
