@@ -248,3 +248,63 @@ def test_derive_params_with_activation_flag_uses_the_flag(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["network"]["activation"] == "tanh"
     assert main(["derive", "--params", str(path), "--sizes", "3,3"]) == 2
     assert "--sizes and --seed" in capsys.readouterr().err
+
+
+# --- defects in modules other helpers are changing now (data.py, train.py, run.py, cli's train flags):
+# reported, not fixed here; strict xfail, so that the fix turns them into failures to un-mark.
+
+
+def _npz(path, n, d, classes, scale=1.0, seed=0):
+    rng = np.random.default_rng(seed)
+    np.savez(path, X=rng.normal(size=(n, d)) * scale, y=np.arange(n) % classes)
+    return path
+
+
+@pytest.mark.xfail(strict=True, reason="train.py: an empty validation split divides by zero (evaluate, len(X) = 0)")
+def test_train_on_too_few_examples_is_one_line(tmp_path, capsys):
+    # 3 examples of 3 classes: the stratified split leaves no validation example; ZeroDivisionError traceback
+    data = _npz(tmp_path / "tiny.npz", 3, 4, 3)
+    code = main(["train", "--data", str(data), "--epochs", "1", "--hidden", "2", "--out", str(tmp_path / "run"),
+                 "--quiet"])
+    assert code == 2 and "validation" in capsys.readouterr().err
+
+
+@pytest.mark.xfail(strict=True, reason="data.py/run.py: one class trains a 1-output softmax with loss 0")
+def test_train_on_one_class_is_refused(tmp_path, capsys):
+    data = _npz(tmp_path / "one.npz", 50, 4, 1)
+    code = main(["train", "--data", str(data), "--epochs", "1", "--hidden", "2", "--out", str(tmp_path / "run"),
+                 "--quiet"])
+    assert code == 2 and "class" in capsys.readouterr().err
+
+
+@pytest.mark.xfail(strict=True, reason="cli.py CONFIG_FLAGS (train's flags): --seed is type=int")
+def test_train_negative_seed_names_the_flag(tmp_path, capsys):
+    data = _npz(tmp_path / "d.npz", 50, 4, 2)
+    with pytest.raises(SystemExit):
+        main(["train", "--seed", "-1", "--data", str(data), "--epochs", "1", "--out", str(tmp_path / "run")])
+    assert "argument --seed" in capsys.readouterr().err
+
+
+@pytest.mark.xfail(strict=True, reason="data.py Preprocessing.fit: one-pass E[x²] − mean², and a constant test "
+                                       "relative to |mean|")
+def test_feature_standardisation_keeps_a_feature_with_a_large_offset():
+    # 1e9 + N(0, 10²) (a timestamp-like column): its std, 10 by construction, was taken as 0 ("constant")
+    # and set to 1; a column of N(0, 1)·1e160 overflowed the sum of squares to a std of nan.
+    from netprop.data import Preprocessing
+
+    rng = np.random.default_rng(0)
+    X = np.c_[1e9 + rng.normal(0, 10, 1000), rng.normal(0, 1, 1000) * 1e160]
+    p = Preprocessing.fit(X, "features")
+    expected = np.array([np.std(X[:, 0] - 1e9), np.std(X[:, 1] / 1e160) * 1e160])   # two-pass, by hand
+    np.testing.assert_allclose(p.std, expected, rtol=1e-6)
+
+
+@pytest.mark.xfail(strict=True, reason="run.py: --landscape finds out after training that 2 snapshots make no plane")
+def test_landscape_on_a_one_step_run_is_refused_before_training(tmp_path, capsys):
+    # 40 training examples, batch 256, 1 epoch: one step, snapshots 0 and 1; the run trained, wrote its
+    # model, then failed with exit 2 ("a plane needs at least 3")
+    data = _npz(tmp_path / "d.npz", 50, 4, 2)
+    out = tmp_path / "run"
+    code = main(["train", "--data", str(data), "--epochs", "1", "--hidden", "2", "--out", str(out), "--quiet",
+                 "--landscape"])
+    assert code == 0 or not (out / "model.safetensors").exists()
