@@ -782,8 +782,7 @@ def build_parser():
                    help="run the trials on this existing Dask distributed cluster instead")
     p.add_argument("--no-final", action="store_true",
                    help="stop after the sweep: do not train the chosen setting again or read the test set")
-    p.add_argument("--seed", type=_non_negative_int, default=0,
-                   help="seed for the settings, split and training (default 0)")
+    p.add_argument("--seed", type=int, default=0, help="seed for the settings, split and training (default 0)")
     p.add_argument("--out", metavar="DIR", help="sweep directory (default runs/tune-<timestamp>)")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     p.add_argument("--json", action="store_true", help="print the leaderboard and result as JSON")
