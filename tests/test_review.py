@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 import pytest
+from helpers import fashion_mnist_or_skip
 from test_check import SOLUTION, write_module
 
 import netprop
@@ -310,3 +311,14 @@ def test_landscape_on_a_one_step_run_is_refused_before_training(tmp_path, capsys
     code = main(["train", "--data", str(data), "--epochs", "1", "--hidden", "2", "--out", str(out), "--quiet",
                  "--landscape"])
     assert code == 0 or not (out / "model.safetensors").exists()
+
+
+def test_check_says_why_a_size_computed_at_import_breaks_the_random_cases(tmp_path):
+    # A correct solution that computes W1's size from NUM_* at import failed the three random cases with
+    # bare "cannot reshape array of size 59 into shape (5,6)" and no word on why.
+    fashion_mnist_or_skip()
+    source = (SOLUTION.replace("ALPHA = 0.0", "ALPHA = 0.0\nW1_SIZE = NUM_INPUT * NUM_HIDDEN")
+              .replace("end = NUM_INPUT * NUM_HIDDEN\n", "end = W1_SIZE\n"))
+    report = check(write_module(tmp_path, source))
+    assert report.cases[-1].passed                      # its own sizes, on the images
+    assert all("computed from them when your file is imported" in c.error for c in report.cases[:-1])

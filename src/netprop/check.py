@@ -576,7 +576,9 @@ def check(module, forward="forward_prop", backward="back_prop", layout="columns"
         module = load_module(module)
     fns = (_function(module, forward, "--forward", path), _function(module, backward, "--backward", path))
     report = CheckReport(str(path), forward, backward, layout, order, float(l2), activation, tolerance)
-    for case in _cases(module, list(sizes) if sizes is not None else None, seed, data_dir, images):
+    cases = _cases(module, list(sizes) if sizes is not None else None, seed, data_dir, images)
+    own = [getattr(module, name, None) for name in SIZE_NAMES]
+    for case in cases:
         saved = _set_sizes(module, case.sizes)
         try:
             with np.errstate(all="ignore"):
@@ -585,6 +587,16 @@ def check(module, forward="forward_prop", backward="back_prop", layout="columns"
         finally:
             for name, value in saved.items():
                 setattr(module, name, value)
+    if None not in own:
+        # Raising only where the check changed NUM_*: most likely a size computed from them at import.
+        own = course_layer_sizes(*own)
+        at_own = [r.error is None for c, r in zip(cases, report.cases) if c.sizes == own]
+        if at_own and all(at_own):
+            for c, r in zip(cases, report.cases):
+                if r.error is not None and c.sizes != own:
+                    r.error += (f" (the check set {', '.join(SIZE_NAMES)} to this case's sizes; a size computed "
+                                f"from them when your file is imported keeps its old value: compute it inside "
+                                f"your functions, or check only your own sizes with --sizes)")
     if all(c.error is not None for c in report.cases):
         raise CheckError(f"{report.cases[0].error} (in every case; first: {report.cases[0].title})")
     return report
