@@ -76,6 +76,7 @@ def test_check_student_sys_exit_is_a_failure_not_a_silent_pass(tmp_path, where):
     ("return loss, zs, hs, yhat", "return None, zs, hs, yhat", "forward_prop returned None for a loss"),
     ("return loss, zs, hs, yhat", "return 'abc', zs, hs, yhat", "forward_prop returned a loss"),
     ("return loss, zs, hs, yhat", "return loss, [[[1, 2], [3]]] * len(zs), hs, yhat", "forward_prop returned zs[0]"),
+    ("zs, hs = [], []", "zs, hs = [], [x]", "hs[0] with the shape of x"),
     (GRADIENT_RETURN, "return dJdWs + dJdbs", "back_prop returned"),
     (GRADIENT_RETURN, "return 'x'", "back_prop returned"),
 ])

@@ -426,6 +426,9 @@ def _run_case(case, forward, backward, names, layout, order, activation, l2, tol
         z = user[f"z{l + 1}"] = _from_layout(_shaped(zs[l], f"zs[{l}]", shape(sizes[l + 1]), layout,
                                                       names[0]), layout)
         rows.append((f"z{l + 1}", shape(sizes[l + 1]), rel_error(z, ref_z[l])))
+    if L > 1 and np.shape(hs[0]) == x_in.shape != shape(sizes[1]):
+        raise CheckError(f"{names[0]} returned hs[0] with the shape of x {x_in.shape}; hs holds one h per hidden "
+                         f"layer, h1 first, without the input x")
     for l in range(L - 1):
         h = user[f"h{l + 1}"] = _from_layout(_shaped(hs[l], f"hs[{l}]", shape(sizes[l + 1]), layout,
                                                       names[0]), layout)
