@@ -323,3 +323,14 @@ def test_check_says_why_a_size_computed_at_import_breaks_the_random_cases(tmp_pa
     report = check(write_module(tmp_path, source))
     assert report.cases[-1].passed                      # its own sizes, on the images
     assert all("computed from them when your file is imported" in c.error for c in report.cases[:-1])
+
+
+@pytest.mark.xfail(strict=True, reason="data.py/train.py: the class count is max(label) + 1, one-hot through np.eye")
+def test_train_with_a_huge_label_is_one_line(tmp_path, capsys):
+    # labels {0, 10⁷}: a 10,000,001-class output layer; np.eye(10⁷ + 1) raised MemoryError (a traceback)
+    rng = np.random.default_rng(0)
+    data = tmp_path / "sparse.npz"
+    np.savez(data, X=rng.normal(size=(100, 4)), y=np.where(np.arange(100) % 2, 10 ** 7, 0))
+    code = main(["train", "--data", str(data), "--epochs", "1", "--hidden", "2", "--out", str(tmp_path / "run"),
+                 "--quiet"])
+    assert code == 2 and "label" in capsys.readouterr().err
