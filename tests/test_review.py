@@ -334,3 +334,16 @@ def test_train_with_a_huge_label_is_one_line(tmp_path, capsys):
     code = main(["train", "--data", str(data), "--epochs", "1", "--hidden", "2", "--out", str(tmp_path / "run"),
                  "--quiet"])
     assert code == 2 and "label" in capsys.readouterr().err
+
+
+def test_check_json_stays_strict_json_when_the_student_returns_nan(tmp_path, capsys):
+    # a NaN relative error was written as the bare token NaN, which JSON parsers other than Python's reject
+    source = SOLUTION.replace("return loss, zs, hs, yhat", "return float('nan'), zs, hs, yhat")
+    assert main(["check", str(write_module(tmp_path, source)), "--no-images", "--json"]) == 1
+
+    def refuse(token):
+        raise AssertionError(f"not JSON: {token}")
+
+    result = json.loads(capsys.readouterr().out, parse_constant=refuse)
+    assert result["cases"][0]["rows"][0] == {"name": "loss", "shape": [], "rel_error": None, "ok": False,
+                                             "mistake": None}

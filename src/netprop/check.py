@@ -158,7 +158,8 @@ class CheckReport:
                 "l2": self.l2, "activation": self.activation, "tolerance": self.tolerance,
                 "mistakes": {k: {"description": self.describe(k), "where": v} for k, v in self.mistakes().items()},
                 "cases": [{"title": c.title, "error": c.error,
-                           "rows": [{"name": r.name, "shape": list(r.shape), "rel_error": r.error, "ok": r.ok,
+                           "rows": [{"name": r.name, "shape": list(r.shape),
+                                     "rel_error": r.error if np.isfinite(r.error) else None, "ok": r.ok,
                                      "mistake": r.mistake} for r in c.rows]} for c in self.cases]}
 
     def __str__(self):
