@@ -52,15 +52,17 @@ def _compile():
             for i in range(zt.shape[1]):
                 z = zt[j, i] + bj
                 zt[j, i] = z
-                ht[j, i] = z if z > zero else zero
+                # NaN stays NaN, as in np.maximum: a diverged weight must reach the loss and stop the run
+                ht[j, i] = z if (z > zero or z != z) else zero
 
     @jit
     def relu_backward(dt, zt):
         # δ ← δ ⊙ relu'(z), for dt, zt (out, n); relu'(0) = 0 as in functions.relu_prime
-        zero = dt[0, 0] - dt[0, 0]
         for j in range(dt.shape[0]):
             for i in range(dt.shape[1]):
-                dt[j, i] = dt[j, i] if zt[j, i] > zero else zero     # a select, which vectorises
+                d = dt[j, i]
+                # δ·0 rather than 0 where z <= 0: NaN or inf δ gives NaN there, as δ *= (z > 0) does in NumPy
+                dt[j, i] = d if zt[j, i] > 0 else d * 0     # a select, which vectorises
 
     return {"adam": adam, "bias_relu": bias_relu, "relu_backward": relu_backward}
 

@@ -39,6 +39,7 @@ MISTAKES = {
     "mean_twice": "n times too small: divided by n twice",
     "l2_on_biases": "L2 applied to the biases: only the weights are penalised, ∇b has no l2·b term",
     "l2_missing": "L2 missing: (l2/2)·Σ‖W‖² belongs in the loss and l2·W in every ∇W",
+    "l2_double": "L2 twice too strong: the loss's term is (l2/2)·Σ‖W‖², so ∇W gets l2·W, not 2·l2·W",
     "prime_on_h": "act' evaluated on h instead of z: the derivative takes the pre-activation, act'(z)",
     "act_not_prime": "the wrong activation's derivative: ⊙ act(z) (that is, h) where ⊙ act'(z) belongs",
     "no_prime": "the wrong activation's derivative: δ never multiplied by act'(z) (as if act were the identity)",
@@ -52,7 +53,7 @@ MISTAKES = {
                   "combinations of the x passed in",
 }
 # Computed variants of the reference, tried in this order when a block disagrees.
-_VARIANTS = ("sum", "mean_twice", "l2_on_biases", "l2_missing", "prime_on_h", "act_not_prime", "no_prime",
+_VARIANTS = ("sum", "mean_twice", "l2_on_biases", "l2_missing", "l2_double", "prime_on_h", "act_not_prime", "no_prime",
              "softmax_axis", "no_propagation")
 
 
@@ -157,7 +158,8 @@ class CheckReport:
                 "l2": self.l2, "activation": self.activation, "tolerance": self.tolerance,
                 "mistakes": {k: {"description": self.describe(k), "where": v} for k, v in self.mistakes().items()},
                 "cases": [{"title": c.title, "error": c.error,
-                           "rows": [{"name": r.name, "shape": list(r.shape), "rel_error": r.error, "ok": r.ok,
+                           "rows": [{"name": r.name, "shape": list(r.shape),
+                                     "rel_error": r.error if np.isfinite(r.error) else None, "ok": r.ok,
                                      "mistake": r.mistake} for r in c.rows]} for c in self.cases]}
 
     def __str__(self):
@@ -175,6 +177,8 @@ def _label(name):
 def load_module(path):
     """Import the Python file at path (this runs its top-level code) and return the module."""
     path = Path(path)
+    if path.exists() and not path.is_file():
+        raise CheckError(f"{path}: not a file")
     if not path.is_file():
         raise CheckError(f"{path}: no such file")
     name = f"_netprop_check_{path.stem}_{abs(hash(str(path.resolve())))}"
@@ -243,13 +247,16 @@ def _variant(weights, biases, X, Y, activation, l2, mistake):
         penalty += 0.5 * l2 * sum(float((b * b).sum()) for b in biases)
     elif mistake == "l2_missing":
         penalty = 0.0
+    elif mistake == "l2_double":
+        penalty *= 2.0
+    l2_factor = {"l2_missing": 0.0, "l2_double": 2.0}.get(mistake, 1.0)
     scale = {"sum": 1.0, "mean_twice": 1.0 / n ** 2}.get(mistake, 1.0 / n)
     loss = data_loss * n * scale + penalty
     delta = (y_hat - Y) * scale
     output_delta = delta
     grads = {}
     for l in reversed(range(L)):
-        grads[f"W{l + 1}"] = delta.T @ hs[l] + (0.0 if mistake == "l2_missing" else l2 * weights[l])
+        grads[f"W{l + 1}"] = delta.T @ hs[l] + l2_factor * l2 * weights[l]
         grads[f"b{l + 1}"] = delta.sum(axis=0) + (l2 * biases[l] if mistake == "l2_on_biases" else 0.0)
         if l == 0:
             break
@@ -303,7 +310,9 @@ def _image_case(sizes, n, rng, data_dir):
         directory = find_fashion_mnist(data_dir, download=False)
         images = read_idx(directory / FASHION_MNIST_FILES["test_images"][0]).reshape(-1, 784)
         labels = read_idx(directory / FASHION_MNIST_FILES["test_labels"][0])
-    except (DataError, OSError, ValueError):
+    except (DataError, OSError, ValueError) as exc:
+        if data_dir is not None:           # asked for by name: a silent skip would hide the typo
+            raise CheckError(str(exc)) from None
         return None
     idx = rng.choice(len(images), size=n, replace=False)
     net = Network(sizes, init="course", seed=int(rng.integers(2 ** 31)))
@@ -363,8 +372,19 @@ def _from_layout(a, layout):
     return a.T if layout == "columns" else a
 
 
+def _numeric(value, what, fn_name):
+    """value as a float64 array, or CheckError naming the function and the quantity."""
+    if value is None:                 # np.asarray(None, float) is nan, which would read as a wrong number
+        raise CheckError(f"{fn_name} returned None for {what}")
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise CheckError(f"{fn_name} returned {what} that is not an array of numbers "
+                         f"({type(value).__name__})") from None
+
+
 def _shaped(value, what, expected, layout, fn_name):
-    arr = np.asarray(value, dtype=np.float64) if not isinstance(value, np.ndarray) else value.astype(np.float64)
+    arr = _numeric(value, what, fn_name)
     if arr.shape != expected:
         if arr.shape == expected[::-1] and len(expected) == 2:
             other = "rows" if layout == "columns" else "columns"
@@ -384,15 +404,16 @@ def _run_case(case, forward, backward, names, layout, order, activation, l2, tol
 
     try:
         out = forward(x_in.copy(), y_in.copy(), theta.copy())
-    except Exception as exc:  # the student's code: any error becomes the case's line
+    except (Exception, SystemExit) as exc:  # the student's code: any error, sys.exit() too, is the case's line
         result.error = f"{names[0]} raised {_where(exc, path)}"
         return result
     if not isinstance(out, (tuple, list)) or len(out) != 4:
         got = f"{len(out)} values" if isinstance(out, (tuple, list)) else type(out).__name__
         raise CheckError(f"{names[0]} returned {got}; expected 4: loss, zs, hs, yhat")
     loss, zs, hs, y_hat = out
-    if np.size(loss) != 1:
-        raise CheckError(f"{names[0]} returned a loss of shape {np.shape(loss)}; expected one number")
+    loss = _numeric(loss, "a loss", names[0])
+    if loss.size != 1:
+        raise CheckError(f"{names[0]} returned a loss of shape {loss.shape}; expected one number")
     if not isinstance(zs, (list, tuple)) or len(zs) != L:
         raise CheckError(f"{names[0]} returned {len(zs) if isinstance(zs, (list, tuple)) else type(zs).__name__} "
                          f"zs for {L} weight matrices; expected a list with one z per weight matrix")
@@ -406,6 +427,9 @@ def _run_case(case, forward, backward, names, layout, order, activation, l2, tol
         z = user[f"z{l + 1}"] = _from_layout(_shaped(zs[l], f"zs[{l}]", shape(sizes[l + 1]), layout,
                                                       names[0]), layout)
         rows.append((f"z{l + 1}", shape(sizes[l + 1]), rel_error(z, ref_z[l])))
+    if L > 1 and np.shape(hs[0]) == x_in.shape != shape(sizes[1]):
+        raise CheckError(f"{names[0]} returned hs[0] with the shape of x {x_in.shape}; hs holds one h per hidden "
+                         f"layer, h1 first, without the input x")
     for l in range(L - 1):
         h = user[f"h{l + 1}"] = _from_layout(_shaped(hs[l], f"hs[{l}]", shape(sizes[l + 1]), layout,
                                                       names[0]), layout)
@@ -415,10 +439,10 @@ def _run_case(case, forward, backward, names, layout, order, activation, l2, tol
 
     try:
         grad = backward(x_in.copy(), y_in.copy(), theta.copy())
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:
         result.error = f"{names[1]} raised {_where(exc, path)}"
         return result
-    grad = np.asarray(grad, dtype=np.float64)
+    grad = _numeric(grad, "a gradient", names[1])
     if grad.ndim != 1 or grad.size != theta.size:
         raise CheckError(f"{names[1]} returned shape {grad.shape}; expected a flat vector of {theta.size} "
                          f"values (all of ∇W and ∇b for layers {'-'.join(map(str, sizes))})")
@@ -469,7 +493,7 @@ def _name_mistake(name, user, blocks, ref_grads, case, Y, grad, slices, variant,
     if close(user[name] if name in user else blocks[name], misread[name]):
         return "order"
     if name in ("loss", "yhat"):
-        for key in ("softmax_axis", "sum", "mean_twice", "l2_on_biases", "l2_missing"):
+        for key in ("softmax_axis", "sum", "mean_twice", "l2_on_biases", "l2_missing", "l2_double"):
             v = variant(key)
             if v is not None and close(user[name], v[0] if name == "loss" else v[1]):
                 return key
@@ -499,21 +523,26 @@ def _name_mistake(name, user, blocks, ref_grads, case, Y, grad, slices, variant,
         factor = n if key == "sum" else 1.0 / n
         if close(u, factor * r):
             return key
-    if name == "W1" and _outside_span(u - l2 * case.weights[0], case.X, tol):
+    if name == "W1" and _outside_span(u, case.X, tol, case.weights[0]):
         return "other_data"
     return None
 
 
-def _outside_span(gW1, X, tol):
-    """True when the rows of ∇W1 (m, d) are not combinations of the n example inputs (only testable for n < d).
+def _outside_span(gW1, X, tol, W1):
+    """True when the rows of ∇W1 (m, d), less some multiple of W1, are not combinations of the n example
+    inputs (only testable for n < d).
 
-    ∇W1 = δ xᵀ summed over the examples, so each row lies in the span of the x's passed in.
+    ∇W1 = δ xᵀ summed over the examples, so each row lies in the span of the x's passed in; the L2
+    term c·W1 does not, whatever c the student's code used (a wrong c is another mistake, not other data).
     """
     n, d = X.shape
     if n >= d:
         return False
     Q, _ = np.linalg.qr(X.T)                   # an orthonormal basis of the examples' span, (d, n)
     residual = gW1 - (gW1 @ Q) @ Q.T
+    B = W1 - (W1 @ Q) @ Q.T
+    if (B * B).sum() > 0:
+        residual = residual - ((residual * B).sum() / (B * B).sum()) * B
     return np.linalg.norm(residual) > max(tol, 1e-9) * max(np.linalg.norm(gW1), 1e-300)
 
 
@@ -551,7 +580,9 @@ def check(module, forward="forward_prop", backward="back_prop", layout="columns"
         module = load_module(module)
     fns = (_function(module, forward, "--forward", path), _function(module, backward, "--backward", path))
     report = CheckReport(str(path), forward, backward, layout, order, float(l2), activation, tolerance)
-    for case in _cases(module, list(sizes) if sizes is not None else None, seed, data_dir, images):
+    cases = _cases(module, list(sizes) if sizes is not None else None, seed, data_dir, images)
+    own = [getattr(module, name, None) for name in SIZE_NAMES]
+    for case in cases:
         saved = _set_sizes(module, case.sizes)
         try:
             with np.errstate(all="ignore"):
@@ -560,6 +591,16 @@ def check(module, forward="forward_prop", backward="back_prop", layout="columns"
         finally:
             for name, value in saved.items():
                 setattr(module, name, value)
+    if None not in own:
+        # Raising only where the check changed NUM_*: most likely a size computed from them at import.
+        own = course_layer_sizes(*own)
+        at_own = [r.error is None for c, r in zip(cases, report.cases) if c.sizes == own]
+        if at_own and all(at_own):
+            for c, r in zip(cases, report.cases):
+                if r.error is not None and c.sizes != own:
+                    r.error += (f" (the check set {', '.join(SIZE_NAMES)} to this case's sizes; a size computed "
+                                f"from them when your file is imported keeps its old value: compute it inside "
+                                f"your functions, or check only your own sizes with --sizes)")
     if all(c.error is not None for c in report.cases):
         raise CheckError(f"{report.cases[0].error} (in every case; first: {report.cases[0].title})")
     return report

@@ -30,6 +30,16 @@ def _positive_int(text):
     return value
 
 
+def _non_negative_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
+
+
 def _non_negative_float(text):
     try:
         value = float(text)
@@ -49,7 +59,7 @@ def _positive_float(text):
 
 def _int_list(text):
     try:
-        values = [int(part) for part in text.split(",") if part.strip()]
+        values = [int(part) for part in text.split(",")]       # "2,,3" is a typo, not the 2-3 network
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"expected comma-separated positive integers like 20,10,5, got {text!r}"
@@ -389,12 +399,24 @@ def cmd_derive(args):
     from .io import atomic_write
 
     if args.params:
+        if args.sizes is not None or args.seed is not None:
+            raise CLIError("--sizes and --seed draw a seeded network; with --params the file gives it")
         try:
-            net, x, y = load_params(args.params, args.activation, args.loss)
+            net, x, y = load_params(args.params)
         except ParamsError as exc:
             raise CLIError(f"--params {exc}") from None
+        if args.activation or args.loss:      # a flag given here wins over the file's "network" entry
+            from .network import Network
+
+            weights, biases = net.weights, net.biases
+            net = Network(net.layer_sizes, activation=args.activation or net.activation,
+                          loss=args.loss or net.loss_name)
+            net.weights, net.biases = weights, biases
     else:
-        net, x, y = seeded_inputs(args.sizes, args.activation, args.loss, args.seed)
+        net, x, y = seeded_inputs(args.sizes or [2, 2, 3], args.activation or "relu",
+                                  args.loss or "cross_entropy", args.seed or 0)
+    if args.out and Path(args.out).is_dir():
+        raise CLIError(f"--out {args.out}: is a directory")
     text = derive(net, x, y).render(args.format)
     if args.out:
         with atomic_write(Path(args.out), "w") as fh:
@@ -609,12 +631,16 @@ def cmd_landscape(args):
 
 
 def cmd_check(args):
+    import contextlib
+
     from .check import check
 
-    report = check(args.file, forward=args.forward, backward=args.backward, layout=args.layout,
-                   order=args.order, l2=args.l2, activation=args.activation, sizes=args.sizes,
-                   seed=args.seed, tolerance=args.tolerance, images=not args.no_images,
-                   data_dir=args.data_dir)
+    # With --json, standard output is for programs: what the student's code prints goes to stderr.
+    with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
+        report = check(args.file, forward=args.forward, backward=args.backward, layout=args.layout,
+                       order=args.order, l2=args.l2, activation=args.activation, sizes=args.sizes,
+                       seed=args.seed, tolerance=args.tolerance, images=not args.no_images,
+                       data_dir=args.data_dir)
     print(json.dumps(report.to_json(), indent=2) if args.json else report.text())
     return 0 if report.passed else 1
 
@@ -719,7 +745,7 @@ def build_parser():
                    help="finite-difference step (default 1e-6)")
     p.add_argument("--threshold", type=_positive_float, default=1e-6,
                    help="largest relative error that passes (default 1e-6)")
-    p.add_argument("--seed", type=int, default=0, help="seed for weights and data (default 0)")
+    p.add_argument("--seed", type=_non_negative_int, default=0, help="seed for weights and data (default 0)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.add_argument("--quiet", action="store_true", help="print nothing unless the check fails")
     p.set_defaults(func=cmd_gradcheck)
@@ -806,16 +832,17 @@ def build_parser():
             "Hadamard, block matrix = outer product). Default: the lecture's 2-2-3 relu network "
             "with seeded x, y, W and b."),
     )
-    p.add_argument("--sizes", type=_int_list, default=[2, 2, 3], metavar="D,H,...,C",
+    p.add_argument("--sizes", type=_int_list, metavar="D,H,...,C",
                    help="layer sizes (default 2,2,3; at most 4 weight matrices and 8 units a layer)")
-    p.add_argument("--activation", choices=list(ACTIVATIONS), default="relu",
-                   help="hidden activation (default relu)")
-    p.add_argument("--loss", choices=list(LOSSES), default="cross_entropy",
-                   help="loss (default cross_entropy: softmax output)")
-    p.add_argument("--seed", type=int, default=0, help="seed for x, y, W and b (default 0)")
+    p.add_argument("--activation", choices=list(ACTIVATIONS),
+                   help="hidden activation (default relu, or the --params file's)")
+    p.add_argument("--loss", choices=list(LOSSES),
+                   help="loss (default cross_entropy: softmax output; or the --params file's)")
+    p.add_argument("--seed", type=_non_negative_int, help="seed for x, y, W and b (default 0)")
     p.add_argument("--params", metavar="FILE",
                    help="JSON with x, y, weights and biases (and optionally network: activation, "
-                        "loss), as --format json writes them")
+                        "loss), as --format json writes them; --activation and --loss given here "
+                        "win over the file's")
     p.add_argument("--format", choices=["text", "markdown", "latex", "html", "json"], default="text",
                    help="text (terminal, default), markdown (LaTeX in $$ blocks), latex (a "
                         "standalone document), html (one self-contained page: MathML and an SVG "
@@ -897,7 +924,7 @@ def build_parser():
                    help="largest relative error that agrees (default 1e-6)")
     p.add_argument("--no-images", action="store_true", help="skip the Fashion-MNIST case")
     p.add_argument("--data-dir", metavar="DIR", help="folder holding the Fashion-MNIST IDX files")
-    p.add_argument("--seed", type=int, default=0, help="seed for the cases (default 0)")
+    p.add_argument("--seed", type=_non_negative_int, default=0, help="seed for the cases (default 0)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the tables")
     p.set_defaults(func=cmd_check)
 
@@ -916,7 +943,7 @@ def build_parser():
     )
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by netprop train --landscape")
     _add_landscape_arguments(p, train=False)
-    p.add_argument("--seed", type=int, default=None,
+    p.add_argument("--seed", type=_non_negative_int, default=None,
                    help="seed for the subset and the random directions (default: the run's seed)")
     p.add_argument("--json", action="store_true", help="print landscape.json")
     p.set_defaults(func=cmd_landscape)

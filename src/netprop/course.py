@@ -31,13 +31,22 @@ def course_layer_sizes(num_input, num_hidden, num_hidden_layers, num_output):
 
     num_hidden may also be a list with one width per hidden layer.
     """
+    layers = _count(num_hidden_layers, "NUM_HIDDEN_LAYERS", 0)
     if np.ndim(num_hidden) == 0:
-        hidden = [int(num_hidden)] * int(num_hidden_layers)
+        hidden = [_count(num_hidden, "NUM_HIDDEN", 1)] * layers
     else:
-        hidden = [int(m) for m in num_hidden]
-        if len(hidden) != int(num_hidden_layers):
+        hidden = [_count(m, "NUM_HIDDEN", 1) for m in num_hidden]
+        if len(hidden) != layers:
             raise ValueError(f"NUM_HIDDEN lists {len(hidden)} widths but NUM_HIDDEN_LAYERS is {num_hidden_layers}")
-    return [int(num_input), *hidden, int(num_output)]
+    return [_count(num_input, "NUM_INPUT", 1), *hidden, _count(num_output, "NUM_OUTPUT", 1)]
+
+
+def _count(value, name, least):
+    """value as an int >= least; 10.0 is 10, but 1.5, True or 0 units are not a layer size."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(value) or value != int(value) or int(value) < least:
+        raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
+    return int(value)
 
 
 def parameter_shapes(layer_sizes):

@@ -9,11 +9,19 @@ import numpy as np
 
 
 def rel_error(a, b):
-    """‖a - b‖ / (‖a‖ + ‖b‖), the relative error of two gradients; 0 when both are zero."""
+    """‖a - b‖ / (‖a‖ + ‖b‖), the relative error of two gradients; 0 when both are zero, nan when
+    either holds a NaN or an infinity (so that no tolerance accepts it)."""
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
-    denom = np.linalg.norm(a) + np.linalg.norm(b)
-    return float(np.linalg.norm(a - b) / denom) if denom > 0 else 0.0
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        return float("nan")
+    # The ratio does not change with a common scale; dividing by the largest entry first keeps
+    # the norms' squares from overflowing for entries above about 1e154.
+    scale = max(float(np.max(np.abs(a), initial=0.0)), float(np.max(np.abs(b), initial=0.0)))
+    if scale == 0:
+        return 0.0
+    a, b = a / scale, b / scale
+    return float(np.linalg.norm(a - b) / (np.linalg.norm(a) + np.linalg.norm(b)))
 
 
 def numerical_gradient(f, params, eps=1e-6, progress=None):
@@ -78,8 +86,8 @@ def gradcheck(net, X, y, l2=0.0, eps=1e-6, threshold=1e-6, progress=None):
     numerical = numerical_gradient(lambda: net64.loss(X, y, l2), params, eps, progress)
     numerical = dict(zip(net64.parameter_names(), numerical))
     errors = {name: rel_error(analytic[name], numerical[name]) for name in analytic}
-    max_abs = max(float(np.max(np.abs(analytic[k] - numerical[k]))) for k in analytic)
-    return GradcheckResult(errors=errors, max_error=max(errors.values()), max_abs_error=max_abs,
+    max_abs = float(np.max([np.max(np.abs(analytic[k] - numerical[k])) for k in analytic]))
+    return GradcheckResult(errors=errors, max_error=float(np.max(list(errors.values()))), max_abs_error=max_abs,
                            threshold=threshold, analytic=analytic, numerical=numerical)
 
 

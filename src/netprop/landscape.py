@@ -124,6 +124,24 @@ def _block_rows(m):
     return max(1024, 4_000_000 // max(m, 1))
 
 
+def _load_snapshot(path):
+    """One snapshot (P,) memory-mapped, or ValueError naming the file that cannot be read."""
+    try:
+        return np.load(path, mmap_mode="r")
+    except (OSError, ValueError, EOFError) as exc:
+        raise ValueError(f"{path}: not a readable snapshot ({exc})") from None
+
+
+def _whole_snapshot(path, size):
+    """Snapshot path as a float64 (size,) array, or ValueError naming the file."""
+    theta = np.asarray(_load_snapshot(path), dtype=np.float64)
+    if theta.shape != (size,):
+        raise ValueError(f"{path}: holds shape {theta.shape}, but the run's network has {size} parameters")
+    if not np.isfinite(theta).all():
+        raise ValueError(f"{path}: holds NaN or infinite parameters")
+    return theta
+
+
 def pca_plane(paths):
     """PCA of the snapshots (m files of θ, (P,) each) with two components, read from disk in blocks.
 
@@ -133,15 +151,21 @@ def pca_plane(paths):
     m = len(paths)
     if m < 3:
         raise ValueError(f"the trajectory has {m} snapshots; a plane needs at least 3")
-    arrays = [np.load(p, mmap_mode="r") for p in paths]
+    arrays = [_load_snapshot(p) for p in paths]
     P = arrays[0].size
-    if any(a.shape != (P,) for a in arrays):
-        raise ValueError("the snapshots do not all hold the same number of parameters")
+    for p, a in zip(paths, arrays):
+        if a.shape != (P,):
+            raise ValueError(f"{p}: holds shape {a.shape}, but {Path(paths[0]).name} holds ({P},): "
+                             f"the snapshots do not all hold the same number of parameters")
     mean = np.zeros(P)
     G = np.zeros((m, m))
     step = _block_rows(m)
     for s in range(0, P, step):
         block = np.stack([a[s:s + step] for a in arrays]).astype(np.float64)    # (m, block)
+        bad = ~np.isfinite(block).all(axis=1)
+        if bad.any():
+            # a NaN here reaches the eigensolver as "did not converge"
+            raise ValueError(f"{paths[int(np.argmax(bad))]}: holds NaN or infinite parameters")
         mean[s:s + step] = block.mean(axis=0)
         block -= mean[s:s + step]
         G += block @ block.T
@@ -184,12 +208,12 @@ def filter_normalised_direction(net, theta, rng):
 
 def random_plane(net, paths, seed=0):
     """The plane through the last snapshot θ* spanned by two filter-normalised random directions."""
-    final = np.load(paths[-1]).astype(np.float64)
+    final = _whole_snapshot(paths[-1], net.n_parameters)
     rng = np.random.default_rng(seed)
     d1 = filter_normalised_direction(net, final, rng)
     d2 = filter_normalised_direction(net, final, rng)
     plane = Plane(final, d1, d2, np.zeros((0, 2)), "random")
-    plane.coords = np.array([plane.transform(np.load(p).astype(np.float64)) for p in paths])
+    plane.coords = np.array([plane.transform(_whole_snapshot(p, net.n_parameters)) for p in paths])
     return plane
 
 
@@ -341,7 +365,7 @@ def landscape_for_run(run_dir, net, X, labels, directions="pca", resolution=25, 
         raise ValueError(f"{run_dir}: no trajectory snapshots in {SNAPSHOT_DIR}/ (train with --landscape "
                          f"to record them)")
     steps, paths = [s for s, _ in found], [p for _, p in found]
-    P = np.load(paths[0], mmap_mode="r").size
+    P = _load_snapshot(paths[0]).size
     if P != net.n_parameters:
         raise ValueError(f"{run_dir}: the snapshots hold {P} parameters but the network has {net.n_parameters}")
     plane = pca_plane(paths) if directions == "pca" else random_plane(net, paths, seed)

@@ -48,6 +48,9 @@ def load_params(path, activation="relu", loss="cross_entropy"):
         biases = [np.asarray(b, dtype=np.float64) for b in spec["biases"]]
     except (TypeError, ValueError) as exc:
         raise ParamsError(f"{path}: weights and biases must be numeric arrays ({exc})") from None
+    for key, arrays in (("weights", weights), ("biases", biases)):
+        if not all(np.isfinite(a).all() for a in arrays):
+            raise ParamsError(f"{path}: {key} hold NaN or infinite values")
     if not weights or len(weights) != len(biases) or any(W.ndim != 2 for W in weights):
         raise ParamsError(f"{path}: weights must be a non-empty list of matrices, one bias vector each")
     sizes = [weights[0].shape[1]] + [W.shape[0] for W in weights]
@@ -67,6 +70,8 @@ def load_params(path, activation="relu", loss="cross_entropy"):
         x = np.asarray(spec["x"], dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise ParamsError(f"{path}: x must be numeric ({exc})") from None
+    if not np.isfinite(x).all():
+        raise ParamsError(f"{path}: x holds NaN or infinite values")
     if x.shape != (sizes[0],):
         raise ParamsError(f"{path}: x has shape {x.shape}, expected ({sizes[0]},)")
     return net, x, spec["y"]
