@@ -673,7 +673,8 @@ CONFIG_FLAGS = {
                           "{default}; 0 runs every epoch; the best epoch is kept either way)"),
     "augment": dict(help="random horizontal flips and shifts of training images"),
     "shift": dict(type=int, metavar="PIXELS", help="largest shift for --augment (default {default})"),
-    "seed": dict(type=int, help="seed for split, weights, shuffles and augmentation (default {default})"),
+    "seed": dict(type=_non_negative_int,
+                 help="seed for split, weights, shuffles and augmentation (default {default})"),
     "validation": dict(type=float, metavar="FRACTION",
                        help="fraction of the training set held out for validation (default {default})"),
 }
@@ -883,7 +884,8 @@ def build_parser():
                    help="run the trials on this existing Dask distributed cluster instead")
     p.add_argument("--no-final", action="store_true",
                    help="stop after the sweep: do not train the chosen setting again or read the test set")
-    p.add_argument("--seed", type=int, default=0, help="seed for the settings, split and training (default 0)")
+    p.add_argument("--seed", type=_non_negative_int, default=0,
+                   help="seed for the settings, split and training (default 0)")
     p.add_argument("--out", metavar="DIR", help="sweep directory (default runs/tune-<timestamp>)")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     p.add_argument("--json", action="store_true", help="print the leaderboard and result as JSON")

@@ -426,39 +426,57 @@ class Preprocessing:
 
     @classmethod
     def fit(cls, X, kind, rows=None, chunk=4096):
-        """Statistics of X[rows] (n, d), accumulated in float64 over chunks (no float64 copy of X)."""
+        """Statistics of X[rows] (n, d), accumulated in float64 over chunks (no float64 copy of X).
+
+        Two passes, the mean first and then the spread around it, each feature scaled by its
+        largest |value| on the way: E[x²] − mean² in one pass loses every digit of a small spread
+        on a large offset (1e9 + N(0, 10²) gave std 0), and squares overflow from about 1e154.
+        """
         if kind not in ("pixels", "features"):
             raise ValueError(f"unknown preprocessing kind {kind!r}")
         X = np.asarray(X)
         n, d = (X.shape[0] if rows is None else len(rows)), X.shape[1]
-        total, squares = np.zeros(d), np.zeros(d)
-        for start in range(0, n, chunk):
-            block = X[start:start + chunk] if rows is None else X[rows[start:start + chunk]]
-            block = block.astype(np.float64)
-            total += block.sum(axis=0)
-            squares += np.einsum("ij,ij->j", block, block)
-        mean = total / n
-        std = np.sqrt(np.maximum(squares / n - mean * mean, 0.0))
+
+        def blocks():
+            for start in range(0, n, chunk):
+                block = X[start:start + chunk] if rows is None else X[rows[start:start + chunk]]
+                yield block.astype(np.float64)
+
+        size = np.zeros(d)
+        for block in blocks():
+            np.maximum(size, np.abs(block).max(axis=0), out=size)
+        size[size == 0] = 1.0
+        total = np.zeros(d)
+        for block in blocks():
+            total += (block / size).sum(axis=0)
+        mean = total / n * size
+        spread = np.zeros(d)
+        for block in blocks():
+            spread += (((block - mean) / size) ** 2).sum(axis=0)
+        std = np.sqrt(spread / n) * size
         if kind == "pixels":
             std = np.maximum(std, 0.1 * std.mean()) if std.mean() > 0 else np.ones(d)
         else:
-            std[std <= 1e-6 * np.maximum(np.abs(mean), 1.0)] = 1.0      # constant (up to rounding)
+            std[std <= 1e-10 * np.maximum(np.abs(mean), 1.0)] = 1.0      # constant (up to rounding)
         return cls(kind, mean, std)
 
-    def apply(self, X, dtype=np.float32, rows=None, chunk=8192):
-        """(X[rows] − mean) / std in dtype, converted chunk by chunk (no float64 copy of X)."""
+    def apply(self, X, dtype=np.float32, rows=None, chunk=2048):
+        """(X[rows] − mean) / std in dtype, computed in float64 chunk by chunk and rounded once.
+
+        In float64 a small spread on a large offset survives the subtraction (in float32,
+        1e9 + N(0, 10²) rounds to steps of 64); the chunks keep the float64 copy small.
+        """
         X = np.asarray(X)
         if X.ndim != 2 or X.shape[1] != self.mean.shape[0]:
             raise ValueError(f"expected (n, {self.mean.shape[0]}) inputs, got shape {X.shape}")
         n = X.shape[0] if rows is None else len(rows)
         out = np.empty((n, X.shape[1]), dtype=dtype)
-        mean, scale = self.mean.astype(dtype), (1.0 / self.std).astype(dtype)
+        scale = 1.0 / self.std
         for start in range(0, n, chunk):
             block = X[start:start + chunk] if rows is None else X[rows[start:start + chunk]]
-            o = out[start:start + chunk]
-            o[...] = block
-            o -= mean
-            o *= scale
+            centred = block - self.mean
+            centred *= scale
+            out[start:start + chunk] = centred
         return out
 
 

@@ -461,6 +461,13 @@ class LandscapeOptions:
     max_snapshots: int = 200
     result: LandscapeResult | None = None
 
+    def check_steps(self, total_steps):
+        """Refuse, before training, a run too short for its plane: PCA needs 3 snapshots (steps 0, …, last)."""
+        if self.directions == "pca" and total_steps + 1 < 3:
+            raise ValueError(f"--landscape: this run takes {total_steps} step, which keeps 2 snapshots; the PCA "
+                             f"plane needs at least 3 (train more epochs or with a smaller --batch-size, or "
+                             f"use --landscape-directions random)")
+
     def recorder(self, out_dir, net, total_steps, total_epochs):
         """The fit() callback that writes the snapshots into out_dir/trajectory/."""
         options = {"directions": self.directions, "resolution": self.resolution, "subset": self.subset,

@@ -250,6 +250,9 @@ def _train_run_locked(out_dir, config, source, subset, resume, callback, on_data
                  f"with its optimizer state", ValueError)
     prepared = prepare(dataset, config, subset)
     dataset.X_train = None                  # the raw training images are no longer needed
+    steps = math.ceil(len(prepared.X_train) / config.batch_size) * config.epochs
+    if landscape is not None:
+        landscape.check_steps(steps)
     if on_data is not None:
         on_data(dataset, prepared)
     net = build_network(prepared.X_train.shape[1], n_classes, config)
@@ -274,7 +277,6 @@ def _train_run_locked(out_dir, config, source, subset, resume, callback, on_data
         write_checkpoint(out_dir / CHECKPOINT, net_, optimizer, state_, run_info)
 
     if landscape is not None:
-        steps = math.ceil(len(prepared.X_train) / config.batch_size) * config.epochs
         record = landscape.recorder(out_dir, net, steps, config.epochs)
         progress = callback
         callback = record if progress is None else lambda event, **info: (record(event, **info),
