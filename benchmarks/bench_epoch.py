@@ -193,7 +193,11 @@ def main():
 
     import torch
 
-    from netprop import _kernels
+    try:
+        from netprop import _kernels
+        kernels = "Numba" if _kernels.available() else "NumPy (no Numba)"
+    except ImportError:                                 # a netprop from before the kernels
+        kernels = "none"
 
     torch.set_num_threads(len(__import__("os").sched_getaffinity(0)))
     X, y, _, _ = fashion_mnist_float32()
@@ -201,7 +205,7 @@ def main():
     peak = sgemm_peak()
     print(f"machine: {machine()}")
     print(f"NumPy BLAS: {blas_description()}; PyTorch {torch.__version__}, {torch.get_num_threads()} threads")
-    print(f"netprop's element-wise kernels: {'Numba' if _kernels.available() else 'NumPy (no Numba)'}")
+    print(f"netprop's element-wise kernels: {kernels}")
     print(f"sgemm peak (NumPy, 2048x2048 float32): {peak:.1f} GFLOP/s; {len(X)} images per epoch\n")
 
     rows = []

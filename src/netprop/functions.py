@@ -88,17 +88,23 @@ def log_softmax(logits):
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
-def cross_entropy(logits, Y):
+def cross_entropy(logits, Y, y_hat=None):
     """Mean cross-entropy f = -(1/n) Σ_i Σ_k Y_ik log ŷ_ik, with ŷ = softmax(logits).
 
     logits: (n, c).  Y: one-hot rows (n, c) (or any probability rows), or integer labels (n,),
-    for which the sum over k is the one term log ŷ_i[label_i].
+    for which the sum over k is the one term log ŷ_i[label_i].  y_hat: softmax(logits) where the
+    caller has it already (the forward pass does): the labels' terms are then read off it, unless
+    one of them underflowed to 0, where log-softmax of the logits stays exact.
     """
     n = logits.shape[0]
-    log_y_hat = log_softmax(logits)
     if Y.ndim == 1:
-        return float(-log_y_hat[np.arange(n), Y].sum() / n)
-    return float(-(Y * log_y_hat).sum() / n)
+        rows = np.arange(n)
+        if y_hat is not None:
+            picked = y_hat[rows, Y]
+            if picked.min() > 0:
+                return float(-np.log(picked).sum() / n)
+        return float(-log_softmax(logits)[rows, Y].sum() / n)
+    return float(-(Y * log_softmax(logits)).sum() / n)
 
 
 def mse(y_hat, Y):

@@ -175,7 +175,7 @@ class Trainer:
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 # forward, backward, θ ← θ − lr·∇θ: fast.py's step, equal to network.py's lines
                 cache = fast.train_step(net, self.optimizer, xb, self.one_hot[yb], lr, config.l2, self.params)
-                batch_loss = cross_entropy(cache.z[-1], yb)
+                batch_loss = cross_entropy(cache.z[-1], yb, cache.y_hat)
             if not math.isfinite(batch_loss):
                 raise TrainingDiverged(epoch, state.step + 1, lr, batch_loss)
             state.step += 1
