@@ -6,7 +6,9 @@
 #   make data         dataset-fashion-mnist
 #   make test-tools   texlive-latex-base (pdflatex) and chromium
 # make check is the inner loop: the tests not marked slow (under a minute).
-# Both install the explain extra, so `netprop explain` works after either.
+# Both install the explain extra, so `netprop explain` works after either. make test adds the fast
+# extra (Numba) so that both training paths are tested; make train leaves it out: it takes a
+# quarter off the default epoch but adds 144 MiB to the run's peak memory (README, Benchmarks).
 # PYTHON may name another interpreter (3.10 or newer); ARGS passes flags to netprop train.
 
 PYTHON ?= python3
@@ -23,7 +25,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
-	$(PY) -m pip install --quiet -e '.[test,explain,notebook]'
+	$(PY) -m pip install --quiet -e '.[test,explain,notebook,fast]'
 	touch $@
 
 $(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed
