@@ -196,3 +196,14 @@ def test_predict_inputs_name_the_file_and_the_problem(tmp_path, name, writer, d,
     writer(tmp_path / name)
     with pytest.raises(DataError, match=message.replace("(", r"\(").replace(")", r"\)").replace(".", r"\.")):
         data.load_predict_inputs([tmp_path / name], d)
+
+
+def test_a_npy_to_predict_is_checked_against_memory_before_it_is_read(tmp_path, monkeypatch):
+    from netprop import limits
+    from netprop.data import DataError, load_predict_inputs
+
+    np.save(tmp_path / "stack.npy", np.zeros((50, 784)))    # 313,600 bytes of float64
+    assert len(load_predict_inputs([tmp_path / "stack.npy"], 784)) == 50
+    monkeypatch.setattr(limits, "available_memory", lambda: 100_000)
+    with pytest.raises(DataError, match=r"stack.npy: an array of shape \(50, 784\) would take"):
+        load_predict_inputs([tmp_path / "stack.npy"], 784)

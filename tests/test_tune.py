@@ -166,3 +166,14 @@ def test_every_trial_diverging_is_an_error_with_the_trials_kept(tmp_path, files)
     (result,) = json.loads((tmp_path / "sweep" / "trials.json").read_text())
     assert result["status"].startswith("diverged at epoch 1")
     assert not (tmp_path / "sweep" / "summary.json").exists() and not (tmp_path / "sweep" / "best").exists()
+
+
+def test_continuing_a_sweep_removes_what_a_killed_write_left(tmp_path, files):
+    out = tmp_path / "sweep"
+    run_sweep(out, grid_trials(GRID), files, final=False)
+    stale = out / ".trials.json.k3j9x2ab.tmp"               # atomic_write's temporary, as kill -9 leaves it
+    stale.write_text("[{half a list")
+    kept = out / "notes.tmp"                                # not one of netprop's temporaries: left alone
+    kept.write_text("mine")
+    run_sweep(out, grid_trials(GRID), files, final=False)
+    assert not stale.exists() and kept.read_text() == "mine"

@@ -539,7 +539,9 @@ def load_predict_inputs(paths, d):
         suffix = p.suffix.lower()
         if suffix == ".npy":
             try:
-                a = np.load(p, allow_pickle=False)
+                a = np.load(p, allow_pickle=False, mmap_mode="r")     # the header only, until checked
+                check_memory(a.nbytes + 8 * a.size, f"{p}: an array of shape {a.shape}", DataError)
+                a = np.array(a)
             except FileNotFoundError:
                 raise DataError(f"{p}: no such file") from None
             except (ValueError, OSError) as exc:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .io import atomic_write, directory_lock, write_json
+from .io import atomic_write, clean_stale_temporaries, directory_lock, write_json
 from .train import TrainConfig
 
 # The course's suggested ranges: hidden 30/40/50 and larger, learning rate 0.001–0.5 (plain
@@ -277,6 +277,7 @@ def run_sweep(out_dir, trials, source, seed=0, validation=0.2, subset=None, jobs
     _finished_trials(out_dir, spec)               # refuse another sweep before creating anything
     out_dir.mkdir(parents=True, exist_ok=True)
     with directory_lock(out_dir):                 # one sweep per directory at a time
+        clean_stale_temporaries(out_dir)          # what a killed sweep's writes left (trials.json, …)
         done = _finished_trials(out_dir, spec)    # as it is now that no one else writes there
         write_json(out_dir / "sweep.json", spec)
         return _sweep(out_dir, trials, done, source, seed, validation, subset, jobs, scheduler, final,
