@@ -79,3 +79,22 @@ def test_predict_top_gives_at_most_c_and_breaks_ties_by_index():
     assert [t["probability"] for t in r["top"]] == pytest.approx([1 / 3] * 3, abs=1e-15)
     with pytest.raises(ValueError, match="k must be >= 1"):
         predict_top(TrainedModel(net), np.ones((1, 2)), k=0)
+
+
+def test_evaluate_prints_the_confusion_matrix_in_columns_for_twelve_classes(tmp_path, capsys):
+    """Rows of classes 10 and 11 start where those of 0-9 do, under the same column headers."""
+    import netprop
+    from netprop.cli import main
+    from netprop.io import TrainedModel
+
+    net = netprop.Network([3, 12], seed=0, dtype="float32")
+    TrainedModel(net).save(tmp_path / "m")
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "d.npz", X=rng.normal(size=(60, 3)), y=np.arange(60) % 12)
+    assert main(["evaluate", str(tmp_path / "m"), "--data", str(tmp_path / "d.npz")]) == 0
+    lines = capsys.readouterr().out.split("confusion matrix")[1].splitlines()[1:14]
+    header, rows = lines[0], lines[1:]
+    ends = [i + 1 for i, c in enumerate(header) if c != " " and (i + 1 == len(header) or header[i + 1] == " ")]
+    for row in rows:
+        assert len(row) == len(header)
+        assert all(row[e - 1] != " " for e in ends)      # every count ends where its column's label ends

@@ -365,9 +365,10 @@ def cmd_evaluate(args):
         print(f"  {name:<14}{'-' if a is None else f'{100 * a:6.2f}%'}")
     width = max(5, len(str(cm.max())) + 1)
     print("\nconfusion matrix (rows: true class, columns: predicted)")
-    print(" " * 16 + "".join(f"{k:>{width}}" for k in range(len(names))))
+    digits = len(str(len(names) - 1))         # row labels as wide as the largest class index
+    print(" " * (15 + digits) + "".join(f"{k:>{width}}" for k in range(len(names))))
     for k, name in enumerate(names):
-        print(f"  {k} {name[:12]:<12}" + "".join(f"{v:>{width}}" for v in cm[k]))
+        print(f"  {k:>{digits}} {name[:12]:<12}" + "".join(f"{v:>{width}}" for v in cm[k]))
     return 0
 
 
