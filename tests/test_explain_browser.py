@@ -95,6 +95,15 @@ def wait_for_update(page, before):
                            f"&& !document.querySelector('.np-lecture').dataset.urlPending")
 
 
+def edit_value(page, q, text):
+    """Click the number data-q=q, type text, press Enter, and wait until the answer is drawn."""
+    before = revision(page)
+    page.click(f'button[data-q="{q}"]')
+    page.fill("input.np-edit", text)
+    page.keyboard.press("Enter")
+    wait_for_update(page, before)
+
+
 def shown_matrix(page, name):
     """The numbers of the matrix the page labels data-name=name, as printed."""
     rows = page.eval_on_selector(f'table[data-name="{name}"]',
@@ -162,11 +171,7 @@ def test_every_step_of_a_three_hidden_layer_tanh_network(lecture_page, server):
 
 def test_editing_W1_01_gives_backprops_gradient(lecture_page, server):
     open_lecture(lecture_page, server)
-    before = revision(lecture_page)
-    lecture_page.click('button[data-q="W1.0.1"]')
-    lecture_page.fill("input.np-edit", "0.5")
-    lecture_page.keyboard.press("Enter")
-    wait_for_update(lecture_page, before)
+    edit_value(lecture_page, "W1.0.1", "0.5")
     assert lecture_page.text_content('button[data-q="W1.0.1"]') == "0.5"
     shown = shown_matrix(lecture_page, "grad-W1")
 
@@ -191,13 +196,10 @@ def test_editing_W1_01_gives_backprops_gradient(lecture_page, server):
 
 def test_the_url_reproduces_the_state_in_a_fresh_page(lecture_page, server, browser):
     open_lecture(lecture_page, server, "sizes=3,3,2&activation=sigmoid&seed=4")
+    edit_value(lecture_page, "b1.2.0", "-0.123456789")
     before = revision(lecture_page)
-    lecture_page.click('button[data-q="b1.2.0"]')
-    lecture_page.fill("input.np-edit", "-0.123456789")
-    lecture_page.keyboard.press("Enter")
-    wait_for_update(lecture_page, before)
     lecture_page.check("#np-strict")
-    wait_for_update(lecture_page, before + 1)
+    wait_for_update(lecture_page, before)
     lecture_page.select_option("#np-param", "W2")
     lecture_page.click("#np-step-title")
     for _ in range(6):
@@ -286,11 +288,7 @@ def test_sgd_step_shows_f_before_and_after(lecture_page, server):
 
 def test_bad_input_is_shown_on_the_page(lecture_page, server):
     open_lecture(lecture_page, server)
-    before = revision(lecture_page)
-    lecture_page.click('button[data-q="W1.0.0"]')
-    lecture_page.fill("input.np-edit", "abc")
-    lecture_page.keyboard.press("Enter")
-    wait_for_update(lecture_page, before)
+    edit_value(lecture_page, "W1.0.0", "abc")
     assert lecture_page.text_content(".np-error") == "W1[0,0]: 'abc' is not a number"
     assert lecture_page.is_visible(".np-error")
     before = revision(lecture_page)
@@ -378,11 +376,7 @@ def test_the_widget_front_end_drives_the_python_widget(lecture_page, server):
     assert page.text_content("#np-f") == "1.132"
 
     # an edit on the page reaches the Python widget's traits, and its answer reaches the page
-    before = revision(page)
-    page.click('button[data-q="W1.0.1"]')
-    page.fill("input.np-edit", "0.5")
-    page.keyboard.press("Enter")
-    wait_for_update(page, before)
+    edit_value(page, "W1.0.1", "0.5")
     assert w.values["weights"][0][0][1] == 0.5
     net.weights[0][0, 1] = 0.5
     assert_printed(shown_matrix(page, "grad-W1"), net.backward(net.forward(seeded.x), seeded.y).weights[0])
@@ -428,11 +422,7 @@ def test_activation_loss_and_y_from_the_controls(lecture_page, server):
     before = revision(page)
     page.select_option("#np-loss", "mse")
     wait_for_update(page, before)
-    before = revision(page)
-    page.click('button[data-q="y.1.0"]')
-    page.fill("input.np-edit", "0.25")
-    page.keyboard.press("Enter")
-    wait_for_update(page, before)
+    edit_value(page, "y.1.0", "0.25")
     assert page.text_content('button[data-q="y.1.0"]') == "0.25"
     assert "loss=mse" in page.url and ",0.25," in page.url
 
