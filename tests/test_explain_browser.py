@@ -104,11 +104,16 @@ def edit_value(page, q, text):
     wait_for_update(page, before)
 
 
+def number(text):
+    """A number as the page prints it (a real minus sign, U+2212) as a float."""
+    return float(text.replace("−", "-"))
+
+
 def shown_matrix(page, name):
     """The numbers of the matrix the page labels data-name=name, as printed."""
     rows = page.eval_on_selector(f'table[data-name="{name}"]',
                                  "t => [...t.rows].map(r => [...r.cells].map(c => c.textContent))")
-    return np.array([[float(v) for v in row] for row in rows])
+    return np.array([[number(v) for v in row] for row in rows])
 
 
 def assert_printed(shown, reference):
@@ -280,7 +285,7 @@ def test_sgd_step_shows_f_before_and_after(lecture_page, server):
     wait_for_update(lecture_page, before)
     new, summary = api.sgd_step(api.seeded_state([2, 2, 3]), 0.5)
     shown = lecture_page.text_content("#np-sgd-out")
-    f_before, f_after = (float(v) for v in re.fullmatch(r"f: (\S+) → (\S+)", shown).groups())
+    f_before, f_after = (number(v) for v in re.fullmatch(r"f: (\S+) → (\S+)", shown).groups())
     # f for the seeded network by hand from torch, and after the step W − 0.5 ∇W
     assert_printed(np.array([[f_before, f_after]]), [summary["f_before"], summary["f_after"]])
     assert_printed(shown_matrix(lecture_page, "W1"), new.weights[0])
@@ -319,7 +324,7 @@ HARNESS = """<!doctype html><meta charset="utf-8"><link rel="stylesheet" href="/
 <script type="module">
 // A stand-in for anywidget's model: traits and custom messages go to the Python LectureWidget
 // through functions Playwright exposes, the way the notebook's comm would carry them.
-import widget from "/static/lecture.js";
+import widget from "/widget.js";   // the widget's bundle, byte for byte
 const listeners = {};
 const fire = (event, arg) => (listeners[event] || []).forEach((cb) => cb(arg));
 const model = {
@@ -417,7 +422,7 @@ def test_activation_loss_and_y_from_the_controls(lecture_page, server):
     h = torch.tanh(torch.tensor(state.weights[0]) @ torch.tensor(state.x) + torch.tensor(state.biases[0]))
     logits = torch.tensor(state.weights[1]) @ h + torch.tensor(state.biases[1])
     assert f == pytest.approx(-torch.log_softmax(logits, 0)[2].item(), rel=1e-12)
-    assert_printed(np.array([[float(page.text_content("#np-f"))]]), [f])
+    assert_printed(np.array([[number(page.text_content("#np-f"))]]), [f])
     # mse: y becomes real targets, edited like any number
     before = revision(page)
     page.select_option("#np-loss", "mse")

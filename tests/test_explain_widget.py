@@ -1,6 +1,8 @@
 """netprop.explain(net, x, y): the notebook widget's state round-trips through anywidget's model, its
 front-end is the web app's file byte for byte, and its answers are netprop's numbers (checked with torch)."""
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -63,13 +65,25 @@ def test_state_round_trips_through_the_model(widget):
     assert [f["label"] for f in other.lecture["derivation"]["gradients"]["W1"]["factors"]][1] == "∂ŷ/∂z2"
 
 
-def test_the_bundle_is_the_web_apps_lecture_js(widget):
+def test_the_bundle_is_the_web_apps_modules(widget):
     w, _ = widget
-    served = TestClient(create_app()).get("/static/lecture.js").content
+    client = TestClient(create_app())
     esm = w.get_state()["_esm"]
-    assert (esm.encode() if isinstance(esm, str) else esm) == served
+    esm = esm.encode() if isinstance(esm, str) else esm
+    assert esm == client.get("/widget.js").content           # what the browser tests load
+    # the bundle is the served modules, in order, less their imports of each other (one module
+    # cannot import its siblings); nothing else is added but a comment line per file
+    text = esm.decode()
+    assert not re.search(r"^import ", text, re.MULTILINE)
+    expected = []
+    for name in ("dom.js", "lecture.js"):
+        served = client.get(f"/static/{name}").text
+        expected.append(f"// ---- {name} ----")
+        expected += [line for line in served.splitlines() if not line.startswith('import {')]
+    assert text.splitlines() == expected
+    assert "export function el(" in text and "function render({ model" in text
     css = w.get_state()["_css"]
-    served_css = TestClient(create_app()).get("/static/explain.css").content
+    served_css = client.get("/static/explain.css").content
     assert (css.encode() if isinstance(css, str) else css) == served_css
 
 

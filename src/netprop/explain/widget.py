@@ -1,4 +1,4 @@
-"""The lecture view in a notebook: an anywidget whose front-end is the web app's own lecture.js.
+"""The lecture view in a notebook: an anywidget whose front-end is the web app's own dom.js + lecture.js.
 
 The state (sizes, activation, loss, seed, strict, values, step, param) lives in traitlets synced
 with the browser. The page asks for computations with custom messages; this side answers with
@@ -8,14 +8,11 @@ Setting a state trait from Python recomputes too, so ``w.values = …`` or ``w.s
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import anywidget
 import traitlets
 
 from . import api
-
-STATIC = Path(__file__).parent / "static"
+from .bundle import STATIC, widget_bundle
 STATE_TRAITS = ("sizes", "activation", "loss", "seed", "strict", "values")
 
 
@@ -28,7 +25,7 @@ class LectureWidget(anywidget.AnyWidget):
     (api.lecture's dict for the current state, read-only in spirit); error (the last refusal, or "").
     """
 
-    _esm = STATIC / "lecture.js"
+    _esm = widget_bundle()
     _css = STATIC / "explain.css"
 
     sizes = traitlets.List(traitlets.Int(), default_value=[2, 2, 3]).tag(sync=True)
