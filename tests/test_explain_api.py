@@ -45,9 +45,13 @@ def torch_loss_and_grads(state):
 def test_default_is_derives_network_and_its_numbers_are_torchs(client, tmp_path):
     lec = client.get("/api/lecture").json()
     st = lec["state"]
-    # the same seeded network and example as `netprop derive` prints by default
+    # the same seeded network and example as `netprop derive` prints for the lecture's seed, chosen so
+    # that one relu is dead (both on would make ∂h/∂z = I and hide the masking)
+    assert st["seed"] == api.DEFAULT_SEED
+    z = np.array(st["weights"][0]) @ np.array(st["x"]) + np.array(st["biases"][0])
+    assert (z < 0).sum() == 1 and "dead" in lec["start_note"]
     out = tmp_path / "d.json"
-    assert main(["derive", "--format", "json", "--out", str(out), "--quiet"]) == 0
+    assert main(["derive", "--seed", str(api.DEFAULT_SEED), "--format", "json", "--out", str(out), "--quiet"]) == 0
     derived = json.loads(out.read_text())
     assert st["sizes"] == [2, 2, 3] and st["x"] == derived["x"] and st["weights"] == derived["weights"]
     assert np.eye(3)[st["y"]].tolist() == derived["y"]

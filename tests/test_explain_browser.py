@@ -104,6 +104,14 @@ def edit_value(page, q, text):
     wait_for_update(page, before)
 
 
+SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def math_name(text):
+    """A label as the page writes it: the layer number as a subscript (W1 → W₁, z2 → z₂)."""
+    return re.sub(r"([A-Za-zŷδ])(\d+)", lambda m: m.group(1) + m.group(2).translate(SUBSCRIPTS), text)
+
+
 def number(text):
     """A number as the page prints it (a real minus sign, U+2212) as a float."""
     return float(text.replace("−", "-"))
@@ -141,11 +149,11 @@ def walk_every_step(page, tag):
             if i:
                 page.keyboard.press("ArrowRight")
             assert page.text_content("#np-counter").startswith(f"step {i + 1} of {len(steps)}")
-            assert page.text_content("#np-step-title") == step["title"]
-            assert page.text_content("#np-step-eq") == step["equation"]
+            assert page.text_content("#np-step-title") == math_name(step["title"])
+            assert page.text_content("#np-step-eq") == math_name(step["equation"])
             if step["kind"] == "factor":
-                assert page.text_content("#np-step-body .np-step-note") == step["note"]
-                labels = [f["label"] for f in lec["derivation"]["gradients"][param]["factors"]]
+                assert page.text_content("#np-step-body .np-step-note") == math_name(step["note"])
+                labels = [math_name(f["label"]) for f in lec["derivation"]["gradients"][param]["factors"]]
                 assert page.text_content("#np-step-body .np-chain") == " · ".join(labels)
                 assert page.text_content("#np-step-body .np-chain .np-current") == labels[step["index"]]
             assert page.locator("#np-step-body table.np-matrix, #np-step-f").count() >= 1
@@ -196,7 +204,7 @@ def test_editing_W1_01_gives_backprops_gradient(lecture_page, server):
     # what changed is marked: the edited weight's gradients and downstream values, not x
     assert lecture_page.locator('[data-name="grad-W1"] td.np-changed').count() >= 1
     assert lecture_page.locator('td.np-changed button[data-q="x.0.0"]').count() == 0
-    assert "W1=0.1257302210933933,0.5;" in lecture_page.url
+    assert "W1=0.0012301533574825742,0.5;" in lecture_page.url
 
 
 def test_the_url_reproduces_the_state_in_a_fresh_page(lecture_page, server, browser):
@@ -302,7 +310,7 @@ def test_bad_input_is_shown_on_the_page(lecture_page, server):
     wait_for_update(lecture_page, before)
     assert lecture_page.text_content(".np-error") == "every layer needs 1 to 8 units, got 12"
     lecture_page.refusals = 2
-    assert lecture_page.text_content('button[data-q="W1.0.0"]') == "0.1257"      # the state is kept
+    assert lecture_page.text_content('button[data-q="W1.0.0"]') == "0.00123"      # the state is kept
 
 
 def test_export_downloads_derives_json(lecture_page, server):
@@ -378,7 +386,7 @@ def test_the_widget_front_end_drives_the_python_widget(lecture_page, server):
     page.route(server + "widget-harness", lambda route: route.fulfill(body=HARNESS, content_type="text/html"))
     page.goto(server + "widget-harness")
     page.wait_for_function("() => document.querySelector('.np-lecture')?.dataset.revision >= 1")
-    assert page.text_content("#np-f") == "1.132"
+    assert page.text_content("#np-f") == "1.013"
 
     # an edit on the page reaches the Python widget's traits, and its answer reaches the page
     edit_value(page, "W1.0.1", "0.5")
@@ -393,7 +401,7 @@ def test_the_widget_front_end_drives_the_python_widget(lecture_page, server):
     assert w.step == 2
     w.step, w.param = 7, "W2"
     page.evaluate("t => window.model.apply(t)", traits())
-    assert page.text_content("#np-counter").startswith("step 8 of 10 · backward (W2)")
+    assert page.text_content("#np-counter").startswith("step 8 of 10 · backward (W₂)")
     # SGD on the page runs in Python
     f_before, W2_before = w.lecture["derivation"]["forward"]["loss"], w.values["weights"][1]
     before = revision(page)
@@ -410,8 +418,8 @@ def test_activation_loss_and_y_from_the_controls(lecture_page, server):
     page.select_option("#np-activation", "tanh")            # applies at once, keeping W, b, x, y
     wait_for_update(page, before)
     page.click("#np-next")
-    assert page.text_content("#np-step-eq") == "h = tanh(z)"
-    assert page.text_content('button[data-q="W1.0.0"]') == "0.1257"
+    assert page.text_content("#np-step-eq") == "h = tanh(z)"          # one hidden layer: plain z and h
+    assert page.text_content('button[data-q="W1.0.0"]') == "0.00123"
     # cross-entropy: clicking a class of y makes it the true one
     before = revision(page)
     page.click('button[data-q="y.2.0"]')

@@ -27,10 +27,10 @@ export function svgEl(tag, attrs = {}, text) {
   return node;
 }
 
-// Four significant digits, as printed, with a real minus sign; −0 (from products with zeros) prints as 0.
-export function fmt(v) {
+// Four significant digits (or digits), as printed, with a real minus sign; −0 (from products with zeros) prints as 0.
+export function fmt(v, digits = 4) {
   if (typeof v !== "number") return String(v);
-  const s = String(Number(v.toPrecision(4)));
+  const s = String(Number(v.toPrecision(digits)));
   return s === "-0" || s === "0" ? "0" : s.replace("-", "−");
 }
 

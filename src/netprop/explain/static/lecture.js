@@ -6,7 +6,7 @@
 // The view is one plain object (`view`: its elements, the lecture shown, the step) passed to named
 // functions: build* make elements once, render* draw the current lecture into them.
 
-import { el, fmt, setAttr, setText, svgEl } from "./dom.js";
+import { el, fmt, mathName, setAttr, setText, svgEl } from "./dom.js";
 
 const asRows = (m) => (Array.isArray(m[0]) ? m : m.map((v) => [v]));   // a vector shows as a column
 
@@ -36,55 +36,80 @@ const sameShape = (a, b) => a && b && JSON.stringify(a.state.sizes) === JSON.str
 
 // --- the parts, built once ----------------------------------------------------------------------
 
+let mountedViews = 0;       // a second view in the same document (a notebook) gets its own element ids
+
+// An element id unique in the document: the page's one view keeps the plain id the tests and links use.
+const idOf = (view, name) => `np-${name}${view.idSuffix}`;
+
 function buildControls(view) {
-  const ui = view.ui;
-  ui.error = el("div", { class: "np-error", role: "alert", hidden: true });
-  ui.sizes = el("input", { id: "np-sizes", name: "sizes", size: 12, "aria-label": "layer sizes" });
-  ui.activation = el("select", { id: "np-activation", "aria-label": "activation" });
-  ui.loss = el("select", { id: "np-loss", "aria-label": "loss" });
-  ui.seed = el("input", { id: "np-seed", type: "number", min: 0, step: 1, "aria-label": "seed" });
-  ui.apply = el("button", { type: "submit", id: "np-apply", text: "New network" });
-  ui.strict = el("input", { type: "checkbox", id: "np-strict" });
-  ui.lr = el("input", { id: "np-lr", value: "0.1", size: 5, "aria-label": "learning rate" });
-  ui.sgd = el("button", { type: "button", id: "np-sgd", text: "SGD step" });
-  ui.sgdOut = el("output", { id: "np-sgd-out", "aria-live": "polite" });
-  ui.format = el("select", { id: "np-format", "aria-label": "export format" });
-  ui.exportButton = el("button", { type: "button", id: "np-export", text: "Export" });
+  const ui = view.ui, id = (name) => idOf(view, name);
+  ui.sizes = el("input", { id: id("sizes"), class: "np-sizes", name: "sizes", size: 12, "aria-label": "layer sizes",
+    enterkeyhint: "go" });
+  ui.activation = el("select", { id: id("activation"), "aria-label": "activation" });
+  ui.loss = el("select", { id: id("loss"), "aria-label": "loss" });
+  ui.seed = el("input", { id: id("seed"), class: "np-seed", type: "number", min: 0, step: 1, "aria-label": "seed",
+    enterkeyhint: "go" });
+  ui.apply = el("button", { type: "submit", id: id("apply"), text: "New network" });
+  ui.strict = el("input", { type: "checkbox", id: id("strict") });
+  ui.lr = el("input", { id: id("lr"), class: "np-lr", value: "0.1", size: 5, "aria-label": "learning rate",
+    enterkeyhint: "go" });
+  ui.sgd = el("button", { type: "button", id: id("sgd"), text: "SGD step" });
+  ui.sgdOut = el("output", { id: id("sgd-out"), class: "np-sgd-out", "aria-live": "polite" });
+  ui.format = el("select", { id: id("format"), "aria-label": "export format" });
+  ui.exportButton = el("button", { type: "button", id: id("export"), text: "Export" });
   return el("form", { class: "np-controls", onsubmit: (e) => { e.preventDefault(); newNetwork(view); } },
     el("label", {}, "sizes ", ui.sizes), el("label", {}, "activation ", ui.activation),
     el("label", {}, "loss ", ui.loss), el("label", {}, "seed ", ui.seed), ui.apply,
     el("span", { class: "np-sep" }),
     el("label", {}, "lr ", ui.lr), ui.sgd, ui.sgdOut,
     el("span", { class: "np-sep" }),
-    ui.format, ui.exportButton);
+    ui.format, ui.exportButton,
+    el("label", { class: "np-strict" }, ui.strict, " strict chain (the softmax Jacobian as its own factor)"));
 }
 
+// The step pane: the buttons first, at fixed sizes, so that they never move while the text changes.
 function buildStepPane(view) {
-  const ui = view.ui;
-  ui.back = el("button", { type: "button", id: "np-back", text: "◀ back", "aria-keyshortcuts": "ArrowLeft" });
-  ui.next = el("button", { type: "button", id: "np-next", text: "next ▶", "aria-keyshortcuts": "ArrowRight" });
-  ui.counter = el("span", { id: "np-counter", class: "np-counter", "aria-live": "polite" });
-  ui.param = el("select", { id: "np-param", "aria-label": "parameter for backward propagation" });
-  ui.stepTitle = el("h3", { id: "np-step-title", "aria-live": "polite" });
-  ui.stepEq = el("div", { id: "np-step-eq", class: "np-eq" });
-  ui.stepBody = el("div", { id: "np-step-body", class: "np-step-body" });
-  return el("section", { class: "np-step", "aria-label": "current step" },
-    el("div", { class: "np-nav" }, ui.back, ui.counter, ui.next, el("label", {}, " backward for ", ui.param)),
-    ui.stepTitle, ui.stepEq, ui.stepBody);
+  const ui = view.ui, id = (name) => idOf(view, name);
+  ui.back = el("button", { type: "button", id: id("back"), class: "np-stepper", text: "◀ back",
+    "aria-keyshortcuts": "ArrowLeft" });
+  ui.next = el("button", { type: "button", id: id("next"), class: "np-stepper", text: "next ▶",
+    "aria-keyshortcuts": "ArrowRight" });
+  ui.counter = el("span", { id: id("counter"), class: "np-counter", "aria-live": "polite" });
+  ui.param = el("select", { id: id("param"), "aria-label": "parameter for backward propagation" });
+  ui.present = el("button", { type: "button", id: id("present"), class: "np-present-button", "aria-pressed": "false",
+    "aria-keyshortcuts": "p", title: "present mode: the diagram and the step only (key p)", text: "present" });
+  ui.stepTitle = el("h3", { id: id("step-title"), class: "np-step-title", "aria-live": "polite" });
+  ui.stepEq = el("div", { id: id("step-eq"), class: "np-eq" });
+  ui.start = el("p", { class: "np-start", hidden: true });
+  ui.note = el("p", { class: "np-note", id: id("note"), hidden: true });
+  ui.stepBody = el("div", { id: id("step-body"), class: "np-step-body" });
+  ui.continueButton = el("button", { type: "button", id: id("continue"), class: "np-continue", hidden: true });
+  ui.stepPane = el("section", { class: "np-step", "aria-label": "current step" },
+    el("div", { class: "np-nav" }, ui.back, ui.next, ui.counter,
+      el("label", { class: "np-param" }, "backward for ", ui.param), ui.present),
+    ui.stepTitle, ui.start, ui.stepEq, ui.note, ui.stepBody, ui.continueButton);
+  return ui.stepPane;
+}
+
+function buildLegend() {
+  const swatch = (cls) => el("span", { class: `np-swatch ${cls}`, "aria-hidden": "true" });
+  return el("p", { class: "np-legend" },
+    swatch("np-swatch-pos"), "positive ", swatch("np-swatch-neg"), "negative · line width: |value| · ",
+    el("span", { class: "np-legend-grad", text: "δ, ∇W" }), " backward: gradients, right to left ",
+    swatch("np-swatch-lit"), "in play at this step");
 }
 
 function buildLayout(view) {
   const ui = view.ui;
+  ui.error = el("div", { class: "np-error", role: "alert", hidden: true });
   const controls = buildControls(view);
   const stepPane = buildStepPane(view);
   ui.diagram = svgEl("svg", { class: "np-diagram", role: "img", "aria-label": "the network" });
-  ui.note = el("p", { class: "np-note", id: "np-note" });
-  const strictBox = el("div", { class: "np-strict" },
-    el("label", {}, ui.strict, " strict chain (softmax Jacobian as its own factor)"), ui.note);
+  ui.figure = el("div", { class: "np-figure" }, ui.diagram, buildLegend());
   ui.values = el("section", { class: "np-values", "aria-label": "values: click a number to edit it" });
   ui.grads = el("section", { class: "np-grads", "aria-label": "gradients by backprop" });
-  view.root.append(ui.error, controls,
-    el("div", { class: "np-main" }, el("div", { class: "np-left" }, ui.diagram, strictBox), stepPane),
+  view.root.append(ui.error, el("div", { class: "np-toolbar" }, controls),
+    el("div", { class: "np-stage" }, ui.figure, stepPane),
     el("div", { class: "np-panels" }, ui.values, ui.grads));
 }
 
@@ -143,16 +168,40 @@ function submitEdit(view, key, i, j, raw) {
 async function exportDerivation(view) {
   const answer = await submit(view, "export", { state: currentState(view), format: view.ui.format.value });
   if (!answer) return;
-  const url = URL.createObjectURL(new Blob([answer.text], { type: answer.type || "text/plain" }));
+  const url = URL.createObjectURL(new Blob([answer.text], { type: answer.media || "text/plain" }));
   const a = el("a", { href: url, download: `netprop-derivation.${answer.ext}`, hidden: true });
   view.root.append(a); a.click(); a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
+// Enter in a field acts at once (its form's implicit submission is not relied on: a notebook's own
+// key handling may cancel it).
+function onFieldEnter(view, e) {
+  if (e.key !== "Enter" || e.isComposing) return;
+  e.preventDefault();
+  if (e.target === view.ui.lr) view.ui.sgd.click(); else newNetwork(view);
+}
+
+function setPresenting(view, on) {
+  view.root.classList.toggle("np-presenting", on);
+  view.ui.present.setAttribute("aria-pressed", String(on));
+  if (view.options.keysOnPage) document.body.classList.toggle("np-presenting", on);   // the page's header too
+}
+
+const togglePresenting = (view) => setPresenting(view, !view.root.classList.contains("np-presenting"));
+
+function continueWith(view, param) {
+  view.param = param;
+  view.ui.param.value = param;
+  go(view, view.lec.steps.forward.length);             // its first backward step
+  view.ui.next.focus();
 }
 
 function wireControls(view) {
   const ui = view.ui;
   ui.activation.addEventListener("change", () => newNetwork(view));
   ui.loss.addEventListener("change", () => newNetwork(view));
+  for (const field of [ui.sizes, ui.seed, ui.lr]) field.addEventListener("keydown", (e) => onFieldEnter(view, e));
   ui.strict.addEventListener("change", () => {
     const s = currentState(view); s.strict = ui.strict.checked; submit(view, "state", s);
   });
@@ -164,18 +213,26 @@ function wireControls(view) {
   ui.back.addEventListener("click", () => go(view, view.step - 1));
   ui.next.addEventListener("click", () => go(view, view.step + 1));
   ui.param.addEventListener("change", () => { view.param = ui.param.value; go(view, view.step); });
+  ui.present.addEventListener("click", () => togglePresenting(view));
+  ui.continueButton.addEventListener("click", () => continueWith(view, ui.continueButton.dataset.param));
 }
 
-// On the page the arrows work wherever the focus is; in a notebook only inside the widget.
+// On the page the arrows (and p, present) work wherever the focus is; in a notebook only inside the
+// widget, and no key pressed there reaches the notebook (JupyterLab would cut the cell on x).
 function wireKeys(view) {
   const root = view.root, onPage = view.options.keysOnPage;
-  if (!onPage) root.tabIndex = 0;
+  if (!onPage) {
+    root.tabIndex = 0;
+    root.dataset.lmSuppressShortcuts = "true";           // Lumino's own opt-out, beside stopPropagation
+    root.addEventListener("keydown", (e) => e.stopPropagation());
+  }
   (onPage ? document : root).addEventListener("keydown", (e) => {
     const t = e.target;
-    if (t.matches("input, select, textarea") || e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey) return;
+    if (t.matches("input, select, textarea, .np-scrolls") || e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey) return;
     if (root.closest("[hidden]")) return;                // another view (the Run tab) has the page
     if (e.key === "ArrowRight") { e.preventDefault(); go(view, view.step + 1); }
     else if (e.key === "ArrowLeft") { e.preventDefault(); go(view, view.step - 1); }
+    else if (e.key === "p" && !t.matches("button.np-cell")) { e.preventDefault(); togglePresenting(view); }
   });
 }
 
@@ -241,18 +298,23 @@ function refreshNumbers(view, container) {
   }
 }
 
-// A labelled matrix; edit(i, j) gives {key, i, j, label} to make its numbers editable.
-function matrix(view, name, m, id, edit) {
+// A labelled, bracketed matrix; edit(i, j) gives {key, i, j, label} to make its numbers editable.
+// block: the width of a block matrix's blocks (a separator between them; its zeros faded).
+function matrix(view, name, m, id, edit, block = 0) {
   const table = el("table", { class: "np-matrix", "data-name": id });
-  asRows(m).forEach((row, i) =>
-    table.append(el("tr", {}, row.map((v, j) => cell(view, `${id}.${i}.${j}`, v, edit && edit(i, j))))));
+  asRows(m).forEach((row, i) => table.append(el("tr", {}, row.map((v, j) => {
+    const td = cell(view, `${id}.${i}.${j}`, v, edit && edit(i, j));
+    if (block && j % block === 0 && j) td.classList.add("np-block-start");
+    if (block && v === 0) td.classList.add("np-zero");
+    return td;
+  }))));
   const wrap = el("div", { class: "np-term" });
-  if (name) wrap.append(el("div", { class: "np-label", text: name }));
-  wrap.append(el("div", { class: "np-scroll" }, table));
+  if (name) wrap.append(el("div", { class: "np-label", text: mathName(name) }));
+  wrap.append(el("div", { class: "np-brackets" }, table));
   return wrap;
 }
 
-const op = (text) => el("span", { class: "np-op", text });
+const op = (text) => el("span", { class: "np-op", text: mathName(text) });
 
 function startEdit(view, button, target) {
   const v = valueAt(view, target.key, target.i, target.j ?? 0);
@@ -292,7 +354,7 @@ function renderValues(view) {
       matrix(view, ce ? "y (click the true class)" : "y", d.y, "y", (i) => ({ key: "y", i, label: `y[${i}]` })),
       ...d.weights.map((W, l) => matrix(view, `W${l + 1}`, W, `W${l + 1}`, editable(`W${l + 1}`, l))),
       ...d.biases.map((b, l) => matrix(view, `b${l + 1}`, b, `b${l + 1}`, (i) => editable(`b${l + 1}`, l)(i)))));
-  ui.grads.replaceChildren(el("h3", {}, "backprop: f = ", el("span", { "data-q": "f", id: "np-f",
+  ui.grads.replaceChildren(el("h3", {}, "backprop: f = ", el("span", { "data-q": "f", id: idOf(view, "f"),
     class: view.changed.has("f") ? "np-changed" : null, text: fmt(d.forward.loss) })),
   el("div", { class: "np-row" },
     ...Array.from({ length: L }, (_, l) => [
@@ -302,92 +364,202 @@ function renderValues(view) {
 
 // --- the network diagram ------------------------------------------------------------------------
 
-// The SVG's elements for one shape: built once, then only numbers, widths and highlights change.
-function buildDiagram(view, sizesNow) {
-  const diagram = view.ui.diagram, L = sizesNow.length - 1, names = view.lec.names;
+// Sizes in the SVG's own units; the SVG is as wide as its column, so these scale with the screen.
+const NODE_W = 108, NODE_H = 52;
+
+// Where each node sits: layers left to right, or (a narrow screen) top to bottom.
+function diagramGeometry(sizesNow, vertical) {
+  const L = sizesNow.length - 1, maxN = Math.max(...sizesNow);
   // Weights are written on the edges when they cannot collide: few inputs per layer, spread out
-  // along the edge by source (x) and by target (y); otherwise they are in each edge's tooltip.
-  const labelEdges = sizesNow.every((n, l) => l === 0 || (sizesNow[l - 1] <= 3 && n * sizesNow[l - 1] <= 9));
-  const colW = labelEdges ? 250 : 150, rowH = 46, top = 34, maxN = Math.max(...sizesNow);
-  const width = colW * L + 140, height = top + rowH * maxN + 20;
-  diagram.setAttribute("viewBox", `0 0 ${width} ${height}`);
-  diagram.replaceChildren();
-  const pos = (l, i) => [70 + colW * l, top + rowH * (i + (maxN - sizesNow[l]) / 2) + rowH / 2];
-  const parts = { edges: [], nodes: [], targets: [] };
-  for (let l = 0; l < L; l++) {
+  // along the edge by source; otherwise they are in each edge's tooltip.
+  const labelEdges = !vertical && sizesNow.every((n, l) => l === 0 || (sizesNow[l - 1] <= 3 && n * sizesNow[l - 1] <= 9));
+  if (vertical) {
+    const across = NODE_W + 14, down = 150, left = 30, top = 36;
+    const pos = (l, i) => [left + NODE_W / 2 + across * (i + (maxN - sizesNow[l]) / 2), top + NODE_H / 2 + down * l];
+    return { L, labelEdges, pos, vertical, width: left + across * maxN + 40, height: top + down * L + NODE_H + 56 };
+  }
+  const colW = labelEdges ? 340 : 190, rowH = 66, top = 44, left = 16;
+  const pos = (l, i) => [left + NODE_W / 2 + colW * l, top + rowH * (i + (maxN - sizesNow[l]) / 2) + rowH / 2];
+  return { L, labelEdges, pos, vertical, width: left + colW * L + NODE_W + 78, height: top + rowH * maxN + 36 };
+}
+
+// An arrowhead for the gradients' edges, pointing back towards the input (its id unique per view).
+function arrowMarker(view) {
+  const marker = svgEl("marker", { id: `np-arrow${view.idSuffix}`, viewBox: "0 0 10 10", refX: 1, refY: 5,
+    markerWidth: 5, markerHeight: 5, orient: "auto-start-reverse", class: "np-arrow" });
+  marker.append(svgEl("path", { d: "M 10 0 L 0 5 L 10 10 z" }));
+  return svgEl("defs", {}, marker);
+}
+
+function buildEdges(view, geo, sizesNow, parts) {
+  const diagram = view.ui.diagram, { pos, vertical } = geo;
+  const [dx, dy] = vertical ? [0, NODE_H / 2] : [NODE_W / 2, 0];
+  for (let l = 0; l < geo.L; l++) {
     for (let i = 0; i < sizesNow[l + 1]; i++) {
       for (let j = 0; j < sizesNow[l]; j++) {
         const [x1, y1] = pos(l, j), [x2, y2] = pos(l + 1, i);
-        const line = svgEl("line", { x1: x1 + 28, y1, x2: x2 - 28, y2, "data-edge": `W${l + 1}.${i}.${j}` });
+        const ends = { x1: x1 + dx, y1: y1 + dy, x2: x2 - dx, y2: y2 - dy };
+        const line = svgEl("line", { ...ends, "data-edge": `W${l + 1}.${i}.${j}` });
         const title = svgEl("title");
-        line.append(title);
-        diagram.append(line);
+        const hit = svgEl("line", { ...ends, class: "np-edge-hit" });
+        hit.append(title);
+        hit.addEventListener("click", (e) => editFromEdge(view, l, i, j, e));
+        diagram.append(line, hit);
         let label = null;
-        if (labelEdges) {
-          const t = 0.2 + 0.6 * (j + 0.5) / sizesNow[l];
-          label = svgEl("text", { x: x1 + 28 + (x2 - x1 - 56) * t, y: y1 + (y2 - y1) * t - 3, class: "np-edge-label" });
+        if (geo.labelEdges) {
+          const t = 0.18 + 0.64 * (j + 0.5) / sizesNow[l];
+          label = svgEl("text", { x: ends.x1 + (ends.x2 - ends.x1) * t, y: ends.y1 + (ends.y2 - ends.y1) * t - 4,
+            class: "np-edge-label", "data-edge": `W${l + 1}.${i}.${j}` });
+          label.addEventListener("click", (e) => editFromEdge(view, l, i, j, e));
           diagram.append(label);
         }
         parts.edges.push({ l, i, j, line, title, label });
       }
     }
   }
+}
+
+function buildNodes(view, geo, sizesNow, parts) {
+  const diagram = view.ui.diagram, { pos, L, vertical } = geo, names = view.lec.names;
   sizesNow.forEach((n, l) => {
-    diagram.append(svgEl("text", { x: pos(l, 0)[0], y: 16, class: "np-layer-label" },
-      l === 0 ? "x" : l === L ? "ŷ" : `${names.z[l - 1]}, ${names.h[l]}`));
+    const head = l === 0 ? "x" : l === L ? "ŷ" : `${names.z[l - 1]}, ${names.h[l]}`;
+    const [hx, hy] = pos(l, 0);
+    diagram.append(vertical
+      ? svgEl("text", { x: 4, y: hy + 5, class: "np-layer-label", "text-anchor": "start" }, mathName(head))
+      : svgEl("text", { x: hx, y: 24, class: "np-layer-label" }, mathName(head)));
     for (let i = 0; i < n; i++) {
       const [cx, cy] = pos(l, i);
       const g = svgEl("g", { class: "np-node", "data-node": `${l}.${i}` });
-      g.append(svgEl("rect", { x: cx - 28, y: cy - 18, width: 56, height: 36, rx: 8 }));
+      g.append(svgEl("rect", { x: cx - NODE_W / 2, y: cy - NODE_H / 2, width: NODE_W, height: NODE_H, rx: 10 }));
       const lines = l === 0 ? 1 : 2;
       const texts = Array.from({ length: lines }, (_, k) => {
-        const t = svgEl("text", { x: cx, y: cy + (lines === 1 ? 4 : k === 0 ? -3 : 11), class: k ? "np-node-sub" : "np-node-main" });
+        const t = svgEl("text", { x: cx, y: cy + (lines === 1 ? 6 : k === 0 ? -4 : 17), class: k ? "np-node-sub" : "np-node-main" });
         g.append(t);
         return t;
       });
       diagram.append(g);
       parts.nodes.push({ l, i, g, texts });
       if (l === L) {
-        const t = svgEl("text", { x: cx + 34, y: cy + 4, class: "np-target" });
+        const t = svgEl("text", vertical ? { x: cx, y: cy + NODE_H / 2 + 20, class: "np-target", "text-anchor": "middle" }
+          : { x: cx + NODE_W / 2 + 6, y: cy + 6, class: "np-target" });
         diagram.append(t);
         parts.targets.push(t);
       }
     }
   });
-  parts.loss = svgEl("text", { x: width - 8, y: height - 8, class: "np-loss", "text-anchor": "end" });
+}
+
+// The SVG's elements for one shape: built once, then only numbers, widths and highlights change.
+function buildDiagram(view, sizesNow, vertical) {
+  const diagram = view.ui.diagram, geo = diagramGeometry(sizesNow, vertical);
+  diagram.setAttribute("viewBox", `0 0 ${geo.width} ${geo.height}`);
+  diagram.classList.toggle("np-vertical", vertical);
+  diagram.replaceChildren(arrowMarker(view));
+  const parts = { edges: [], nodes: [], targets: [] };
+  buildEdges(view, geo, sizesNow, parts);
+  buildNodes(view, geo, sizesNow, parts);
+  parts.loss = svgEl("text", { x: geo.width - 8, y: geo.height - 10, class: "np-loss", "text-anchor": "end" });
   diagram.append(parts.loss);
   return parts;
 }
 
-function renderDiagram(view, step) {
-  const d = view.lec.derivation, sizesNow = d.network.sizes, L = sizesNow.length - 1;
-  const shape = JSON.stringify(sizesNow);
-  if (!view.drawnDiagram || view.drawnDiagram.shape !== shape) view.drawnDiagram = { shape, ...buildDiagram(view, sizesNow) };
-  const drawn = view.drawnDiagram;
-  const hlLayer = step ? step.layer : null;
-  const backward = step && step.param;
+// A weight edited from its edge: a field where it was clicked, Enter asks netprop, Escape leaves it.
+function editFromEdge(view, l, i, j, event) {
+  const fig = view.ui.figure, box = fig.getBoundingClientRect();
+  const key = `W${l + 1}`, label = `${key}[${i},${j}]`;
+  fig.querySelector(".np-edge-edit")?.remove();
+  const input = el("input", { class: "np-edit np-edge-edit", value: String(valueAt(view, key, i, j)), size: 8,
+    "aria-label": `new value of ${label}` });
+  input.style.left = `${Math.max(0, event.clientX - box.left - 40)}px`;
+  input.style.top = `${Math.max(0, event.clientY - box.top - 16)}px`;
+  let done = false;
+  const finish = (commit) => {
+    if (done) return;
+    done = true;
+    if (commit && input.value.trim() !== String(valueAt(view, key, i, j))) submitEdit(view, key, i, j, input.value.trim());
+    input.remove();
+  };
+  input.addEventListener("keydown", (e) => {
+    if (e.key === "Enter") { e.preventDefault(); finish(true); } else if (e.key === "Escape") { e.preventDefault(); finish(false); }
+  });
+  input.addEventListener("blur", () => finish(true));
+  fig.append(input);
+  input.focus(); input.select();
+}
+
+// What the diagram shows at a step: lit nodes and edges, and from which layer down the gradients are known.
+function diagramFocus(view, step) {
+  const lights = step.lights || { nodes: [], edges: [] };
+  return { nodes: new Set(lights.nodes), edges: new Set(lights.edges), reach: step.param ? step.layer : Infinity };
+}
+
+function renderEdges(view, drawn, focus) {
+  const d = view.lec.derivation;
+  const grads = d.weights.map((_, l) => d.gradients[`W${l + 1}`].backprop);
   const wMax = Math.max(1e-12, ...d.weights.flat(2).map(Math.abs));
+  const gMax = Math.max(1e-12, ...grads.filter((_, l) => l + 1 >= focus.reach).flat(2).map(Math.abs));
   for (const { l, i, j, line, title, label } of drawn.edges) {
-    const w = d.weights[l][i][j];
-    const hl = hlLayer === l + 1 && (!backward || step.param[0] === "W" || step.kind === "factor");
-    setAttr(line, "class", `np-edge ${w >= 0 ? "np-pos" : "np-neg"}${hl ? " np-hl" : ""}`);
-    setAttr(line, "stroke-width", (0.6 + 3 * Math.abs(w) / wMax).toFixed(2));
-    setText(title, `W${l + 1}[${i},${j}] = ${fmt(w)}`);
-    if (label) setText(label, fmt(w));
+    const w = d.weights[l][i][j], gw = grads[l][i][j], backward = l + 1 >= focus.reach;
+    const shown = backward ? gw : w, scale = backward ? gMax : wMax;
+    const lit = focus.edges.has(l + 1);
+    setAttr(line, "class", `np-edge ${shown >= 0 ? "np-pos" : "np-neg"}${lit ? " np-hl" : ""}${backward ? " np-grad-edge" : ""}`);
+    setAttr(line, "stroke-width", (1 + 5 * Math.abs(shown) / scale).toFixed(2));
+    if (backward) setAttr(line, "marker-start", `url(#np-arrow${view.idSuffix})`); else line.removeAttribute("marker-start");
+    setText(title, `${mathName(`W${l + 1}`)}[${i},${j}] = ${fmt(w)}; ∇${mathName(`W${l + 1}`)}[${i},${j}] f = ${fmt(gw)}` +
+      " (click to edit the weight)");
+    if (label) {
+      setText(label, fmt(shown, 3));          // three digits on an edge: the labels stay apart
+      setAttr(label, "class", `np-edge-label${backward ? " np-grad" : ""}`);
+    }
   }
+}
+
+function renderNodes(view, drawn, focus) {
+  const d = view.lec.derivation, L = d.weights.length, names = view.lec.names;
   for (const { l, i, g, texts } of drawn.nodes) {
-    const hl = hlLayer !== null && (hlLayer === l || (step.kind === "loss" && l === L));
-    setAttr(g, "class", `np-node${hl ? " np-hl" : ""}`);
-    const lines = l === 0 ? [fmt(d.x[i])]
-      : l === L ? [fmt(d.forward.y_hat[i]), `z ${fmt(d.forward.z[l - 1][i])}`]
-        : [`z ${fmt(d.forward.z[l - 1][i])}`, `h ${fmt(d.forward.h[l - 1][i])}`];
+    setAttr(g, "class", `np-node${focus.nodes.has(l) ? " np-hl" : ""}`);
+    const delta = l >= 1 && l >= focus.reach ? d.gradients[`b${l}`].backprop[i] : null;
+    let lines;
+    if (l === 0) lines = [fmt(d.x[i])];
+    else if (delta !== null) {
+      const top = l === L ? `ŷ ${fmt(d.forward.y_hat[i])}` : `${mathName(names.h[l])} ${fmt(d.forward.h[l - 1][i])}`;
+      lines = [top, `${l === L ? "ŷ−y" : mathName(names.delta[l - 1])} ${fmt(delta)}`];
+    } else if (l === L) lines = [`ŷ ${fmt(d.forward.y_hat[i])}`, `z ${fmt(d.forward.z[l - 1][i])}`];
+    else lines = [`z ${fmt(d.forward.z[l - 1][i])}`, `h ${fmt(d.forward.h[l - 1][i])}`];
     texts.forEach((t, k) => setText(t, lines[k]));
+    if (texts[1]) setAttr(texts[1], "class", delta !== null ? "np-node-sub np-grad" : "np-node-sub");
   }
+}
+
+function renderDiagram(view, step) {
+  const d = view.lec.derivation, sizesNow = d.network.sizes;
+  const vertical = view.root.clientWidth > 0 && view.root.clientWidth < 600;
+  const shape = JSON.stringify([sizesNow, vertical]);
+  if (!view.drawnDiagram || view.drawnDiagram.shape !== shape) {
+    view.drawnDiagram = { shape, ...buildDiagram(view, sizesNow, vertical) };
+  }
+  const drawn = view.drawnDiagram, focus = diagramFocus(view, step);
+  view.ui.diagram.classList.toggle("np-backward", Boolean(step.param));
+  renderEdges(view, drawn, focus);
+  renderNodes(view, drawn, focus);
   drawn.targets.forEach((t, i) => setText(t, d.y[i] !== 0 ? `y=${fmt(d.y[i])}` : ""));
   setText(drawn.loss, `f = ${fmt(d.forward.loss)}`);
 }
 
 // --- the current step ---------------------------------------------------------------------------
+
+const row = (...parts) => el("div", { class: "np-row" }, ...parts);
+
+function lossBody(view) {
+  const d = view.lec.derivation, st = view.lec.state, m = (name, value, id) => matrix(view, name, value, id);
+  const f = el("strong", { "data-q": "f", id: idOf(view, "step-f"), class: "np-step-f", text: fmt(d.forward.loss) });
+  if (st.loss !== "cross_entropy") return [row(m("ŷ", d.forward.y_hat, "y_hat"), m("y", d.y, "y")), row(op("f = ½ ‖ŷ − y‖² ="), f)];
+  // only the true class k counts: f = −log ŷ_k
+  const k = st.y, p = d.forward.y_hat[k];
+  return [row(m("y", d.y, "y"), m("ŷ", d.forward.y_hat, "y_hat")),
+    row(op(`f = −log ŷ${k} = −log ${fmt(p)} =`), f),
+    el("p", { class: "np-step-note", text: `y is one-hot at class ${k}, so of the sum only −log ŷ${k} is left.` })];
+}
 
 function forwardBody(view, step) {
   const d = view.lec.derivation, st = view.lec.state, names = view.lec.names, l = step.layer;
@@ -396,62 +568,114 @@ function forwardBody(view, step) {
   const m = (name, value, id) => matrix(view, name, value, id);
   if (step.kind === "affine" || step.kind === "output") {
     const zName = step.kind === "output" ? `z${l}` : names.z[l - 1];
-    const rows = [el("div", { class: "np-row" }, m(zName, d.forward.z[l - 1], `z${l}`), op("="),
+    const rows = [row(m(zName, d.forward.z[l - 1], `z${l}`), op("="),
       m(`W${l}`, d.weights[l - 1], `W${l}`), m(hName, hIn, l === 1 ? "x" : `h${l - 1}`), op("+"),
       m(`b${l}`, d.biases[l - 1], `b${l}`))];
     if (step.kind === "output") {
       const outAct = st.loss === "cross_entropy" ? "softmax" : "identity";
-      rows.push(el("div", { class: "np-row" }, m("ŷ", d.forward.y_hat, "y_hat"), op("="),
-        op(`${outAct}(`), m(zName, d.forward.z[l - 1], `z${l}`), op(")")));
+      rows.push(row(m("ŷ", d.forward.y_hat, "y_hat"), op("="), op(`${outAct}(`), m(zName, d.forward.z[l - 1], `z${l}`), op(")")));
     }
     return rows;
   }
   if (step.kind === "activation") {
-    return [el("div", { class: "np-row" }, m(names.h[l], d.forward.h[l - 1], `h${l}`), op("="),
+    return [row(m(names.h[l], d.forward.h[l - 1], `h${l}`), op("="),
       op(`${st.activation}(`), m(names.z[l - 1], d.forward.z[l - 1], `z${l}`), op(")"))];
   }
-  return [el("div", { class: "np-row" }, m("y", d.y, "y"), m("ŷ", d.forward.y_hat, "y_hat"),
-    op("f ="), el("strong", { "data-q": "f", id: "np-step-f", text: fmt(d.forward.loss) }))];
+  return lossBody(view);
+}
+
+// The width of the blocks of ∂z/∂W_l (its last factor): h_{l-1}ᵀ on the diagonal, sizes[l-1] wide.
+const blockWidth = (view, param, index) => (param[0] === "W" && index === view.lec.derivation.gradients[param].factors.length - 1
+  ? view.lec.derivation.network.sizes[Number(param.slice(1)) - 1] : 0);
+
+function factorTerm(view, param, i) {
+  const f = view.lec.derivation.gradients[param].factors[i];
+  return matrix(view, `${f.label}  (${f.shape.join(" × ")})`, f.matrix, `${param}.factor${i}`, null, blockWidth(view, param, i));
+}
+
+// Hadamard: the two operands, their product (the δ it defines), and the diagonal form it replaces.
+// Outer product: g and h_{l-1}ᵀ, their product, and the reshaped chain it replaces.
+function simplificationBody(view, step) {
+  const s = view.lec.simplifications[step.param][step.index], id = `${step.param}.simp${step.index}`;
+  const [a, b] = s.operands;
+  const m = (name, value, q) => matrix(view, name, value, q);
+  const first = step.kind === "hadamard"
+    ? row(m(a.formula, a.value, `${id}.a`), op("⊙"), m(b.formula, b.value, `${id}.b`), op("="), m(s.result, s.rhs, `${id}.rhs`))
+    : row(m(a.formula, a.value, `${id}.a`), m(b.formula, b.value, `${id}.b`), op("="), m(s.rhs_formula, s.rhs, `${id}.rhs`));
+  return [first, row(m(s.lhs_formula, s.lhs, `${id}.lhs`), op(`= ${s.result}`)),
+    el("p", { class: "np-step-note", text: mathName(`${s.lhs_formula} = ${s.rhs_formula}: largest difference ` +
+      `${s.max_abs_difference.toExponential(1)}`) })];
 }
 
 function backwardBody(view, step) {
   const g = view.lec.derivation.gradients[step.param];
   const [pl, pi] = [step.param, step.index];
   const m = (name, value, id) => matrix(view, name, value, id);
+  const product = () => m(`∂f/∂${pl}  (1 × ${g.product[0].length})`, g.product, `${pl}.product`);
   if (step.kind === "factor") {
     const formula = el("div", { class: "np-chain" }, g.factors.map((f, i) =>
-      [i ? " · " : null, el("span", { class: i === pi ? "np-current" : null, text: f.label })]));
-    const f = g.factors[pi];
-    return [formula, el("p", { class: "np-step-note", text: step.note }),
-      el("div", { class: "np-row" }, m(`${f.label}  (${f.shape.join(" × ")})`, f.matrix, `${pl}.factor${pi}`))];
+      [i ? " · " : null, el("span", { class: i === pi ? "np-current" : null, text: mathName(f.label) })]));
+    return [formula, el("p", { class: "np-step-note", text: mathName(step.note) }), row(factorTerm(view, pl, pi))];
   }
-  const product = () => m(`∂f/∂${pl}  (1 × ${g.product[0].length})`, g.product, `${pl}.product`);
-  if (step.kind === "product") return [el("div", { class: "np-row" }, product())];
-  if (step.kind === "reshape") return [el("div", { class: "np-row" }, product(), op("→"), m(`∇${pl} f`, g.chain, `${pl}.chain`))];
-  if (step.kind === "hadamard" || step.kind === "outer") {
-    const s = view.lec.simplifications[pl][pi];
-    return [el("div", { class: "np-row" }, m(s.lhs_formula, s.lhs, `${pl}.simp${pi}.lhs`), op("="),
-      m(s.rhs_formula, s.rhs, `${pl}.simp${pi}.rhs`)),
-    el("p", { text: `= ${s.result}; largest difference ${s.max_abs_difference.toExponential(1)}` })];
+  if (step.kind === "product") {
+    return [row(...g.factors.map((_, i) => [i ? op("·") : null, factorTerm(view, pl, i)]), op("="), product())];
   }
-  return [el("div", { class: "np-row" }, m("chain", g.chain, `${pl}.chain`),
+  if (step.kind === "reshape") return [row(product(), op("→"), m(`∇${pl} f`, g.chain, `${pl}.chain`))];
+  if (step.kind === "hadamard" || step.kind === "outer") return simplificationBody(view, step);
+  return [row(m("chain", g.chain, `${pl}.chain`),
     m(`backprop ${g.backprop_formula}`, g.backprop, `grad-${pl}`),
     m("central finite differences", g.finite_difference, `${pl}.fd`)),
-  el("p", { id: "np-maxdiff", text: `largest difference between the three: ${g.max_abs_difference.toExponential(2)}` })];
+  el("p", { id: idOf(view, "maxdiff"), class: "np-maxdiff",
+    text: `largest difference between the three: ${g.max_abs_difference.toExponential(2)}` })];
+}
+
+// Around the step: where to start, the softmax fold where it happens, what to do at the end.
+function renderGuides(view, step, all) {
+  const ui = view.ui, params = view.lec.params;
+  ui.start.hidden = view.step !== 0;
+  ui.start.textContent = "Start here: next ▶ walks the forward pass one equation at a time, then backward " +
+    `propagation for the parameter chosen beside it. ${mathName(view.lec.start_note)}`;
+  ui.next.classList.toggle("np-first", view.step === 0);
+  ui.note.hidden = !step.fold;
+  ui.note.textContent = step.fold ? mathName(view.lec.fold_note) : "";
+  const last = view.step === all.length - 1;
+  const nextParam = params[(params.indexOf(view.param) + 1) % params.length];
+  ui.continueButton.hidden = !last;
+  ui.continueButton.dataset.param = nextParam;
+  ui.continueButton.textContent = `continue with ∇${mathName(nextParam)} f ▶`;
 }
 
 function renderStep(view) {
   const all = steps(view), step = all[view.step], ui = view.ui;
   const nF = view.lec.steps.forward.length;
-  const phase = view.step < nF ? "forward" : `backward (${view.param})`;
+  const phase = view.step < nF ? "forward" : `backward (${mathName(view.param)})`;
   ui.counter.textContent = `step ${view.step + 1} of ${all.length} · ${phase}`;
   view.root.dataset.step = view.step;
   ui.back.disabled = view.step === 0;
   ui.next.disabled = view.step === all.length - 1;
-  ui.stepTitle.textContent = step.title;
-  ui.stepEq.textContent = step.equation;
+  if (ui.param.value !== view.param) ui.param.value = view.param;     // w.param set from Python
+  ui.stepTitle.textContent = mathName(step.title);
+  ui.stepEq.textContent = mathName(step.equation);
+  renderGuides(view, step, all);
   ui.stepBody.replaceChildren(...(step.param ? backwardBody(view, step) : forwardBody(view, step)));
   renderDiagram(view, step);
+  focusableIfScrolled(ui.stepPane);
+}
+
+// A row that scrolls sideways (a wide equation) is reachable by keyboard, so its arrows scroll it.
+function focusableIfScrolled(container) {
+  for (const node of container.querySelectorAll(".np-row, .np-eq, .np-chain")) {
+    const scrolls = node.scrollWidth > node.clientWidth + 1;
+    if (scrolls && !node.hasAttribute("tabindex")) {
+      node.tabIndex = 0;
+      node.classList.add("np-scrolls");                  // its arrow keys scroll it, not step
+      node.setAttribute("aria-label", "a wide equation: scroll it with the arrow keys");
+    } else if (!scrolls && node.hasAttribute("tabindex")) {
+      node.removeAttribute("tabindex");
+      node.classList.remove("np-scrolls");
+      node.removeAttribute("aria-label");
+    }
+  }
 }
 
 // --- a new lecture from netprop -----------------------------------------------------------------
@@ -469,7 +693,6 @@ function renderControls(view, lec, extra) {
   if (!lec.params.includes(view.param)) view.param = lec.params[0];
   options(ui.param, lec.params, view.param);
   ui.param.value = view.param;
-  ui.note.textContent = lec.fold_note;
   if (!extra.sgd) ui.sgdOut.textContent = "";
 }
 
@@ -493,14 +716,17 @@ function show(view, lec, extra = {}) {
 // options: syncUrl (the address bar follows the state), keysOnPage (arrows anywhere on the page),
 // param and step to start at. Returns the view: show(lecture), fail(message), go(step), setParam(p).
 export function mountLecture(root, backend, options = {}) {
+  const n = mountedViews++;
   const view = { root, backend, options, ui: {}, lec: null, q: new Map(), changed: new Set(),
     param: options.param || "W1", step: options.step || 0, revision: 0, ticket: 0,
-    drawnPanels: null, drawnDiagram: null, urlTimer: null };
+    drawnPanels: null, drawnDiagram: null, urlTimer: null, idSuffix: n ? `-${n + 1}` : "" };
   root.classList.add("np-lecture");
   root.replaceChildren();
   buildLayout(view);
   wireControls(view);
   wireKeys(view);
+  // a narrow column (a phone, a notebook's side panel) turns the diagram to run top to bottom
+  new ResizeObserver(() => { if (view.lec) renderDiagram(view, steps(view)[view.step]); }).observe(root);
   root.netpropView = view;                              // for a console, a test or a benchmark to reach
   view.show = (lec, extra) => show(view, lec, extra);
   view.fail = (message) => fail(view, message);
@@ -525,9 +751,9 @@ export function httpBackend(base = "") {
     async submit(kind, payload) {
       if (kind === "export") {
         const res = await post("/api/export", payload);
-        const type = res.headers.get("Content-Type") || "text/plain";
+        const media = res.headers.get("Content-Type") || "text/plain";
         const ext = (res.headers.get("Content-Disposition") || "").match(/\.(\w+)"/);
-        return { text: await res.text(), type, ext: ext ? ext[1] : "txt" };
+        return { text: await res.text(), media, ext: ext ? ext[1] : "txt" };
       }
       const res = await post(kind === "sgd" ? "/api/sgd" : "/api/lecture", kind === "sgd" ? payload : { state: payload });
       const lec = await res.json();
@@ -554,12 +780,17 @@ export async function mountPage(root) {
 
 // --- the notebook widget (anywidget): the same view, its state in the widget's model ---------------
 
+export const KERNEL_SILENT = "the kernel did not answer: re-run the cell";
+
+// Requests go to the Python widget as custom messages; each waits request_timeout seconds at most
+// (after a kernel restart nothing answers, and the page says so instead of hanging).
 function widgetBackend(model) {
   let next = 0;
   const waiting = new Map();
   model.on("msg:custom", (msg) => {
     if (msg.type !== "response" || !waiting.has(msg.id)) return;
-    const { resolve, reject } = waiting.get(msg.id);
+    const { resolve, reject, timer } = waiting.get(msg.id);
+    clearTimeout(timer);
     waiting.delete(msg.id);
     if (msg.ok) resolve(msg); else reject(new Error(msg.error));
   });
@@ -567,7 +798,9 @@ function widgetBackend(model) {
     submit(kind, payload) {
       const id = ++next;
       return new Promise((resolve, reject) => {
-        waiting.set(id, { resolve, reject });
+        const timer = setTimeout(() => { waiting.delete(id); reject(new Error(KERNEL_SILENT)); },
+          1000 * (model.get("request_timeout") || 30));
+        waiting.set(id, { resolve, reject, timer });
         model.send({ type: "request", id, kind, payload });
       });
     },
