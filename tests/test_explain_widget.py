@@ -128,3 +128,24 @@ def test_too_large_a_network_is_refused_up_front():
     net = netprop.Network([3, 9, 2], seed=0)
     with pytest.raises(ValueError, match="1 to 8 units"):
         netprop.explain(net, np.zeros(3), 0)
+
+
+def test_the_export_reply_stays_a_response(widget):
+    # the export's media type once went out as the reply's "type", overwriting "response": the page,
+    # which keeps only replies of type "response", dropped it and Export never answered
+    w, _ = widget
+    w._on_custom_message(w, {"type": "request", "id": 9, "kind": "export",
+                             "payload": {"state": w.lecture["state"], "format": "latex"}}, [])
+    reply = w.sent[-1]
+    assert reply["type"] == "response" and reply["id"] == 9 and reply["ok"]
+    assert reply["media"] == "application/x-latex" and reply["ext"] == "tex" and r"\begin{document}" in reply["text"]
+
+
+def test_the_text_form_says_what_the_widget_shows(widget):
+    w, net = widget
+    w.step, w.param = 4, "W1"
+    text = w._repr_mimebundle_()[0]["text/plain"]
+    f = torch_grad_W1(w.values)[0]
+    assert text.startswith("<LectureWidget: 3-4-2 tanh network, cross_entropy, f = ")
+    assert float(re.search(r"f = (\S+);", text).group(1)) == pytest.approx(f, rel=1e-5)
+    assert "step 5 of " in text and "backward for W1" in text and "object at 0x" not in text
