@@ -115,6 +115,8 @@ def parse_tex_matrices(tex):
     matrices = []
     for group in re.findall(r"\\left\[(.*?)\\right\]", tex, re.S):
         blocks = re.findall(r"\\begin\{matrix\}(.*?)\\end\{matrix\}", group, re.S)
+        # the cells' padding (\hphantom{-00.}{1.5}) goes; the number stays
+        blocks = [re.sub(r"\\hphantom\{[^}]*\}\{([^}]*)\}", r"\1", body) for body in blocks]
         matrices.append(np.hstack([np.array([[tex_float(v) for v in row.split("&")] for row in body.split(r"\\")])
                                    for body in blocks]))
     return matrices
@@ -349,6 +351,9 @@ def test_latex_lines_fit_the_page(tmp_path, sizes, loss):
 MEASURE = """<script>
 const box = e => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
 const found = {labels: [...document.querySelectorAll("text.edge-label")].map(e => [e.textContent, ...box(e)]),
+               halos: [...document.querySelectorAll("text.edge-label")].map(e => {
+                 const r = e.previousElementSibling;
+                 return r && r.matches("rect.label-halo") ? box(r) : null; }),
                nodes: [...document.querySelectorAll("circle")].map(box),
                blocks: [...document.querySelectorAll(".eq, .chain > .factor")].map(box),
                pageWidth: document.documentElement.scrollWidth, viewWidth: document.documentElement.clientWidth};
@@ -384,6 +389,11 @@ def test_html_labels_apart_and_nothing_off_the_page_in_chromium(tmp_path, sizes,
     clashes = [(i, j) for i in range(len(boxes)) for j in range(i + 1, len(boxes)) if overlap(boxes[i], boxes[j])]
     assert clashes == []
     assert not any(overlap(b, node) for b in boxes for node in found["nodes"])
+    # each label sits on its own halo (drawn after its layer's edges): no edge strikes it through
+    for label, halo in zip(boxes, found["halos"]):
+        assert halo is not None
+        assert halo[0] <= label[0] + 0.5 and halo[1] <= label[1] + 0.5 and halo[2] >= label[2] - 0.5
+        assert halo[3] >= label[3] - 0.5
     # wide matrices scroll inside their own block; the page itself never scrolls sideways
     assert found["pageWidth"] <= found["viewWidth"]
     assert all(b[2] <= found["viewWidth"] for b in found["blocks"])
