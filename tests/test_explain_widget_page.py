@@ -51,7 +51,10 @@ const model = {
   on(event, cb) { (listeners[event] ||= []).push(cb); },
   send(msg) {
     if (window.silentKernel) return;
-    window.pySend(msg).then(({ traits, messages }) => { this.apply(traits); messages.forEach((m) => fire("msg:custom", m)); });
+    window.pySend(msg).then(({ traits, messages }) => {
+      this.apply(traits);
+      messages.forEach((m) => fire("msg:custom", m));
+    });
   },
   apply(traits) {
     for (const [k, v] of Object.entries(traits))
