@@ -150,7 +150,9 @@ def walk_every_step(page, tag):
                 page.keyboard.press("ArrowRight")
             assert page.text_content("#np-counter").startswith(f"step {i + 1} of {len(steps)}")
             assert page.text_content("#np-step-title") == math_name(step["title"])
-            assert page.text_content("#np-step-eq") == math_name(step["equation"])
+            # typeset by KaTeX from the step's LaTeX, the Unicode form kept beside it
+            assert page.get_attribute("#np-step-eq", "data-equation") == math_name(step["equation"])
+            assert page.text_content("#np-step-eq annotation") == step["equation_tex"]
             if step["kind"] == "factor":
                 assert page.text_content("#np-step-body .np-step-note") == math_name(step["note"])
                 labels = [math_name(f["label"]) for f in lec["derivation"]["gradients"][param]["factors"]]
@@ -327,7 +329,7 @@ def test_export_downloads_derives_json(lecture_page, server):
 
 # --- the notebook widget's front-end: lecture.js's render() against a real LectureWidget --------------
 
-HARNESS = """<!doctype html><meta charset="utf-8"><link rel="stylesheet" href="/static/explain.css">
+HARNESS = """<!doctype html><meta charset="utf-8"><link rel="stylesheet" href="/widget.css">
 <div id="w"></div>
 <script type="module">
 // A stand-in for anywidget's model: traits and custom messages go to the Python LectureWidget
@@ -418,7 +420,7 @@ def test_activation_loss_and_y_from_the_controls(lecture_page, server):
     page.select_option("#np-activation", "tanh")            # applies at once, keeping W, b, x, y
     wait_for_update(page, before)
     page.click("#np-next")
-    assert page.text_content("#np-step-eq") == "h = tanh(z)"          # one hidden layer: plain z and h
+    assert page.get_attribute("#np-step-eq", "data-equation") == "h = tanh(z)"   # one hidden layer: plain z, h
     assert page.text_content('button[data-q="W1.0.0"]') == "0.00123"
     # cross-entropy: clicking a class of y makes it the true one
     before = revision(page)

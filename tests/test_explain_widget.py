@@ -71,20 +71,25 @@ def test_the_bundle_is_the_web_apps_modules(widget):
     esm = w.get_state()["_esm"]
     esm = esm.encode() if isinstance(esm, str) else esm
     assert esm == client.get("/widget.js").content           # what the browser tests load
-    # the bundle is the served modules, in order, less their imports of each other (one module
-    # cannot import its siblings); nothing else is added but a comment line per file
+    # the bundle is KaTeX's script (served to the page) in a function scope, then the served modules, in
+    # order, less their imports of each other (one module cannot import its siblings)
     text = esm.decode()
-    assert not re.search(r"^import ", text, re.MULTILINE)
+    prelude, modules = text.split("\n// ---- dom.js ----\n", 1)
+    assert client.get("/static/vendored/katex/katex.min.js").text in prelude
+    assert not re.search(r"^import ", modules, re.MULTILINE)
     expected = []
     for name in ("dom.js", "lecture.js"):
         served = client.get(f"/static/{name}").text
-        expected.append(f"// ---- {name} ----")
+        expected += ([] if name == "dom.js" else [f"// ---- {name} ----"])
         expected += [line for line in served.splitlines() if not line.startswith('import {')]
-    assert text.splitlines() == expected
+    assert modules.splitlines() == expected
     assert "export function el(" in text and "function render({ model" in text
+    # the style sheet: KaTeX's with its 20 fonts inlined (a notebook serves no files of ours), then explain.css
     css = w.get_state()["_css"]
-    served_css = client.get("/static/explain.css").content
-    assert (css.encode() if isinstance(css, str) else css) == served_css
+    css = css.encode() if isinstance(css, str) else css
+    assert css == client.get("/widget.css").content
+    assert css.decode().endswith(client.get("/static/explain.css").text)
+    assert css.decode().count("data:font/woff2;base64,") == 20 and "url(fonts/" not in css.decode()
 
 
 def test_an_edit_from_the_page_recomputes(widget):

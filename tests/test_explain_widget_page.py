@@ -31,7 +31,7 @@ DARK = {"--jp-layout-color0": "#111111", "--jp-layout-color1": "#212121", "--jp-
         "--jp-ui-font-color2": "rgba(255, 255, 255, 0.54)", "--jp-border-color1": "#616161",
         "--jp-content-link-color": "#42a5f5"}
 
-HARNESS = """<!doctype html><meta charset="utf-8"><link rel="stylesheet" href="/static/explain.css">
+HARNESS = """<!doctype html><meta charset="utf-8"><link rel="stylesheet" href="/widget.css">
 <body><div id="w1"></div><div id="w2"></div>
 <script type="module">
 // anywidget's model, standing in for the comm: traits and messages go to the Python LectureWidget

@@ -19,6 +19,7 @@ import numpy as np
 from ..teaching.derive import MAX_LAYERS, MAX_UNITS, Derivation
 from ..core.activations import ACTIVATIONS
 from ..core.losses import LOSSES
+from ..teaching.derive.tex import tex
 from ..teaching.jacobian import block_matrix, layer_names
 from ..core.network import Network
 
@@ -460,6 +461,17 @@ def _start_note(net, state):
             f"its zero on the diagonal of ∂h/∂z mask the gradient, on the diagram and in the Hadamard step.")
 
 
+# The loss equations, as derive's LaTeX writes them (tex() reads the page's Unicode labels, not these).
+_LOSS_TEX = {"f = −Σₖ yₖ log ŷₖ": r"f = -\sum_k y_k \log \hat{y}_k", "f = ½ ‖ŷ − y‖²": r"f = \tfrac{1}{2} \lVert \hat{y} - y \rVert^{2}"}
+
+
+def _with_tex(steps):
+    """Each step with equation_tex: its equation in LaTeX (derive's tex()), which the page typesets with KaTeX."""
+    for step in steps:
+        step["equation_tex"] = _LOSS_TEX.get(step["equation"]) or tex(step["equation"]).replace("∇", r"\nabla ")
+    return steps
+
+
 def lecture(state):
     """Everything the lecture view shows for a state, as one JSON-ready dict.
 
@@ -486,7 +498,8 @@ def lecture(state):
         "derivation": d.to_dict(),
         "names": {"z": [*z_names[1:], f"z{L}"], "h": h_names, "delta": names},
         "simplifications": simplifications,
-        "steps": {"forward": _forward_steps(state), "backward": _backward_steps(d, simplifications, L)},
+        "steps": {"forward": _with_tex(_forward_steps(state)),
+                  "backward": {p: _with_tex(s) for p, s in _backward_steps(d, simplifications, L).items()}},
         "params": [f"{k}{l}" for l in range(1, L + 1) for k in "Wb"],
         "start_note": _start_note(net, state),
         "fold_note": FOLD_NOTE.format(L=L) if state.loss == "cross_entropy" else

@@ -78,6 +78,12 @@ async def widget_module(request):
                     headers={"Cache-Control": "no-cache"})
 
 
+async def widget_style(request):
+    """The notebook widget's style sheet, byte for byte (bundle.py)."""
+    from .bundle import widget_css
+    return Response(widget_css(), media_type="text/css; charset=utf-8", headers={"Cache-Control": "no-cache"})
+
+
 async def index(request):
     return FileResponse(STATIC / "index.html", headers={"Content-Security-Policy": CSP,
                                                         "Cache-Control": "no-cache"})
@@ -140,6 +146,7 @@ def create_app(run_dir=None, allowed_hosts=None, stopping=None):
     routes = [
         Route("/", index),
         Route("/widget.js", widget_module),
+        Route("/widget.css", widget_style),
         Route("/api/info", info_route(run is not None)),
         Route("/api/lecture", lecture, methods=["GET", "POST"]),
         Route("/api/sgd", sgd, methods=["POST"]),

@@ -12,7 +12,7 @@ import anywidget
 import traitlets
 
 from . import api
-from .bundle import STATIC, widget_bundle
+from .bundle import widget_bundle, widget_css
 STATE_TRAITS = ("sizes", "activation", "loss", "seed", "strict", "values")
 
 
@@ -26,7 +26,7 @@ class LectureWidget(anywidget.AnyWidget):
     """
 
     _esm = widget_bundle()
-    _css = STATIC / "explain.css"
+    _css = widget_css()
 
     sizes = traitlets.List(traitlets.Int(), default_value=[2, 2, 3]).tag(sync=True)
     activation = traitlets.Unicode("relu").tag(sync=True)

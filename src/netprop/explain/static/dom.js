@@ -50,6 +50,13 @@ export function signedColour(v) {
   return t >= 0 ? [255, fade, fade] : [fade, fade, 255];
 }
 
+// Black or white, whichever reads better on the colour [r, g, b] (WCAG's relative luminance).
+export function inkOn([r, g, b]) {
+  const lin = (c) => { const v = c / 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+  const lum = 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
+  return (lum + 0.05) / 0.05 >= 1.05 / (lum + 0.05) ? "#000" : "#fff";
+}
+
 export function decodeBase64(text) {
   const raw = atob(text);
   const bytes = new Uint8Array(raw.length);
@@ -64,4 +71,18 @@ export function setAttr(node, name, value) {
 
 export function setText(node, text) {
   if (node.textContent !== text) node.textContent = text;
+}
+
+// Maths typeset by KaTeX (vendored, static/vendored/katex/: the page loads it as a script, the widget's
+// bundle carries it): tex as derive's LaTeX writes it, text (the Unicode form) as the fallback and as
+// data-equation, so that tests and screen readers without MathML still read it.
+export function typeset(node, tex, text) {
+  node.dataset.equation = text;
+  const katex = globalThis.katex;
+  if (!katex || !tex) { node.textContent = text; return; }
+  try {
+    katex.render(tex, node, { displayMode: true, throwOnError: true, output: "htmlAndMathml" });
+  } catch (e) {
+    node.textContent = text;               // a label KaTeX cannot parse still reads as the slides write it
+  }
 }

@@ -6,7 +6,7 @@
 // The view is one plain object (`view`: its elements, the lecture shown, the step) passed to named
 // functions: build* make elements once, render* draw the current lecture into them.
 
-import { el, fmt, mathName, setAttr, setText, svgEl } from "./dom.js";
+import { el, fmt, mathName, setAttr, setText, svgEl, typeset } from "./dom.js";
 
 const asRows = (m) => (Array.isArray(m[0]) ? m : m.map((v) => [v]));   // a vector shows as a column
 
@@ -454,6 +454,8 @@ function buildDiagram(view, sizesNow, vertical) {
   const diagram = view.ui.diagram, geo = diagramGeometry(sizesNow, vertical);
   diagram.setAttribute("viewBox", `0 0 ${geo.width} ${geo.height}`);
   diagram.classList.toggle("np-vertical", vertical);
+  // a wide, flat network (few units a layer) gets the whole width in present mode, the step below it
+  view.root.classList.toggle("np-wide-diagram", geo.width > 2.2 * geo.height);
   diagram.replaceChildren(arrowMarker(view));
   const parts = { edges: [], nodes: [], targets: [] };
   buildEdges(view, geo, sizesNow, parts);
@@ -655,7 +657,7 @@ function renderStep(view) {
   ui.next.disabled = view.step === all.length - 1;
   if (ui.param.value !== view.param) ui.param.value = view.param;     // w.param set from Python
   ui.stepTitle.textContent = mathName(step.title);
-  ui.stepEq.textContent = mathName(step.equation);
+  typeset(ui.stepEq, step.equation_tex, mathName(step.equation));
   renderGuides(view, step, all);
   ui.stepBody.replaceChildren(...(step.param ? backwardBody(view, step) : forwardBody(view, step)));
   renderDiagram(view, step);

@@ -6,10 +6,11 @@
 //   const view = await mountRunView(document.querySelector("#run"), "");   // "" = same origin
 //   view.close();                                                          // stops live updates
 
-import { decodeBase64, el, mathName, signedColour, svgEl as svg } from "./dom.js";
+import { decodeBase64, el, inkOn, mathName, signedColour, svgEl as svg } from "./dom.js";
 
 const THUMBS_PER_PAGE = 40;
 const MAX_TILES = 256;
+const SHORT_RUN_EPOCHS = 5;      // up to this many epochs the tiles open on W1's change, not W1
 
 function percent(p, digits = 1) {
   return `${(100 * p).toFixed(digits)} %`;
@@ -104,20 +105,20 @@ function drawGrey(canvas, pixels, [h, w]) {
   ctx.putImageData(image, 0, 0);
 }
 
-const SUPERSCRIPT = "⁰¹²³⁴⁵⁶⁷⁸⁹";
-const sup = (n) => `⁽${String(n).split("").map((d) => SUPERSCRIPT[d]).join("")}⁾`;
 
 // One vector (z or h of a layer) as cells coloured by sign, scaled by its largest |value|: with
-// the numbers written in when there are few, as a canvas strip when there are many.
-function vectorView(values) {
+// the numbers written in when there are few (and each class's name over the output layer's), as a
+// canvas strip when there are many.
+function vectorView(values, names = null) {
   const scale = Math.max(...values.map(Math.abs)) || 1;
-  if (values.length <= 32) {
-    const row = el("div", { class: "np-run-vector" });
+  if (values.length <= 32 || names) {
+    const row = el("div", { class: `np-run-vector${names ? " np-run-named" : ""}` });
     values.forEach((v, i) => {
       const [r, g, b] = signedColour(v / scale);
-      const cell = el("span", { text: v.toFixed(2), title: `[${i}] = ${v}` });
+      const cell = el("span", { title: `${names ? names[i] : `[${i}]`} = ${v}` },
+        names ? el("small", { class: "np-run-class", text: names[i] }) : null, v.toFixed(2));
       cell.style.background = `rgb(${r},${g},${b})`;
-      if (Math.abs(v / scale) > 0.6) cell.classList.add("np-run-dark");
+      cell.style.color = inkOn([r, g, b]);
       row.append(cell);
     });
     return row;
@@ -166,17 +167,18 @@ function buildRunView(view) {
   ui.pager = el("div", { class: "np-run-pager" });
   ui.testHeading = el("h3", { text: "Test images" });
   ui.forward = el("div", { class: "np-run-forward", "aria-live": "polite" });
+  ui.forwardPanel = el("section", { class: "np-run-panel np-run-forward-panel" }, el("h3", { text: "Forward pass" }), ui.forward);
   view.element.replaceChildren(el("section", { class: "np-run" },
     el("header", {}, ui.title, ui.status, ui.problem),
-    el("section", { class: "np-run-panel" }, el("h3", { text: "Learning curves" }), ui.curves),
-    el("section", { class: "np-run-panel" }, el("h3", { text: "First layer: each hidden unit's row of W1" }),
-      ui.tileButtons, ui.tileCanvas, ui.tileCaption),
     el("section", { class: "np-run-panel np-run-test" }, ui.testHeading,
       el("p", { class: "np-run-caption", text: "Pick one to see its forward pass through the trained network." }),
       ui.pager, ui.thumbs),
-    el("section", { class: "np-run-panel" }, el("h3", { text: "Forward pass" }), ui.forward),
+    ui.forwardPanel,
+    el("section", { class: "np-run-panel" }, el("h3", { text: "Learning curves" }), ui.curves),
+    el("section", { class: "np-run-panel" }, el("h3", {}, "First layer: each hidden unit's row of ", mathName("W1")),
+      ui.tileButtons, ui.tileCanvas, ui.tileCaption),
     el("section", { class: "np-run-panel" }, el("h3", { text: "Test confusion matrix" }), ui.confusion)));
-  for (const [kind, label] of [["first_layer", "W1"], ["first_layer_change", "W1 − W1 at initialisation"]]) {
+  for (const [kind, label] of [["first_layer_change", "W₁ − W₁ at initialisation"], ["first_layer", "W₁"]]) {
     ui.tileButtons.append(el("button", { type: "button", "data-kind": kind,
       "aria-pressed": String(kind === view.tilesKind), text: label, onclick: () => chooseTiles(view, kind) }));
   }
@@ -206,7 +208,7 @@ async function api(view, path) {
 
 function renderHeader(view) {
   const s = view.summary;
-  view.ui.title.textContent = `Run ${s.name}`;
+  view.ui.title.textContent = `Training run “${s.name}”`;
   const parts = [];
   if (s.layer_sizes) parts.push(`network ${s.layer_sizes.join("-")} (${s.activation})`);
   if (s.data) parts.push(`data ${s.data.name}${s.data.subset ? `, subset of ${s.data.subset}` : ""}`);
@@ -241,6 +243,7 @@ function renderCurves(view) {
 
 function chooseTiles(view, kind) {
   view.tilesKind = kind;
+  view.tilesChosen = true;
   for (const b of view.ui.tileButtons.children) b.setAttribute("aria-pressed", String(b.dataset.kind === kind));
   renderTiles(view);
 }
@@ -276,8 +279,9 @@ function confusionTable(c) {
     row.forEach((count, j) => {
       const rate = count / total;
       const td = el("td", { text: String(count), title: `${c.class_names[i]} predicted as ${c.class_names[j]}: ${count}` });
-      td.style.background = `rgba(33, 102, 172, ${rate.toFixed(3)})`;
-      if (rate > 0.5) td.classList.add("np-run-dark");
+      const shade = [33, 102, 172].map((c) => Math.round(255 + (c - 255) * rate));   // over white
+      td.style.background = `rgb(${shade.join(",")})`;
+      td.style.color = inkOn(shade);
       tr.append(td);
     });
     table.append(tr);
@@ -358,16 +362,18 @@ function forwardFigures(f) {
   const L = f.z.length;
   f.z.forEach((z, l) => {
     const n = l + 1;
-    const input = l === 0 ? "x" : `h${sup(l)}`;
+    const input = l === 0 ? "x" : `h${l}`;
+    const output = l === L - 1;                 // the output layer's z: one value per class, named
     layers.append(el("figure", {}, el("figcaption", {
-      text: `z${sup(n)} = W${n} ${input} + b${n}   (${z.length} values; red +, blue −)` }), vectorView(z)));
-    if (l < L - 1) {
-      layers.append(el("figure", {}, el("figcaption", { text: `h${sup(n)} = ${f.activation}(z${sup(n)})` }),
+      text: mathName(`z${n} = W${n} ${input} + b${n}   (${z.length} values; red +, blue −)`) }),
+    vectorView(z, output ? f.class_names : null)));
+    if (!output) {
+      layers.append(el("figure", {}, el("figcaption", { text: mathName(`h${n} = ${f.activation}(z${n})`) }),
         vectorView(f.h[l])));
     }
   });
   parts.push(layers);
-  parts.push(el("figure", {}, el("figcaption", { text: `ŷ = softmax(z${sup(L)}): the class probabilities` }),
+  parts.push(el("figure", {}, el("figcaption", { text: `ŷ = softmax(${mathName(`z${L}`)}): the class probabilities` }),
     probabilityBars(f.y_hat, f.class_names, f.label)));
   const top3 = el("ol", { class: "np-run-top3" }, f.top3.map((t) => el("li", { "data-class": String(t.class) },
     el("span", { class: "np-run-name", text: t.name }), " ",
@@ -392,12 +398,20 @@ async function showForward(view, index) {
   if (!f || view.selected !== index) return;
   showProblem(view, "");
   ui.forward.replaceChildren(...forwardFigures(f));
+  ui.forwardPanel.scrollIntoView({ block: "nearest" });       // the pass just asked for, in view
 }
 
 async function load(view) {
   const summary = await api(view, "summary");
   if (!summary) return false;
   view.summary = summary;
+  // after a short run W1 is still mostly its random start: what training changed is the telling view
+  if (!view.tilesChosen && summary.status !== "waiting") {
+    view.tilesChosen = true;
+    const kind = summary.epochs_done <= SHORT_RUN_EPOCHS ? "first_layer_change" : "first_layer";
+    view.tilesKind = kind;
+    for (const b of view.ui.tileButtons.children) b.setAttribute("aria-pressed", String(b.dataset.kind === kind));
+  }
   view.checkpointAt = Date.now() - 1000 * (summary.checkpoint_age_seconds || 0);
   renderHeader(view);
   renderCurves(view);
