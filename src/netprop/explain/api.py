@@ -462,7 +462,8 @@ def _start_note(net, state):
 
 
 # The loss equations, as derive's LaTeX writes them (tex() reads the page's Unicode labels, not these).
-_LOSS_TEX = {"f = −Σₖ yₖ log ŷₖ": r"f = -\sum_k y_k \log \hat{y}_k", "f = ½ ‖ŷ − y‖²": r"f = \tfrac{1}{2} \lVert \hat{y} - y \rVert^{2}"}
+_LOSS_TEX = {"f = −Σₖ yₖ log ŷₖ": r"f = -\sum_k y_k \log \hat{y}_k",
+             "f = ½ ‖ŷ − y‖²": r"f = \tfrac{1}{2} \lVert \hat{y} - y \rVert^{2}"}
 
 
 def _with_tex(steps):

@@ -38,7 +38,7 @@ def katex_prelude():
 
 
 def widget_bundle():
-    """The widget's ES module: KaTeX's prelude, then WIDGET_MODULES' bodies, each headed by a comment naming its file."""
+    """The widget's ES module: KaTeX's prelude, then WIDGET_MODULES' bodies, each headed by its file's name."""
     return katex_prelude() + "".join(f"// ---- {name} ----\n{module_body(name)}" for name in WIDGET_MODULES)
 
 
