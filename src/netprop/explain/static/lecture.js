@@ -803,7 +803,11 @@ function widgetBackend(model) {
         const timer = setTimeout(() => { waiting.delete(id); reject(new Error(KERNEL_SILENT)); },
           1000 * (model.get("request_timeout") || 30));
         waiting.set(id, { resolve, reject, timer });
-        model.send({ type: "request", id, kind, payload });
+        try {
+          model.send({ type: "request", id, kind, payload });
+        } catch (e) {                                      // no comm any more (the kernel restarted)
+          clearTimeout(timer); waiting.delete(id); reject(new Error(KERNEL_SILENT));
+        }
       });
     },
     onView({ step, param }) {
