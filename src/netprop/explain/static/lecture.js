@@ -105,7 +105,8 @@ function buildLayout(view) {
   const controls = buildControls(view);
   const stepPane = buildStepPane(view);
   ui.diagram = svgEl("svg", { class: "np-diagram", role: "img", "aria-label": "the network" });
-  ui.figure = el("div", { class: "np-figure" }, ui.diagram, buildLegend());
+  ui.diagramWrap = el("div", { class: "np-diagram-wrap" }, ui.diagram);
+  ui.figure = el("div", { class: "np-figure" }, ui.diagramWrap, buildLegend());
   ui.values = el("section", { class: "np-values", "aria-label": "values: click a number to edit it" });
   ui.grads = el("section", { class: "np-grads", "aria-label": "gradients by backprop" });
   view.root.append(ui.error, el("div", { class: "np-toolbar" }, controls),
@@ -374,7 +375,7 @@ function diagramGeometry(sizesNow, vertical) {
   // along the edge by source; otherwise they are in each edge's tooltip.
   const labelEdges = !vertical && sizesNow.every((n, l) => l === 0 || (sizesNow[l - 1] <= 3 && n * sizesNow[l - 1] <= 9));
   if (vertical) {
-    const across = NODE_W + 14, down = 150, left = 30, top = 36;
+    const across = NODE_W + 14, down = 116, left = 44, top = 36;
     const pos = (l, i) => [left + NODE_W / 2 + across * (i + (maxN - sizesNow[l]) / 2), top + NODE_H / 2 + down * l];
     return { L, labelEdges, pos, vertical, width: left + across * maxN + 40, height: top + down * L + NODE_H + 56 };
   }
@@ -422,7 +423,8 @@ function buildEdges(view, geo, sizesNow, parts) {
 function buildNodes(view, geo, sizesNow, parts) {
   const diagram = view.ui.diagram, { pos, L, vertical } = geo, names = view.lec.names;
   sizesNow.forEach((n, l) => {
-    const head = l === 0 ? "x" : l === L ? "ŷ" : `${names.z[l - 1]}, ${names.h[l]}`;
+    // top to bottom the label sits left of its row, so only the layer's h (z is on the nodes)
+    const head = l === 0 ? "x" : l === L ? "ŷ" : vertical ? names.h[l] : `${names.z[l - 1]}, ${names.h[l]}`;
     const [hx, hy] = pos(l, 0);
     diagram.append(vertical
       ? svgEl("text", { x: 4, y: hy + 5, class: "np-layer-label", "text-anchor": "start" }, mathName(head))
@@ -454,6 +456,9 @@ function buildDiagram(view, sizesNow, vertical) {
   const diagram = view.ui.diagram, geo = diagramGeometry(sizesNow, vertical);
   diagram.setAttribute("viewBox", `0 0 ${geo.width} ${geo.height}`);
   diagram.classList.toggle("np-vertical", vertical);
+  // top to bottom (a phone), a wide layer keeps its text legible: the drawing scrolls sideways in its
+  // frame rather than shrink below 0.8 of its size (the page itself never scrolls sideways)
+  diagram.style.minWidth = vertical ? `${Math.round(0.8 * geo.width)}px` : "";
   // a wide, flat network (few units a layer) gets the whole width in present mode, the step below it
   view.root.classList.toggle("np-wide-diagram", geo.width > 2.2 * geo.height);
   diagram.replaceChildren(arrowMarker(view));
@@ -662,16 +667,17 @@ function renderStep(view) {
   ui.stepBody.replaceChildren(...(step.param ? backwardBody(view, step) : forwardBody(view, step)));
   renderDiagram(view, step);
   focusableIfScrolled(ui.stepPane);
+  focusableIfScrolled(ui.figure);
 }
 
 // A row that scrolls sideways (a wide equation) is reachable by keyboard, so its arrows scroll it.
 function focusableIfScrolled(container) {
-  for (const node of container.querySelectorAll(".np-row, .np-eq, .np-chain")) {
+  for (const node of container.querySelectorAll(".np-row, .np-eq, .np-chain, .np-diagram-wrap")) {
     const scrolls = node.scrollWidth > node.clientWidth + 1;
     if (scrolls && !node.hasAttribute("tabindex")) {
       node.tabIndex = 0;
       node.classList.add("np-scrolls");                  // its arrow keys scroll it, not step
-      node.setAttribute("aria-label", "a wide equation: scroll it with the arrow keys");
+      node.setAttribute("aria-label", "wider than the screen: the arrow keys scroll it");
     } else if (!scrolls && node.hasAttribute("tabindex")) {
       node.removeAttribute("tabindex");
       node.classList.remove("np-scrolls");
