@@ -59,6 +59,10 @@ MEASURE = """() => {
     nodes: [...svg.querySelectorAll('.np-node')].map((g) => ({ node: g.dataset.node,
       texts: [...g.querySelectorAll('text')].map((t) => [t.textContent, t.getAttribute('class')]) })),
     edgeTitles: [...svg.querySelectorAll('.np-edge-hit title')].map((t) => t.textContent),
+    litNodes: [...new Set([...svg.querySelectorAll('.np-node.np-hl')]
+      .map((g) => Number(g.dataset.node.split('.')[0])))],
+    litEdges: [...new Set([...svg.querySelectorAll('line.np-edge.np-hl')]
+      .map((e) => Number(e.dataset.edge.split('.')[0].slice(1))))],
     edgeLabels: [...svg.querySelectorAll('.np-edge-label')].map((t) =>
       [t.dataset.edge, t.textContent, t.getAttribute('class')]),
   };
@@ -151,6 +155,8 @@ def walk(page, server, query, viewport, params):
             assert m["scrollWidth"] <= m["innerWidth"], f"the page scrolls sideways at {param} step {k + 1}"
             assert_no_label_overlap(m)
             assert m["equationPx"] >= MIN_EQUATION_PX
+            # exactly the current factor's node columns and edge layers are lit, no other
+            assert (sorted(m["litNodes"]), sorted(m["litEdges"])) == (step["lights"]["nodes"], step["lights"]["edges"])
             if step.get("param"):
                 assert_gradients_on_diagram(m, step, grads, state.sizes)
             measured.append(m)
