@@ -301,3 +301,17 @@ def test_the_last_step_suggests_the_next_parameter(browser, server):
     assert not page.is_visible("#np-note")
     assert math_name("W1 z2") == "W₁ z₂"
     context.close()
+
+
+def test_the_strict_toggle_marks_nothing_changed(browser, server):
+    # the strict chain inserts the softmax Jacobian: its factors are other factors, not changed numbers
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    page = context.new_page()
+    page.goto(server + "?param=W1&step=8")
+    page.wait_for_function("() => document.querySelector('.np-lecture')?.dataset.revision >= 1")
+    before = int(page.eval_on_selector(".np-lecture", "e => e.dataset.revision"))
+    page.check("#np-strict")
+    page.wait_for_function(f"() => document.querySelector('.np-lecture').dataset.revision > {before}")
+    assert page.text_content("#np-counter").startswith("step 9 of 14")       # one factor more
+    assert page.locator(".np-changed").count() == 0
+    context.close()

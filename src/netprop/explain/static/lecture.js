@@ -709,7 +709,11 @@ function show(view, lec, extra = {}) {
   view.changed = new Set();
   view.q = quantities(lec);
   if (old && sameShape(old, lec)) {
-    for (const [id, v] of view.q) if (before.get(id) !== v) view.changed.add(id);
+    // the strict chain has other factors, not changed ones: with the toggle only numbers are compared
+    const sameChain = old.state.strict === lec.state.strict;
+    for (const [id, v] of view.q) {
+      if (before.get(id) !== v && (sameChain || !/\.(factor\d+|product)\./.test(id))) view.changed.add(id);
+    }
   }
   view.lec = lec;
   view.ui.error.hidden = true;
