@@ -565,7 +565,7 @@ function lossBody(view) {
   const k = st.y, p = d.forward.y_hat[k];
   return [row(m("y", d.y, "y"), m("ŷ", d.forward.y_hat, "y_hat")),
     row(op(`f = −log ŷ${k} = −log ${fmt(p)} =`), f),
-    el("p", { class: "np-step-note", text: `y is one-hot at class ${k}, so of the sum only −log ŷ${k} is left.` })];
+    el("p", { class: "np-step-note", text: mathName(`y is one-hot at class ${k}, so of the sum only −log ŷ${k} is left.`) })];
 }
 
 function forwardBody(view, step) {
