@@ -400,3 +400,24 @@ def test_html_labels_apart_and_nothing_off_the_page_in_chromium(tmp_path, sizes,
     # wide matrices scroll inside their own block; the page itself never scrolls sideways
     assert found["pageWidth"] <= found["viewWidth"]
     assert all(b[2] <= found["viewWidth"] for b in found["blocks"])
+
+
+def test_a_chunked_block_matrix_keeps_its_columns_in_line():
+    # ∂z1/∂W1 of 8-8-8-8-8 is 8×64: too wide for a line, it comes in chunks. Chunks that are each their
+    # own display line are centred apart and their columns wander; here they share one array (so they
+    # start at one place), hold the same number of columns, and every cell is padded to one make-up of
+    # digits, points and minus signs (each of one width in the math fonts): the columns line up.
+    latex = derive(*seeded_inputs([MAX_UNITS] * (MAX_LAYERS + 1), "tanh", "cross_entropy")).to_latex()
+    arrays = re.findall(r"\\begin\{array\}\{cl\}(.*?\\right\]\\end\{array\})", latex, re.S)
+    wide = [a for a in arrays if a.count(r"\begin{matrix}") > 1]
+    assert wide, "no matrix was broken into chunks"
+    for body in wide:
+        chunks = re.findall(r"\\begin\{matrix\}(.*?)\\end\{matrix\}", body, re.S)
+        widths = [len(chunk.split(r"\\")[0].split("&")) for chunk in chunks]
+        assert len(set(widths[:-1])) == 1 and widths[-1] <= widths[0]
+        make_up = set()
+        for chunk in chunks:
+            for cell in re.split(r"&|\\\\", chunk):
+                padded = re.sub(r"\\hphantom\{([^}]*)\}\{([^}]*)\}", r"\1\2", cell.strip())
+                make_up.add((padded.count("-"), sum(c.isdigit() for c in padded), padded.count(".")))
+        assert len(make_up) == 1, make_up
