@@ -8,13 +8,13 @@ import sys
 
 from ..functions import ACTIVATIONS
 from .argtypes import int_list, non_negative_float, positive_float
-from .flags import add_data_dir, add_json, add_seed
+from .flags import add_data_dir, add_json, add_quiet, add_seed
+from .parsing import add_command
 
 
 def add_parser(sub):
-    p = sub.add_parser(
-        "check",
-        help="check your own forward_prop and back_prop against netprop (this runs FILE's code)",
+    p = add_command(
+        sub, "check", "your own forward_prop and back_prop against netprop (runs FILE)",
         description=(
             "Import FILE.py -- this runs the file's code, as python would -- then call its forward and "
             "backward functions on seeded cases (random networks with 1, 2 and 3 hidden layers, set "
@@ -27,6 +27,13 @@ def add_parser(sub):
             "weightsAndBiases) returns the flat gradient; x is (784, n) with examples as columns, y "
             "one-hot columns, the vector W1, W2, ..., b1, b2, ... Exits 0 when everything agrees, 1 "
             "when something disagrees, 2 when FILE cannot be checked."),
+        examples=[
+            ("netprop check homework.py", "your forward_prop and back_prop on the course's layout"),
+            ("netprop check homework.py --layout rows --order interleaved",
+             "x as rows (n, d); the vector W1, b1, W2, b2, ..."),
+            ("netprop check homework.py --no-images --quiet",
+             "only the exit status unless something disagrees: 0 agrees, 1 disagrees"),
+        ],
     )
     p.add_argument("file", metavar="FILE.py", help="your Python file (it is imported: its code runs)")
     p.add_argument("--forward", default="forward_prop", metavar="NAME",
@@ -48,6 +55,7 @@ def add_parser(sub):
     p.add_argument("--no-images", action="store_true", help="skip the Fashion-MNIST case")
     add_data_dir(p)
     add_seed(p, "seed for the cases (default 0)")
+    add_quiet(p, "print nothing unless something disagrees (the exit status says which)")
     add_json(p, "print one JSON object instead of the tables")
     p.set_defaults(func=cmd_check)
     return p
@@ -62,5 +70,8 @@ def cmd_check(args):
                        order=args.order, l2=args.l2, activation=args.activation, sizes=args.sizes,
                        seed=args.seed, tolerance=args.tolerance, images=not args.no_images,
                        data_dir=args.data_dir)
-    print(json.dumps(report.to_json(), indent=2) if args.json else report.text())
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2))
+    elif not args.quiet or not report.passed:
+        print(report.text())
     return 0 if report.passed else 1
