@@ -6,7 +6,7 @@ import contextlib
 import json
 import sys
 
-from ..functions import ACTIVATIONS
+from ..core.activations import ACTIVATIONS
 from .argtypes import int_list, non_negative_float, positive_float
 from .flags import add_data_dir, add_json, add_quiet, add_seed
 from .parsing import add_command
@@ -62,7 +62,7 @@ def add_parser(sub):
 
 
 def cmd_check(args):
-    from ..check import check
+    from ..teaching.homework import check
 
     # With --json, standard output is for programs: what the student's code prints goes to stderr.
     with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():

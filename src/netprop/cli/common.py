@@ -32,7 +32,7 @@ def download_progress(quiet):
 
 def load_run(run_dir, trust_unverified=False):
     """The trained model in run_dir; a damaged or unverified one is a CLIError."""
-    from ..io import ModelFileError, load_model
+    from ..storage.models import ModelFileError, load_model
 
     try:
         return load_model(run_dir, trust_unverified=trust_unverified)

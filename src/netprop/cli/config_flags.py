@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from ..functions import ACTIVATIONS
-from ..optim import OPTIMIZERS, SCHEDULES
+from ..core.activations import ACTIVATIONS
+from ..training.optimizers import OPTIMIZERS, SCHEDULES
 from .argtypes import int_list, non_negative_float, non_negative_int, positive_float, positive_int
 
 # The flag of every TrainConfig field: how it parses and what --help says; {default} is the
@@ -52,7 +52,7 @@ def add_config_flag(group, name):
 
     A field missing from CONFIG_FLAGS still gets a flag, parsed by its default's type.
     """
-    from ..train import TrainConfig
+    from ..training.fit import TrainConfig
 
     default = getattr(TrainConfig(), name)
     spec = dict(CONFIG_FLAGS.get(name) or {"help": f"TrainConfig.{name} (default {{default}})"})

@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ..functions import ACTIVATIONS, LOSSES
+from ..core.activations import ACTIVATIONS
+from ..core.losses import LOSSES
 from .argtypes import int_list
 from .common import CLIError
 from .flags import add_json, add_quiet, add_seed
@@ -66,7 +67,7 @@ def _format(args):
 
 def _network_and_inputs(args):
     """(net, x, y): from --params (with --activation/--loss overriding the file's) or seeded."""
-    from ..derive import ParamsError, load_params, seeded_inputs
+    from ..teaching.derive import ParamsError, load_params, seeded_inputs
 
     if not args.params:
         return seeded_inputs(args.sizes or [2, 2, 3], args.activation or "relu",
@@ -78,7 +79,7 @@ def _network_and_inputs(args):
     except ParamsError as exc:
         raise CLIError(f"--params {exc}") from None
     if args.activation or args.loss:      # a flag given here wins over the file's "network" entry
-        from ..network import Network
+        from ..core.network import Network
 
         weights, biases = net.weights, net.biases
         net = Network(net.layer_sizes, activation=args.activation or net.activation,
@@ -88,8 +89,8 @@ def _network_and_inputs(args):
 
 
 def cmd_derive(args):
-    from ..derive import derive
-    from ..io import atomic_write
+    from ..teaching.derive import derive
+    from ..storage.models import atomic_write
 
     what = _format(args)
     net, x, y = _network_and_inputs(args)

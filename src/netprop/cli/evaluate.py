@@ -54,7 +54,7 @@ def add_parsers(sub):
 
 def cmd_evaluate(args):
     from .. import data as data_mod
-    from ..evaluation import evaluate_model
+    from ..training.evaluation import evaluate_model
 
     if args.data and args.data_dir:
         raise CLIError("--data-dir is for Fashion-MNIST and would be ignored beside --data; give one of them")
@@ -94,7 +94,7 @@ def _print_report(what, report):
 
 def cmd_predict(args):
     from ..data import load_predict_inputs
-    from ..evaluation import predict_top
+    from ..training.evaluation import predict_top
 
     model = load_run(args.run_dir, args.trust_unverified)
     items = load_predict_inputs(args.files, model.net.layer_sizes[0])

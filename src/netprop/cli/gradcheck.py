@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from ..functions import ACTIVATIONS, LOSSES
+from ..core.activations import ACTIVATIONS
+from ..core.losses import LOSSES
 from .argtypes import int_list, non_negative_float, positive_float, positive_int
 from .common import CLIError
 from .flags import add_json, add_quiet, add_seed
@@ -57,7 +58,7 @@ def add_parser(sub):
 
 
 def cmd_gradcheck(args):
-    from ..gradcheck import gradcheck, gradcheck_cases
+    from ..teaching.gradcheck import gradcheck, gradcheck_cases
 
     if args.sizes is not None and len(args.sizes) < 2:
         raise CLIError(f"--sizes needs at least two layer sizes, got {args.sizes}")

@@ -37,7 +37,7 @@ def add_landscape_arguments(g, train):
 
 def landscape_options(args, out_dir):
     """LandscapeOptions for train_run: from the flags, or for --resume as the run was started."""
-    from ..landscape import LandscapeOptions
+    from ..training.landscape import LandscapeOptions
 
     if args.resume:
         return LandscapeOptions.of_run(out_dir)
@@ -51,7 +51,7 @@ def landscape_options(args, out_dir):
 
 def print_landscape(result):
     """The landscape's summary after a training run that drew one."""
-    from ..landscape import summary
+    from ..training.landscape import summary
 
     options = getattr(result, "landscape", None)
     if options is not None and options.result is not None:
@@ -86,9 +86,9 @@ def add_parser(sub):
 
 
 def cmd_landscape(args):
-    from ..io import ModelFileError, load_model
-    from ..landscape import landscape_for_run, summary
-    from ..run import training_split
+    from ..storage.models import ModelFileError, load_model
+    from ..training.landscape import landscape_for_run, summary
+    from ..training.train_run import training_split
 
     try:
         model = load_model(args.run_dir)

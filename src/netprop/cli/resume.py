@@ -10,15 +10,15 @@ from .common import CLIError
 
 def resume_flags():
     """The flags of `netprop train` that a checkpoint fixes: flag -> TrainConfig field (one flag per field)."""
-    from ..train import TrainConfig
+    from ..training.fit import TrainConfig
 
     return {"--" + f.name.replace("_", "-"): f.name for f in fields(TrainConfig)}
 
 
 def check_resume_flags(args, out_dir):
     """Refuse flags given beside --resume that differ from the checkpoint's (they would be ignored)."""
-    from ..io import ModelFileError
-    from ..run import CHECKPOINT, read_checkpoint
+    from ..storage.models import ModelFileError
+    from ..training.train_run import CHECKPOINT, read_checkpoint
 
     try:
         _, meta = read_checkpoint(out_dir / CHECKPOINT)
@@ -46,7 +46,7 @@ def check_resume_flags(args, out_dir):
 
 def saved_epochs(out_dir):
     """The epoch count of the run being resumed in out_dir."""
-    from ..run import CHECKPOINT, read_checkpoint
+    from ..training.train_run import CHECKPOINT, read_checkpoint
 
     _, meta = read_checkpoint(Path(out_dir) / CHECKPOINT)
     return meta["config"]["epochs"]

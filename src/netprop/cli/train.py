@@ -19,7 +19,7 @@ from .resume import check_resume_flags, saved_epochs
 
 
 def add_parser(sub):
-    from ..train import TrainConfig
+    from ..training.fit import TrainConfig
 
     p = add_command(
         sub, "train", "train a network (default: on Fashion-MNIST) into a run directory",
@@ -68,8 +68,8 @@ def add_parser(sub):
 
 def _run_plan(args):
     """(run directory, TrainConfig, data source) of a new run; (run directory, None, None) to resume."""
-    from ..run import CHECKPOINT
-    from ..train import TrainConfig
+    from ..training.train_run import CHECKPOINT
+    from ..training.fit import TrainConfig
 
     if args.out is not None and not args.out.strip():
         raise CLIError("--out is empty; give a directory (or leave --out out for runs/<timestamp>)")
@@ -89,9 +89,9 @@ def _run_plan(args):
 
 def cmd_train(args):
     """Train (or resume) a run; exit 0, 130 on Ctrl-C (checkpoint kept), 3 when training diverged."""
-    from ..io import ModelFileError
-    from ..run import CHECKPOINT, train_run, verified_checkpoint_epoch
-    from ..train import TrainingDiverged
+    from ..storage.models import ModelFileError
+    from ..training.train_run import CHECKPOINT, train_run, verified_checkpoint_epoch
+    from ..training.fit import TrainingDiverged
 
     out_dir, config, source = _run_plan(args)
     quiet = args.quiet or args.json

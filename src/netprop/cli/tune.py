@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from ..optim import OPTIMIZERS
+from ..training.optimizers import OPTIMIZERS
 from .argtypes import positive_int
 from .common import CLIError, timestamp_dir
 from .config_flags import add_config_flag
@@ -79,11 +79,11 @@ def _check_where(args):
 
 def cmd_tune(args):
     """Run (or finish) a sweep; exit 0, or 130 when interrupted during the trials."""
-    from ..tune import grid_trials, random_trials, run_sweep
+    from ..training.tune import grid_trials, random_trials, run_sweep
 
     _check_where(args)
     if args.trials:
-        from ..limits import check_memory
+        from ..core.limits import check_memory
 
         check_memory(4096 * args.trials, f"--trials {args.trials}: the settings and their results")
     trials = grid_trials(optimizer=args.optimizer) if args.grid else \
