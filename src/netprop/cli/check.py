@@ -13,6 +13,7 @@ from .parsing import add_command
 
 
 def add_parser(sub):
+    """`netprop check FILE.py`: the flags that say how the student's functions are called."""
     p = add_command(
         sub, "check", "your own forward_prop and back_prop against netprop (runs FILE)",
         description=(

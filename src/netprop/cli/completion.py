@@ -16,6 +16,7 @@ SHELLS = ["bash", "zsh", "fish"]
 
 
 def add_parser(sub):
+    """`netprop completion SHELL`."""
     p = add_command(
         sub, "completion", "print the shell script that completes netprop (bash, zsh or fish)",
         description=(

@@ -16,6 +16,7 @@ FORMATS = ["text", "markdown", "latex", "html", "json"]
 
 
 def add_parser(sub):
+    """`netprop derive`: the network (--sizes or --params), the format and where the text goes."""
     p = add_command(
         sub, "derive", "the lecture's derivation in real numbers: Jacobians and backprop",
         description=(

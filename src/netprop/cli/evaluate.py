@@ -16,6 +16,7 @@ TRUST_UNVERIFIED_HELP = ("load a model whose config.json has no SHA-256 hashes (
 
 
 def add_parsers(sub):
+    """`netprop evaluate RUN_DIR` and `netprop predict RUN_DIR FILE...`."""
     p = add_command(
         sub, "evaluate", "accuracy, per-class accuracy and confusion matrix of a run",
         description="Score a trained run on the Fashion-MNIST test set (default) or on --data.",
@@ -53,6 +54,7 @@ def add_parsers(sub):
 
 
 def cmd_evaluate(args):
+    """Score a run on the Fashion-MNIST test set or --data: a report, or one JSON object."""
     from .. import data as data_mod
     from ..training.evaluation import evaluate_model
 

@@ -10,6 +10,7 @@ from .parsing import add_command
 
 
 def add_parser(sub):
+    """`netprop explain [RUN_DIR]`: where the local server listens, and whether a browser opens."""
     p = add_command(
         sub, "explain", "the lecture live in your browser, one equation at a time",
         description=(

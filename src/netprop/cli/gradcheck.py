@@ -14,6 +14,7 @@ from .progress import progress_bar
 
 
 def add_parser(sub):
+    """`netprop gradcheck`: which networks, the finite-difference step and the pass threshold."""
     p = add_command(
         sub, "gradcheck", "backward propagation against central finite differences",
         description=(
@@ -58,6 +59,7 @@ def add_parser(sub):
 
 
 def cmd_gradcheck(args):
+    """Check every case; exit 0 when every relative error is within --threshold, else 1."""
     from ..teaching.gradcheck import gradcheck, gradcheck_cases
 
     if args.sizes is not None and len(args.sizes) < 2:

@@ -59,6 +59,7 @@ def print_landscape(result):
 
 
 def add_parser(sub):
+    """`netprop landscape RUN_DIR`: the plane, the grid and the examples the loss is computed on."""
     p = add_command(
         sub, "landscape", "the loss landscape around a run's SGD path (train --landscape)",
         description=(

@@ -19,6 +19,7 @@ from .resume import check_resume_flags, saved_epochs
 
 
 def add_parser(sub):
+    """`netprop train`: data, one flag per TrainConfig field, output, and the landscape's flags."""
     from ..training.fit import TrainConfig
 
     p = add_command(

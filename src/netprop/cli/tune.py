@@ -16,6 +16,7 @@ from .progress import SweepProgress
 
 
 def add_parser(sub):
+    """`netprop tune`: the search (--trials or --grid), where it runs, and the shared data and output flags."""
     p = add_command(
         sub, "tune", "hyper-parameter search, scored on the validation split only",
         description=(
