@@ -115,7 +115,7 @@ class Checker:
             restore(self.module, saved)
 
     def _compare(self, case, kw_f, kw_b):
-        inputs, layout, fw, changed = self.detect(case, kw_f)
+        inputs, layout, fw, changed = self.detect(case, kw_f, kw_b)
         self.convention = (inputs, layout)
         self.forward_shapes = fw.shapes
         self.out_layout = fw.out_layout
@@ -144,10 +144,10 @@ class Checker:
         result.rows += self.mutation_rows(self.fns.backward_name, self.fns.backward, changed)
         return result
 
-    def detect(self, case, kw_f):
+    def detect(self, case, kw_f, kw_b):
         """(InputLayout, VectorLayout, Forward, changed args) under which the forward reproduces netprop best."""
-        ref_loss, ref_z, _, ref_yhat, _ = reference(case.weights, case.biases, case.X, case.one_hot(),
-                                                    self.options.activation, 0.0)
+        ref_loss, ref_z, _, ref_yhat, ref_grads = reference(case.weights, case.biases, case.X, case.one_hot(),
+                                                            self.options.activation, 0.0)
         tried = [(i, v) for i in INPUT_LAYOUTS for v in VECTOR_LAYOUTS]
         if self.convention:
             tried.insert(0, self.convention)
@@ -166,7 +166,9 @@ class Checker:
                 continue
             arrays = [rel_error(fw.z["z1"], ref_z[0])] if "z1" in fw.z else []
             arrays += [rel_error(fw.yhat, ref_yhat)] if fw.yhat is not None else []
-            score = (min(arrays) if arrays else 0.0) + rel_error(fw.loss, ref_loss) * (1e-3 if arrays else 1.0)
+            if not arrays:           # a loss alone: a wrong loss must not pick a wrong layout; ask the gradient too
+                arrays = [self._gradient_match(args, kw_b, case, layout, ref_grads)]
+            score = min(arrays) + rel_error(fw.loss, ref_loss) * 1e-3
             if best is None or score < best[0]:
                 best = (score, inputs, layout, fw, changed)
             if score < 1e-9:
@@ -175,6 +177,19 @@ class Checker:
             raise CaseFailed(f"{first_error} (tried examples as rows and as columns, labels one-hot and as "
                              f"integers, and each layout of the weights)")
         return best[1:]
+
+    def _gradient_match(self, args, kw_b, case, layout, ref_grads):
+        """Relative error of the gradient function's vector against netprop's packed in layout (1 on failure)."""
+        L = len(case.weights)
+        try:
+            vector, lengths = gradient_vector(self.fns.backward(*[a.copy() for a in args], **kw_b), case.sizes,
+                                              layout, self.fns.backward_name)
+        except (Exception, SystemExit):     # the student's code, on a layout it does not take
+            return 1.0
+        if lengths:
+            return 1.0
+        return rel_error(vector, pack([ref_grads[f"W{l + 1}"] for l in range(L)],
+                                      [ref_grads[f"b{l + 1}"] for l in range(L)], layout))
 
     def _loss(self, x, y, theta, kw_f):
         return loss_of(self.fns.forward(x.copy(), y.copy(), theta, **kw_f), self.fns.forward_name)
@@ -237,7 +252,7 @@ class Checker:
                 continue
             fd_error = self._fd_error(u, positions[name], theta, loss_at, rng)
             rows.append(self.row(name, r.shape, rel_error(u, r), ctx,
-                                 lambda name=name, u=u: whole or _block_mistake(ctx, name, u), fd_error))
+                                 lambda name=name, u=u: whole or _block_mistake(ctx, name, u, layout), fd_error))
         return rows
 
     def _fd_error(self, u, positions, theta, loss_at, rng):
@@ -369,13 +384,14 @@ def _whole_vector_mistake(ctx, layout, vector, tol):
     return None
 
 
-def _block_mistake(ctx, name, u):
+def _block_mistake(ctx, name, u, layout):
     """The key of the known mistake that reproduces the student's block, or None."""
     tol, r, case = ctx.options.tolerance, ctx.grads[name], ctx.case
     if M.close(u, -r, tol):
         return "sign"
-    if name[0] == "W" and r.shape[0] != r.shape[1] and M.close(u.T.reshape(r.shape[::-1]).T.ravel(),
-                                                                 r.T.ravel(), tol):
+    stored_in_out = layout.orientation == "in,out"
+    raw = (u.T if stored_in_out else u).ravel()            # the block as the student's vector holds it
+    if name[0] == "W" and M.close(raw, (r if stored_in_out else r.T).ravel(), tol):
         return "transposed"
     l = int(name[1:]) - 1
     param = case.weights[l] if name[0] == "W" else case.biases[l]

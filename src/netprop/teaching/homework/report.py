@@ -128,7 +128,9 @@ def _case_lines(case, marks):
     for r in case.rows:
         verdict = "ok" if r.ok else f"WRONG {marks[r.mistake]}" if r.mistake else "WRONG, no known mistake matches"
         fd = "" if r.fd_error is None else f"{r.fd_error:.2e}"
-        out.append(f"  {label(r.name):<8}  {str(tuple(r.shape)):<10}  {r.error:>10.2e}  {fd:>12}  {verdict}")
+        error = f"{r.error:.2e}" if np.isfinite(r.error) else "-"
+        shape = str(tuple(r.shape)) if r.shape else ""
+        out.append(f"  {label(r.name):<8}  {shape:<10}  {error:>10}  {fd:>12}  {verdict}")
     return out
 
 
