@@ -57,7 +57,7 @@ def check_isolated(submission, options, timeout=DEFAULT_TIMEOUT, memory_mb=DEFAU
             progress(problem)
             request["definitions_only"] = problem
             request["status"] = str(Path(tmp) / "status2")
-            report = _run_child(request, Path(tmp), timeout, memory_mb, progress, label)
+            report = _run_child(request, Path(tmp), timeout, memory_mb, lambda line: None, label)
             if report is None:
                 report = error_report(label, problem + "; importing its definitions alone did not finish either")
     report.path = label
