@@ -24,20 +24,22 @@ from .student import CheckError
 
 
 def check(module, forward=None, backward=None, l2=None, activation="relu", sizes=None, seed=0, tolerance=1e-6,
-          images=True, data_dir=None, isolated=True, timeout=DEFAULT_TIMEOUT, memory_mb=DEFAULT_MEMORY_MB,
-          progress=None):
+          images=True, data_dir=None, layout=None, order=None, isolated=True, timeout=DEFAULT_TIMEOUT,
+          memory_mb=DEFAULT_MEMORY_MB, progress=None):
     """Compare a student's forward and gradient functions with netprop; returns a CheckReport.
 
     module:     a .py or .ipynb path, a student's folder, or an imported module
     forward, backward: function names when they are not found by their usual names or signatures
     l2:         the L2 strength the lecture's loss should have (default: the one the student's loss uses)
     sizes:      layer sizes [d, m, …, c] where the module does not say them
+    layout, order: "rows"/"columns" and "weights-first"/"interleaved" to try only those (default: detected)
     isolated:   import and call the student's code in a child process with timeout (s) and memory_mb
     Conventions (rows/columns, label form, vector layout, hs/zs variants) are detected on each call.
     report.error holds one line (and report.exit_code is 2) when the file cannot be checked at all.
     """
     options = asdict(Options(forward, backward, list(sizes) if sizes is not None else None, l2, activation,
-                             tolerance, seed=seed, images=images, data_dir=str(data_dir) if data_dir else None))
+                             tolerance, seed=seed, images=images, data_dir=str(data_dir) if data_dir else None,
+                             layout=layout, order=order))
     if isinstance(module, (str, Path)):
         if isolated:
             return check_isolated(module, options, timeout, memory_mb, progress)

@@ -50,7 +50,7 @@ def examples_for(sizes, wanted):
 def image_case(sizes, rng, data_dir=None, wanted=8):
     """Fashion-MNIST test images scaled to [0, 1] at the module's sizes; None without the data."""
     from ...data import FASHION_MNIST_FILES, DataError, find_fashion_mnist, read_idx
-    from ...network import Network
+    from ...core.network import Network
 
     try:
         directory = find_fashion_mnist(data_dir, download=False)

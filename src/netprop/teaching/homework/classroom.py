@@ -13,6 +13,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
+from .mistakes import title
 from .report import CheckReport, label
 from .runner import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, check_isolated
 from .source import SOURCE_SUFFIXES
@@ -154,7 +155,8 @@ def write_class(out, results):
 
 
 def _mistake_names(data):
-    return [m["description"] for m in data.get("mistakes", {}).values()]
+    """The titles of the mistakes in one student's report, each once."""
+    return sorted({title(key) for key in data.get("mistakes", {})})
 
 
 def summary_markdown(results, counts):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...gradcheck import rel_error
+from ..gradcheck import rel_error
 from . import mistakes as M
 from .cases import plan
 from .layouts import INPUT_LAYOUTS, VECTOR_LAYOUTS, VectorLayout, pack, unpack, vector_size, x_as, y_as
@@ -37,6 +37,8 @@ class Options:
     seed: int = 0
     images: bool = True
     data_dir: str | None = None
+    layout: str | None = None         # "rows"/"columns": only that input layout is tried
+    order: str | None = None          # "weights-first"/"interleaved": only that vector order is tried
 
 
 class CaseFailed(Exception):
@@ -148,7 +150,8 @@ class Checker:
         """(InputLayout, VectorLayout, Forward, changed args) under which the forward reproduces netprop best."""
         ref_loss, ref_z, _, ref_yhat, ref_grads = reference(case.weights, case.biases, case.X, case.one_hot(),
                                                             self.options.activation, 0.0)
-        tried = [(i, v) for i in INPUT_LAYOUTS for v in VECTOR_LAYOUTS]
+        tried = [(i, v) for i in INPUT_LAYOUTS for v in VECTOR_LAYOUTS
+                 if self.options.layout in (None, i.x) and self.options.order in (None, v.order)]
         if self.convention:
             tried.insert(0, self.convention)
         best, first_error = None, None
@@ -423,7 +426,8 @@ def _scale_key(ctx, name, a, c):
     if ctx.lam > 0 and abs(c) <= 1e-12:
         return "l2_missing"
     if ctx.lam == 0 and c > 0:
-        ctx.facts["source"] = M.l2_relation(c, 0.0, n, ctx.lam_sources).replace(" (", ", that is ").rstrip(")")
+        relation = M.l2_relation(c, 0.0, n, ctx.lam_sources)
+        ctx.facts["source"] = f" (that is {relation[2:-1]}·W)" if relation else ""
         return "l2_grad_only"
     ctx.facts["relation"] = M.l2_relation(c, ctx.lam, n, ctx.lam_sources)
     return "l2_strength"

@@ -7,7 +7,7 @@ import re
 
 import numpy as np
 
-from ...gradcheck import rel_error
+from ..gradcheck import rel_error
 
 SENTENCES = {
     "sum": "n times too large: summed over the n examples where the lecture's loss takes the mean (divide by n)",
@@ -23,8 +23,8 @@ SENTENCES = {
     "bias_per_example": "∇b has one value per example: summed over the units instead of over the examples "
                         "(the other axis)",
     "l2_missing": "L2 missing from ∇W: your loss adds (λ/2)·Σ‖W‖² with λ = {lam:.4g}, so ∇W needs + λ·W",
-    "l2_grad_only": "L2 added to the gradient but not to the loss: ∇W has + {c:.4g}·W, your loss has no "
-                    "(λ/2)·Σ‖W‖² term{source}",
+    "l2_grad_only": "L2 added to the gradient but not to the loss: ∇W has + {c:.4g}·W{source}, while your "
+                    "loss has no (λ/2)·Σ‖W‖² term",
     "l2_strength": "L2 of another strength in ∇W than in your loss: ∇W has + {c:.4g}·W, your loss's λ = {lam:.4g} "
                    "gives λ·W{relation}",
     "l2_on_biases": "L2 applied to the biases: only the weights are penalised, ∇b has no λ·b term",
@@ -47,8 +47,30 @@ SENTENCES = {
                       "(work on a copy: W = W - …, not W -= …)",
 }
 
-# What each named mistake explains, to say which failing blocks a mistake does not explain.
-LOSS_KEYS = ("loss_sum", "loss_n_c", "loss_mean_twice", "loss_l2", "softmax_axis")
+# Each mistake in a few words, without the case's numbers: what a class summary counts.
+TITLES = {
+    "sum": "∇ summed over the examples where the mean belongs", "mean_twice": "∇ divided by n twice",
+    "scaled": "∇ off by a constant factor", "sign": "∇ with the sign flipped", "transposed": "∇W transposed",
+    "reversed": "∇ blocks packed last layer first", "order": "∇ blocks packed in another order",
+    "bias_scalar": "∇b summed over every axis (one number)", "bias_per_example": "∇b summed over the wrong axis",
+    "l2_missing": "L2 in the loss, missing from ∇W", "l2_grad_only": "L2 in ∇W, missing from the loss",
+    "l2_strength": "L2 of another strength in ∇W than in the loss", "l2_on_biases": "L2 applied to the biases",
+    "prime_on_h": "act' taken on h instead of z", "act_not_prime": "act(z) where act'(z) belongs",
+    "no_prime": "act' missing on the way down", "softmax_axis": "softmax over the wrong axis",
+    "no_propagation": "δ not propagated through W", "w_not_transposed": "δ propagated through W where Wᵀ belongs",
+    "other_data": "∇ computed from other data", "relu_in_place": "ReLU applied in place (z's are h's)",
+    "loss_sum": "loss summed instead of averaged", "loss_n_c": "loss divided by n·c",
+    "loss_mean_twice": "loss divided by n twice", "loss_l2": "loss's L2 of another strength",
+    "modifies_input": "a function changes the arrays it is given",
+}
+
+
+def title(key):
+    """The few words a class summary counts key under."""
+    base = key.split(":")[0]
+    if base == "prime_of":
+        return "another activation's derivative"
+    return TITLES.get(base, base)
 
 
 def prime_sentence(key, activation):

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...functions import ACTIVATIONS, softmax
-from ...network import Network
+from ...core.activations import ACTIVATIONS
+from ...core.losses import softmax
+from ...core.network import Network
 
 # Variants recomputed in full (the mistake changes δ on its way down, so every block below it).
 VARIANTS = ("prime_on_h", "act_not_prime", "no_prime", "softmax_axis", "no_propagation", "w_not_transposed",
