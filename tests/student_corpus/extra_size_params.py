@@ -1,6 +1,6 @@
 # forward_prop and back_prop take the hidden width and the number of hidden layers as parameters
 import numpy as np
-from sklearn.decomposition import PCA
+import math
 
 NUM_INPUT = 784
 NUM_OUTPUT = 10
@@ -66,4 +66,4 @@ def back_prop(X, Y, weightsAndBiases, hidden_num, hidden_layers):
 
 if __name__ == "__main__":
     X = np.load("fashion_mnist_train_images.npy").T / 255
-    print(X.shape, PCA)
+    print(X.shape, math.pi)

@@ -71,7 +71,7 @@ def import_problem(exc, path, source):
     if isinstance(exc, SystemExit):
         return f"importing {source.name} called sys.exit ({where})"
     if isinstance(exc, MemoryError):
-        return f"importing {source.name} ran out of memory ({where})"
+        return f"importing {source.name} ran out of memory ({where}; the check's limit is set with --memory)"
     return f"importing {source.name} raised {where}"
 
 

@@ -149,7 +149,7 @@ def locate(key, source_text, spans, argument=None):
         code = lines[number - 1].split("#")[0]
         if key == "modifies_input" and re.match(rf"\s*{re.escape(argument)}\s*=[^=]", code):
             continue              # rebinding the name is no change to the caller's array
-        if re.search(pattern, code):
+        if re.search(pattern, code, re.I):
             return number
     return None
 

@@ -119,7 +119,7 @@ def definitions_only(text, filename):
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             kept.append(node)
         elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)) and _is_definition(node):
-            kept.append(node)
+            kept.append(_guarded(node))
     tree.body = kept
     ast.fix_missing_locations(tree)
     return compile(tree, filename, "exec")
@@ -156,6 +156,12 @@ def _call_names(func):
     while isinstance(func, ast.Attribute):
         func = func.value
     return getattr(func, "id", None), last
+
+
+def _guarded(node):
+    """try: <assignment> except Exception: pass -- a constant that fails (too large, a name left out) is skipped."""
+    handler = ast.ExceptHandler(type=ast.Name("Exception", ast.Load()), name=None, body=[ast.Pass()])
+    return ast.copy_location(ast.Try(body=[node], handlers=[handler], orelse=[], finalbody=[]), node)
 
 
 def _guarded_import(node):
