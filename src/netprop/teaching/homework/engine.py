@@ -96,6 +96,9 @@ class Checker:
                                      f"checked at your own sizes only (a size computed at import, or a number "
                                      f"written where NUM_* belongs?)")
         self.report.detected = self.describe()
+        if all(c.error for c in self.report.cases):
+            first = self.report.cases[0]
+            raise CheckError(f"{first.error} (in every case; first: {first.title})")
         if self.options.l2 is None and self.report.l2 > 0:
             self.report.l2 = float(f"{self.report.l2:.10g}")
             self.report.notes.append(f"L2 found in your loss: λ = {self.report.l2:g} in the lecture's "

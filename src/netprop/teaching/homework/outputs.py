@@ -55,7 +55,8 @@ def read_forward(out, sizes, n, name):
         raise OutputError(f"{name} returned {type(out).__name__}; expected the loss, or a tuple starting with it")
     loss = next((s for s in map(_scalar, out) if s is not None), None)
     if loss is None:
-        raise OutputError(f"{name} returned {len(out)} values and none is a single number (the loss)")
+        raise OutputError(f"{name} returned {type(out[0]).__name__} where the loss belongs (its first value); "
+                          f"expected one number")
     lists = [v for v in out if isinstance(v, (list, tuple))]
     arrays = [v for v in out if isinstance(v, np.ndarray) and v.size > 1]
     result = Forward(loss)
@@ -82,6 +83,8 @@ def _read_zs(result, zs, sizes, n):
         if rows is not None:
             result.z[f"z{l + 1}"] = rows
             layouts.add(lay)
+        else:
+            result.shapes.append(f"zs[{l}] is not an array of z{l + 1}'s shape (not compared)")
     if len(zs) == L - 1:
         result.shapes.append("zs without the output layer's z")
     return layouts
@@ -118,6 +121,9 @@ def gradient_vector(out, sizes, layout, name):
     if isinstance(out, (tuple, list)) and len(out) == 2 and all(isinstance(v, (list, tuple)) for v in out) \
             and len(out[0]) == L:
         return _from_lists(out[0], out[1], layout), {}
+    if isinstance(out, (tuple, list)) and len(out) == 2 * L and all(isinstance(v, np.ndarray) for v in out) \
+            and sum(v.size for v in out) == P:
+        return _from_lists(out[:L], out[L:], layout), {}          # [∇W1, …, ∇b1, …] not yet joined
     candidates = [out] if not isinstance(out, (tuple, list)) else [v for v in out if np.size(v) > 1]
     try:
         arrays = [np.asarray(v, dtype=np.float64).ravel() for v in candidates]

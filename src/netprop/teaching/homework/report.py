@@ -104,7 +104,8 @@ class CheckReport:
         for case in data["cases"]:
             for row in case["rows"]:
                 row["shape"] = list(row["shape"])
-                for key in ("error", "fd_error"):
+                row["rel_error"] = row.pop("error")
+                for key in ("rel_error", "fd_error"):
                     if row[key] is not None and not np.isfinite(row[key]):
                         row[key] = None
         return data
@@ -112,13 +113,19 @@ class CheckReport:
     @classmethod
     def from_json(cls, data):
         fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        fields["cases"] = [CaseResult(c["title"], [Row(**{**r, "shape": tuple(r["shape"]),
-                                                          "error": float("nan") if r["error"] is None else r["error"]})
-                                                   for r in c["rows"]], c["error"]) for c in data.get("cases", [])]
+        fields["cases"] = [CaseResult(c["title"], [_row(r) for r in c["rows"]], c["error"])
+                           for c in data.get("cases", [])]
         return cls(**fields)
 
     def __str__(self):
         return self.text()
+
+
+def _row(data):
+    """A Row from its JSON (rel_error null for NaN)."""
+    fields = {k: v for k, v in data.items() if k in Row.__dataclass_fields__ and k not in ("shape", "error")}
+    error = data.get("rel_error")
+    return Row(**fields, shape=tuple(data["shape"]), error=float("nan") if error is None else error)
 
 
 def _case_lines(case, marks):
