@@ -72,6 +72,9 @@ def grade_folder(folder, out, options, jobs=1, scheduler=None, timeout=DEFAULT_T
             data = json.loads(saved.read_text())
             if data.get("fingerprint") == stamp:
                 results[student] = data
+                if gradescope and not (out / student / "results.json").is_file():
+                    _atomic(out / student / "results.json",
+                            json.dumps(gradescope_results(CheckReport.from_json(data)), indent=2))
                 continue
         todo[student] = (path, stamp)
     if len(results):
@@ -151,7 +154,8 @@ def write_class(out, results):
     os.replace(tmp, out / "grades.csv")
     counts = Counter(m for data in results.values() for m in _mistake_names(data))
     _atomic(out / "summary.md", summary_markdown(results, counts))
-    chart(counts, out / "summary.png")
+    passed = sum(d["passed"] for d in results.values())
+    chart(counts, out / "summary.png", f"most common mistakes ({passed} of {len(results)} submissions passed)")
 
 
 def _mistake_names(data):
@@ -173,22 +177,24 @@ def summary_markdown(results, counts):
     return "\n".join(lines) + "\n"
 
 
-def chart(counts, path):
-    """A horizontal bar chart of the most common mistakes (PNG)."""
+def chart(counts, path, title="most common mistakes"):
+    """A horizontal bar chart of the most common mistakes (PNG), students on an integer axis."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     common = counts.most_common(10)[::-1]
     fig, ax = plt.subplots(figsize=(9, 1.2 + 0.45 * max(len(common), 1)))
     if common:
         ax.barh([_short(t) for t, _ in common], [n for _, n in common], color="#4477aa")
         ax.set_xlabel("students")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     else:
         ax.text(0.5, 0.5, "no mistakes found", ha="center", va="center")
         ax.set_axis_off()
-    ax.set_title("most common mistakes")
+    ax.set_title(title)
     fig.tight_layout()
     tmp = path.with_suffix(".tmp.png")
     fig.savefig(tmp, dpi=100)

@@ -420,6 +420,8 @@ def _scale_key(ctx, name, a, c):
     key = M.name_scale(a, n, ctx.case.sizes[-1])
     if key in ("sum", "mean_twice", "sign"):
         return key
+    if abs(a) < 1e-9:                  # a zero block is no scaled copy of anything
+        return None
     if abs(a - 1) > 1e-6:
         ctx.facts["factor"] = a
         return "scaled"
