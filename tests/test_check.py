@@ -507,3 +507,11 @@ def test_a_real_dask_cluster_grades_as_the_local_jobs_do(tmp_path):
     grades = lambda results: {s: (d["passed"], d["exit_code"], sorted(d["mistakes"])) for s, d in results.items()}
     assert grades(on_dask) == grades(local)
     assert (tmp_path / "dask" / "grades.csv").read_text() == (tmp_path / "local" / "grades.csv").read_text()
+
+
+def test_several_mistakes_in_one_file_are_each_named_on_their_blocks():
+    # gradient lists built last layer first and ∇b without axis (one number per layer), together
+    report = check_here(CORPUS / "mistakes_together.py")
+    found = report.mistakes()
+    assert set(found) == {"reversed", "bias_scalar"}, report.text()
+    assert all(w.startswith("∇W") for w in found["reversed"]) and all(w.startswith("∇b") for w in found["bias_scalar"])

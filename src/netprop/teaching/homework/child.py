@@ -32,6 +32,7 @@ def main(request_path):
 
 
 def run(request, status):
+    """The child's CheckReport for request: import (with the fallback), then check; errors as one line."""
     from threadpoolctl import threadpool_limits
 
     from .engine import Options, check_module

@@ -72,6 +72,7 @@ class Checker:
         self.spans = {"forward": _span(self.fns.forward), "backward": _span(self.fns.backward)}
 
     def run(self):
+        """Plan the cases, run each (a case that cannot run at other sizes ends those), set the verdict."""
         knobs = set(size_globals(self.module)) | {name.lower() for fn in (self.fns.forward, self.fns.backward)
                                                   for name in param_names(fn)[3:]}
         # Without a knob for the number of hidden layers, only one-hidden-layer networks can be set.
@@ -120,6 +121,7 @@ class Checker:
             restore(self.module, saved)
 
     def _compare(self, case, kw_f, kw_b):
+        """The rows of one case: detect, fit the loss's L2, compare forward outputs and gradient blocks."""
         inputs, layout, fw, changed = self.detect(case, kw_f, kw_b)
         self.convention = (inputs, layout)
         self.forward_shapes = fw.shapes
@@ -247,7 +249,7 @@ class Checker:
         sizes, tol = ctx.case.sizes, self.options.tolerance
         blocks = unpack(vector, sizes, layout, bias_lengths)
         positions = unpack(np.arange(vector_size(sizes), dtype=np.float64), sizes, layout)
-        whole = _whole_vector_mistake(ctx, layout, vector, tol) if not bias_lengths else None
+        whole = _whole_vector_mistake(ctx, layout, vector, tol, bias_lengths)
         rng = np.random.default_rng(self.options.seed)
         rows = []
         for name in [f"{p}{l + 1}" for p in "Wb" for l in range(len(sizes) - 1)]:
@@ -375,10 +377,19 @@ def _loss_mistake(ctx, student_loss):
     return "softmax_axis" if v and M.close(student_loss, v[0], ctx.options.tolerance) else None
 
 
-def _whole_vector_mistake(ctx, layout, vector, tol):
-    """'reversed' or 'order' where the whole gradient is netprop's packed another way."""
+def _whole_vector_mistake(ctx, layout, vector, tol, bias_lengths=None):
+    """'reversed' or 'order' where the whole gradient (or, beside ∇b blocks of another length, its W
+    part) is netprop's packed another way."""
     W = [ctx.grads[f"W{l + 1}"] for l in range(len(ctx.case.weights))]
     b = [ctx.grads[f"b{l + 1}"] for l in range(len(ctx.case.weights))]
+    if bias_lengths:
+        if layout.order != "weights-first":
+            return None
+        stored = [(w.T if layout.orientation == "in,out" else w).ravel() for w in W]
+        part = vector[:sum(w.size for w in W)]
+        if M.close(part, np.concatenate(stored), tol) or not M.close(part, np.concatenate(stored[::-1]), tol):
+            return None
+        return "reversed"
     if M.close(vector, pack(W, b, layout), tol):
         return None
     for reverse in ("Wb", "W", "b"):
@@ -416,6 +427,7 @@ def _block_mistake(ctx, name, u, layout):
 
 
 def _scale_key(ctx, name, a, c):
+    """The mistake that ∇ = a·(netprop's data gradient) + c·(the penalised parameter) means, or None."""
     n = ctx.case.n
     key = M.name_scale(a, n, ctx.case.sizes[-1])
     if key in ("sum", "mean_twice", "sign"):

@@ -91,6 +91,7 @@ def _read_zs(result, zs, sizes, n):
 
 
 def _read_hs(result, hs, sizes, n):
+    """Read hs into result.h (h1 first), dropping a leading x and a trailing ŷ; returns the layouts seen."""
     L, layouts = len(sizes) - 1, set()
     hs = list(hs)
     if hs and as_rows(hs[0], n, sizes[0])[0] is not None and sizes[0] != sizes[1]:
