@@ -123,7 +123,7 @@ def _child_report(request, tmp, proc, timeout, memory_mb, label):
     result = Path(request["result"])
     if result.is_file():
         report = CheckReport.from_json(json.loads(result.read_text()))
-        report.output = Path(request["output"]).read_text(errors="replace")[-20000:]
+        report.output = _tail(Path(request["output"]), 20000)
         return report
     if proc.returncode is not None and proc.returncode < 0 and proc.returncode != -signal.SIGKILL:
         return error_report(label, f"the check's process ended with signal {-proc.returncode} "
@@ -133,10 +133,19 @@ def _child_report(request, tmp, proc, timeout, memory_mb, label):
             return None
         return error_report(label, f"the check did not finish within {timeout:g} s (--timeout): a function of "
                                    f"yours ran that long on a few examples (an endless loop?)")
-    tail = (tmp / "stderr.txt").read_text(errors="replace").strip().splitlines()[-1:] or ["no message"]
+    tail = _tail(tmp / "stderr.txt", 4000).strip().splitlines()[-1:] or ["no message"]
     if "MemoryError" in tail[0]:
         return error_report(label, f"ran out of the check's memory limit ({memory_mb} MB: --memory)")
     return error_report(label, f"the check's process failed: {tail[0]}")
+
+
+def _tail(path, size):
+    """The last size bytes of a file as text (a student's prints can run to gigabytes)."""
+    if not path.is_file():
+        return ""
+    with open(path, "rb") as f:
+        f.seek(max(0, path.stat().st_size - size))
+        return f.read().decode("utf-8", errors="replace")
 
 
 def _imported(request):
