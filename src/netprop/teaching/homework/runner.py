@@ -24,6 +24,7 @@ from .source import SOURCE_SUFFIXES, SubmissionError, find_main_file, read_sourc
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MEMORY_MB = 4096
 LARGEST_COPIED = 64 * 2 ** 20       # bytes: larger neighbours (data sets) are not copied into the working copy
+NEIGHBOURS_COPIED = 256 * 2 ** 20   # bytes: all the files beside a single file copied with it, at most
 
 
 def check_isolated(submission, options, timeout=DEFAULT_TIMEOUT, memory_mb=DEFAULT_MEMORY_MB, progress=None,
@@ -71,9 +72,12 @@ def _working_copy(submission, main, work, neighbours):
         return work / main.relative_to(submission)
     work.mkdir()
     if neighbours:
-        for item in main.parent.iterdir():
-            if item.is_file() and not item.is_symlink() and item.stat().st_size <= LARGEST_COPIED:
+        budget = NEIGHBOURS_COPIED
+        for item in sorted(main.parent.iterdir()):
+            size = item.stat().st_size if item.is_file() and not item.is_symlink() else None
+            if size is not None and size <= min(LARGEST_COPIED, budget):
                 shutil.copy2(item, work / item.name)
+                budget -= size
     shutil.copy2(main, work / main.name)
     return work / main.name
 
