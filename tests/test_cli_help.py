@@ -187,7 +187,7 @@ def test_shared_flags_mean_the_same_everywhere():
     assert have["--quiet"] == {"train", "tune", "landscape", "derive", "gradcheck", "check"}
     assert have["--json"] == {"train", "evaluate", "predict", "tune", "landscape", "derive", "gradcheck",
                               "check"}
-    assert have["--out"] == {"train", "tune"} and have["--output"] == {"derive"}
+    assert have["--out"] == {"train", "tune", "check"} and have["--output"] == {"derive"}
     assert have["--subset"] == {"train", "tune"}
     assert have["--examples"] == {"gradcheck", "landscape"}       # how many examples a quantity is computed on
 
