@@ -51,7 +51,7 @@ def test_default_is_derives_network_and_its_numbers_are_torchs(client, tmp_path)
     z = np.array(st["weights"][0]) @ np.array(st["x"]) + np.array(st["biases"][0])
     assert (z < 0).sum() == 1 and "dead" in lec["start_note"]
     out = tmp_path / "d.json"
-    assert main(["derive", "--seed", str(api.DEFAULT_SEED), "--format", "json", "--out", str(out), "--quiet"]) == 0
+    assert main(["derive", "--seed", str(api.DEFAULT_SEED), "--format", "json", "--output", str(out), "--quiet"]) == 0
     derived = json.loads(out.read_text())
     assert st["sizes"] == [2, 2, 3] and st["x"] == derived["x"] and st["weights"] == derived["weights"]
     assert np.eye(3)[st["y"]].tolist() == derived["y"]
