@@ -21,6 +21,7 @@ if [ "$(id -u)" != 0 ]; then
     fi
 fi
 wait_s=${NETPROP_APT_LOCK_TIMEOUT:-600}
+retry_s=${NETPROP_APT_RETRY_S:-5}
 log=$(mktemp /tmp/netprop-apt.XXXXXX.log)
 lock_busy() { grep -q "Could not get lock\|Unable to acquire the dpkg frontend lock" "$log"; }
 
@@ -32,7 +33,7 @@ update_lists() {
         $SUDO apt-get -o "DPkg::Lock::Timeout=$wait_s" update -qq >>"$log" 2>&1 && return 0
         lock_busy && [ "$SECONDS" -lt "$deadline" ] || return 1
         echo "netprop set-up: another apt holds the package lists' lock; waiting" >>"$log"
-        sleep 5
+        sleep "$retry_s"
     done
 }
 
