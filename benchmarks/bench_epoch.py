@@ -56,7 +56,7 @@ def flops_per_epoch(n, sizes):
 def netprop_epochs(X, y, sizes, batch, optimizer):
     """A function that trains netprop one more epoch and returns its seconds."""
     import netprop
-    from netprop.train import TrainConfig, Trainer
+    from netprop.training.fit import TrainConfig, Trainer
 
     config = TrainConfig(hidden=sizes[1:-1], epochs=1000, batch_size=batch, lr=LR[optimizer],
                          optimizer=optimizer, momentum=0.9, schedule="constant", seed=0)
@@ -123,7 +123,7 @@ def numpy_products_epochs(X, y, sizes, batch, optimizer):
     arrays of the training shapes, computed the way round fast.py computes them.  No activation,
     softmax, update or bookkeeping.
     """
-    from netprop._blas import gemm_tn
+    from netprop.training._blas import gemm_tn
 
     rng = np.random.default_rng(0)
     Ws = [rng.standard_normal((b, a), dtype=np.float32) * 0.05 for a, b in zip(sizes[:-1], sizes[1:])]
@@ -194,7 +194,7 @@ def main():
     import torch
 
     try:
-        from netprop import _kernels
+        from netprop.training import _kernels
         kernels = "Numba" if _kernels.available() else "NumPy (no Numba)"
     except ImportError:                                 # a netprop from before the kernels
         kernels = "none"
