@@ -38,8 +38,8 @@ NEEDS_DATA = {"train", "tune", "landscape", "evaluate", "predict"}
 SLOW_MARKER = "<!-- docs-test: slow -->"
 COMMAND_TIMEOUT_S = 600
 
-FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>[^\n`]*)\n(?P<body>.*?)\n(?P=indent)(?P=fence)[ \t]*$",
-                   re.M | re.S)
+FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>[^\n`]*)\n"
+                   r"(?P<body>.*?)\n(?P=indent)(?P=fence)[ \t]*$", re.M | re.S)
 EXPECTED_EXIT = re.compile(r"\s+#\s*exit\s+(\d+)\s*$")
 
 
@@ -131,11 +131,11 @@ def serve_and_fetch(command, cwd, env, where):
             server.wait()
 
 
-@pytest.mark.parametrize("page", [page_param(page) for page in PAGES])
-def test_every_code_block_runs(page, tmp_path, shell_env, monkeypatch):
-    text = page.read_text(encoding="utf-8")
+@pytest.mark.parametrize("doc_page", [page_param(page) for page in PAGES])
+def test_every_code_block_runs(doc_page, tmp_path, shell_env, monkeypatch):
+    text = doc_page.read_text(encoding="utf-8")
     blocks = fenced_blocks(text)
-    name = page.relative_to(ROOT).as_posix()
+    name = doc_page.relative_to(ROOT).as_posix()
     unknown = [(line, language) for language, _, line in blocks if language not in LANGUAGES]
     assert not unknown, f"{name}: blocks whose language is not one of {sorted(LANGUAGES)}: {unknown}"
     if subcommands(text) & NEEDS_DATA:
@@ -170,6 +170,6 @@ def test_blocks_are_found_as_the_rules_say():
             "        --sizes 4,3,2\n    output line\n    $ netprop check hw.py  # exit 1\n    $ ls\n    ```\n\n"
             "```text\n$ netprop train\n```\n")
     blocks = fenced_blocks(page)
-    assert [(language, line) for language, _, line in blocks] == [("python", 3), ("console", 9), ("text", 16)]
+    assert [(language, line) for language, _, line in blocks] == [("python", 3), ("console", 9), ("text", 17)]
     assert console_commands(blocks[1][1]) == [("netprop gradcheck --sizes 4,3,2", 0), ("netprop check hw.py", 1)]
     assert subcommands(page) == {"gradcheck", "check"}
