@@ -64,7 +64,7 @@ lint: $(VENV)/.installed-test
 	$(PY) -m ruff check src tests benchmarks scripts
 
 docs: $(VENV)/.installed-test
-	$(PY) -m mkdocs build --strict --quiet --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --quiet --site-dir site
 
 dist-check: $(VENV)/.installed-test data
 	bash scripts/dist-check.sh $(abspath $(PY))
