@@ -51,6 +51,8 @@ def main():
             server.wait(timeout=15)
         except subprocess.TimeoutExpired:
             server.kill()
+            server.wait()
+        server.stdout.close()
 
 
 if __name__ == "__main__":

@@ -129,6 +129,7 @@ def serve_and_fetch(command, cwd, env, where):
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
+        server.stdout.close()
 
 
 @pytest.mark.parametrize("doc_page", [page_param(page) for page in PAGES])
