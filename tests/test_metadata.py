@@ -2,10 +2,13 @@
 
 import importlib.metadata
 import re
-import tomllib
 from pathlib import Path
 
+import pytest
+
 import netprop
+
+tomllib = pytest.importorskip("tomllib", reason="tomllib is in the standard library from Python 3.11")
 
 ROOT = Path(__file__).resolve().parent.parent
 
