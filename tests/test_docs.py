@@ -2,7 +2,8 @@
 
 A page's fenced blocks run in the order they appear, in one temporary folder per page:
 
-- ```python blocks are executed, in one namespace per page (a later block sees an earlier one's names);
+- ```python blocks are executed, in one namespace per page (a later block sees an earlier one's names),
+  except one titled with a file name (```python title="hw3.py"), which is written to that file;
 - ```console blocks: each line starting with `$ netprop` is a command (a trailing backslash continues
   it on the next line), run by bash with `netprop` meaning this checkout's netprop; it must exit 0,
   or the status a trailing `# exit N` names. The lines after a command are its output as shown to
@@ -44,14 +45,15 @@ EXPECTED_EXIT = re.compile(r"\s+#\s*exit\s+(\d+)\s*$")
 
 
 def fenced_blocks(text):
-    """[(language, body, line number)] of a Markdown page's fenced code blocks, indentation removed."""
+    """[(language, body, line number, title or None)] of a page's fenced code blocks, indentation removed."""
     blocks = []
     for found in FENCE.finditer(text):
         indent = found["indent"]
         body = "\n".join(line[len(indent):] if line.startswith(indent) else line.lstrip()
                          for line in found["body"].split("\n"))
         language = found["info"].strip().split(" ")[0] if found["info"].strip() else ""
-        blocks.append((language, body, text.count("\n", 0, found.start()) + 1))
+        title = re.search(r'title="([^"]+)"', found["info"])
+        blocks.append((language, body, text.count("\n", 0, found.start()) + 1, title and title[1]))
     return blocks
 
 
@@ -75,7 +77,7 @@ def console_commands(body):
 
 
 def subcommands(page_text):
-    return {command.split()[1] for language, body, _ in fenced_blocks(page_text) if language == "console"
+    return {command.split()[1] for language, body, *_ in fenced_blocks(page_text) if language == "console"
             for command, _ in console_commands(body) if len(command.split()) > 1}
 
 
@@ -137,7 +139,7 @@ def test_every_code_block_runs(doc_page, tmp_path, shell_env, monkeypatch):
     text = doc_page.read_text(encoding="utf-8")
     blocks = fenced_blocks(text)
     name = doc_page.relative_to(ROOT).as_posix()
-    unknown = [(line, language) for language, _, line in blocks if language not in LANGUAGES]
+    unknown = [(line, language) for language, _, line, _ in blocks if language not in LANGUAGES]
     assert not unknown, f"{name}: blocks whose language is not one of {sorted(LANGUAGES)}: {unknown}"
     if subcommands(text) & NEEDS_DATA:
         fashion_mnist_or_skip()
@@ -146,9 +148,12 @@ def test_every_code_block_runs(doc_page, tmp_path, shell_env, monkeypatch):
     monkeypatch.chdir(work)
     monkeypatch.setenv("MPLBACKEND", "Agg")
     namespace = {"__name__": "__docs__"}
-    for language, body, line in blocks:
+    for language, body, line, title in blocks:
         where = f"{name}:{line}"
-        if language == "python":
+        if language == "python" and title:
+            (work / title).parent.mkdir(parents=True, exist_ok=True)
+            (work / title).write_text(body + "\n")
+        elif language == "python":
             exec(compile(body, where, "exec"), namespace)
         elif language == "console":
             for command, expected in console_commands(body):
@@ -169,8 +174,10 @@ def test_blocks_are_found_as_the_rules_say():
     # the extractor itself, on a page written by hand: indented fences, continuations, exit codes
     page = ("Intro\n\n```python\nx = 1\n```\n\n- item\n\n    ```console\n    $ netprop gradcheck \\\n"
             "        --sizes 4,3,2\n    output line\n    $ netprop check hw.py  # exit 1\n    $ ls\n    ```\n\n"
-            "```text\n$ netprop train\n```\n")
+            "```text\n$ netprop train\n```\n\n```python title=\"hw.py\"\ndef f():\n    pass\n```\n")
     blocks = fenced_blocks(page)
-    assert [(language, line) for language, _, line in blocks] == [("python", 3), ("console", 9), ("text", 17)]
+    assert [(language, line, title) for language, _, line, title in blocks] == [
+        ("python", 3, None), ("console", 9, None), ("text", 17, None), ("python", 21, "hw.py")]
+    assert blocks[3][1] == "def f():\n    pass"
     assert console_commands(blocks[1][1]) == [("netprop gradcheck --sizes 4,3,2", 0), ("netprop check hw.py", 1)]
     assert subcommands(page) == {"gradcheck", "check"}
