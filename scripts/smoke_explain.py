@@ -33,6 +33,7 @@ def fetch(url):
 
 
 def main():
+    """Serve, fetch / and the first /static script the page loads, check both, stop the server."""
     netprop = Path(sys.executable).with_name("netprop")
     server = subprocess.Popen([str(netprop), "explain", "--no-browser", "--port", "0"],
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -136,6 +136,7 @@ def serve_and_fetch(command, cwd, env, where):
 
 @pytest.mark.parametrize("doc_page", [page_param(page) for page in PAGES])
 def test_every_code_block_runs(doc_page, tmp_path, shell_env, monkeypatch):
+    """The page's blocks, in order, in a folder of its own: python executed, console commands run."""
     text = doc_page.read_text(encoding="utf-8")
     blocks = fenced_blocks(text)
     name = doc_page.relative_to(ROOT).as_posix()
