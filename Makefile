@@ -5,7 +5,7 @@
 #                distributions outside the repository, and run the whole test suite
 # The Debian packages come from two explicit targets, never from inside pytest:
 #   make data         dataset-fashion-mnist
-#   make test-tools   texlive-latex-base (pdflatex) and chromium
+#   make test-tools   texlive-latex-base (pdflatex), chromium, zsh and fish (completion scripts)
 # make check is the inner loop: the tests not marked slow (under a minute).
 # make docs builds the documentation site into site/ (mkdocs build --strict); make dist-check builds
 # the sdist and the wheel and smoke-tests them (scripts/dist-check.sh).

@@ -1,0 +1,508 @@
+"""Checking an imported student module: detect its conventions on each case, compare every quantity
+with netprop (float64) and every gradient block also with central differences of the student's own
+loss, and name the mistakes.  Runs wherever the module was imported (the child process, see runner)."""
+
+from __future__ import annotations
+
+import inspect
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..gradcheck import rel_error
+from . import mistakes as M
+from .cases import plan
+from .layouts import INPUT_LAYOUTS, VECTOR_LAYOUTS, VectorLayout, pack, unpack, vector_size, x_as, y_as
+from .outputs import OutputError, gradient_vector, loss_of, read_forward
+from .reference import VARIANTS, cross_entropy, other_activations, reference, variant
+from .report import CaseResult, CheckReport, Row
+from .student import (CheckError, SizeError, call, extra_arguments, find_functions, lambda_values, own_sizes,
+                      param_names, restore, set_sizes, size_globals)
+
+FD_STEP = 1e-5
+FD_SAMPLES = 10            # entries per gradient block checked by central differences (all of a smaller block)
+
+
+@dataclass
+class Options:
+    forward: str | None = None
+    backward: str | None = None
+    sizes: list | None = None
+    l2: float | None = None           # None: the λ the student's loss uses, detected
+    activation: str = "relu"
+    tolerance: float = 1e-6
+    fd_tolerance: float = 1e-4
+    seed: int = 0
+    images: bool = True
+    data_dir: str | None = None
+    layout: str | None = None         # "rows"/"columns": only that input layout is tried
+    order: str | None = None          # "weights-first"/"interleaved": only that vector order is tried
+
+
+class CaseFailed(Exception):
+    """The student's function raised or returned something unreadable on a case: one line."""
+
+
+def check_module(module, label, source=None, options=None, notes=()):
+    """CheckReport for an imported module; label names it, source (a Source) maps lines for messages."""
+    options = options or Options()
+    report = CheckReport(str(label), activation=options.activation, tolerance=options.tolerance, notes=list(notes))
+    try:
+        checker = Checker(module, source, options, report)
+        checker.run()
+    except CheckError as exc:
+        report.error = str(exc)
+    return report
+
+
+class Checker:
+    """One module's check: the functions, the conventions found so far, the cases' results."""
+
+    def __init__(self, module, source, options, report):
+        self.module, self.source, self.options, self.report = module, source, options, report
+        self.fns = find_functions(module, options.forward, options.backward)
+        report.forward, report.backward = self.fns.forward_name, self.fns.backward_name
+        self.sizes, self.size_origin = own_sizes(module, self.fns, options.sizes)
+        self.convention = None
+        self.forward_shapes = []
+        self.out_layout = None
+        self.filename = getattr(module, "__file__", None)
+        self.spans = {"forward": _span(self.fns.forward), "backward": _span(self.fns.backward)}
+
+    def run(self):
+        """Plan the cases, run each (a case that cannot run at other sizes ends those), set the verdict."""
+        knobs = set(size_globals(self.module)) | {name.lower() for fn in (self.fns.forward, self.fns.backward)
+                                                  for name in param_names(fn)[3:]}
+        # Without a knob for the number of hidden layers, only one-hidden-layer networks can be set.
+        depths = "any" if any("layer" in k.lower() for k in knobs) else "one" if knobs else None
+        cases = plan(self.sizes, depths, self.options.seed, self.options.images, self.options.data_dir)
+        skipped = None
+        for case in cases:
+            if skipped and not case.own:
+                continue
+            try:
+                result = self.run_case(case)
+            except CaseFailed as exc:
+                if case is cases[0]:
+                    raise CheckError(str(exc)) from None
+                if not case.own:
+                    skipped = str(exc)
+                    continue
+                result = CaseResult(case.title, error=str(exc))
+            self.report.cases.append(result)
+        if skipped:
+            self.report.notes.append(f"your functions did not run at other sizes than your own ({skipped}); "
+                                     f"checked at your own sizes only (a size computed at import, or a number "
+                                     f"written where NUM_* belongs?)")
+        self.report.detected = self.describe()
+        if all(c.error for c in self.report.cases):
+            first = self.report.cases[0]
+            raise CheckError(f"{first.error} (in every case; first: {first.title})")
+        if self.options.l2 is None and self.report.l2 > 0:
+            self.report.l2 = float(f"{self.report.l2:.10g}")
+            self.report.notes.append(f"L2 found in your loss: λ = {self.report.l2:g} in the lecture's "
+                                     f"(λ/2)·Σ‖W‖² (compared with netprop at that λ; --l2 sets the one you want)")
+        self.report.verdict = verdict(self.report, self.options)
+
+    # --- one case ---------------------------------------------------------------------------
+
+    def run_case(self, case):
+        saved = set_sizes(self.module, case.sizes)
+        try:
+            kw_f = extra_arguments(self.fns.forward, case.sizes, self.sizes)
+            kw_b = extra_arguments(self.fns.backward, case.sizes, self.sizes)
+            with np.errstate(all="ignore"):
+                return self._compare(case, kw_f, kw_b)
+        except SizeError as exc:
+            raise CaseFailed(str(exc)) from None
+        finally:
+            restore(self.module, saved)
+
+    def _compare(self, case, kw_f, kw_b):
+        """The rows of one case: detect, fit the loss's L2, compare forward outputs and gradient blocks."""
+        inputs, layout, fw, changed = self.detect(case, kw_f, kw_b)
+        self.convention = (inputs, layout)
+        self.forward_shapes = fw.shapes
+        self.out_layout = fw.out_layout
+        a, lam_loss, fit_ok = self.loss_fit(case, inputs, layout, kw_f, fw.loss)
+        given = self.options.l2
+        lam = given if given is not None else (lam_loss if fit_ok and lam_loss > 1e-12 else 0.0)
+        self.report.l2 = lam
+        ctx = _Context(case, lam, self.options, a if fit_ok else None, lam_loss if fit_ok else None,
+                       lambda_values(self.module, kw_b))
+        result = CaseResult(case.title)
+        result.rows += self.forward_rows(ctx, fw)
+        result.rows += self.mutation_rows(self.fns.forward_name, self.fns.forward, changed)
+        x, y = x_as(case.X, inputs), y_as(case.labels, case.sizes[-1], inputs)
+        theta = pack(case.weights, case.biases, layout)
+        try:
+            out, changed = call(self.fns.backward, [x, y, theta], kw_b)
+            vector, bias_lengths = gradient_vector(out, case.sizes, layout, self.fns.backward_name)
+        except OutputError as exc:
+            result.error = str(exc)
+            return result
+        except (Exception, SystemExit) as exc:     # the student's code: any error is this case's line
+            result.error = f"{self.fns.backward_name} raised {self.where(exc)}"
+            return result
+        loss_at = lambda t: self._loss(x, y, t, kw_f)
+        result.rows += self.gradient_rows(ctx, layout, vector, bias_lengths, theta, loss_at)
+        result.rows += self.mutation_rows(self.fns.backward_name, self.fns.backward, changed)
+        return result
+
+    def detect(self, case, kw_f, kw_b):
+        """(InputLayout, VectorLayout, Forward, changed args) under which the forward reproduces netprop best."""
+        ref_loss, ref_z, _, ref_yhat, ref_grads = reference(case.weights, case.biases, case.X, case.one_hot(),
+                                                            self.options.activation, 0.0)
+        tried = [(i, v) for i in INPUT_LAYOUTS for v in VECTOR_LAYOUTS
+                 if self.options.layout in (None, i.x) and self.options.order in (None, v.order)]
+        if self.convention:
+            tried.insert(0, self.convention)
+        best, first_error = None, None
+        for inputs, layout in tried:
+            args = [x_as(case.X, inputs), y_as(case.labels, case.sizes[-1], inputs),
+                    pack(case.weights, case.biases, layout)]
+            try:
+                out, changed = call(self.fns.forward, args, kw_f)
+                fw = read_forward(out, case.sizes, case.n, self.fns.forward_name)
+            except OutputError as exc:
+                first_error = first_error or str(exc)
+                continue
+            except (Exception, SystemExit) as exc:     # the student's code, fed a layout it does not take
+                first_error = first_error or f"{self.fns.forward_name} raised {self.where(exc)}"
+                continue
+            arrays = [rel_error(fw.z["z1"], ref_z[0])] if "z1" in fw.z else []
+            arrays += [rel_error(fw.yhat, ref_yhat)] if fw.yhat is not None else []
+            if not arrays:           # a loss alone: a wrong loss must not pick a wrong layout; ask the gradient too
+                arrays = [self._gradient_match(args, kw_b, case, layout, ref_grads)]
+            score = min(arrays) + rel_error(fw.loss, ref_loss) * 1e-3
+            if best is None or score < best[0]:
+                best = (score, inputs, layout, fw, changed)
+            if score < 1e-9:
+                break
+        if best is None:
+            raise CaseFailed(f"{first_error} (tried examples as rows and as columns, labels one-hot and as "
+                             f"integers, and each layout of the weights)")
+        return best[1:]
+
+    def _gradient_match(self, args, kw_b, case, layout, ref_grads):
+        """Relative error of the gradient function's vector against netprop's packed in layout (1 on failure)."""
+        L = len(case.weights)
+        try:
+            vector, lengths = gradient_vector(self.fns.backward(*[a.copy() for a in args], **kw_b), case.sizes,
+                                              layout, self.fns.backward_name)
+        except (Exception, SystemExit):     # the student's code, on a layout it does not take
+            return 1.0
+        if lengths:
+            return 1.0
+        return rel_error(vector, pack([ref_grads[f"W{l + 1}"] for l in range(L)],
+                                      [ref_grads[f"b{l + 1}"] for l in range(L)], layout))
+
+    def _loss(self, x, y, theta, kw_f):
+        return loss_of(self.fns.forward(x.copy(), y.copy(), theta, **kw_f), self.fns.forward_name)
+
+    def loss_fit(self, case, inputs, layout, kw_f, loss0):
+        """(a, λ, fits): the student's loss as a·(mean cross-entropy) + (λ/2)·Σ‖W‖², from three weight scales."""
+        x, y = x_as(case.X, inputs), y_as(case.labels, case.sizes[-1], inputs)
+        rows, values = [], []
+        for scale in (1.0, 0.7, 1.3):
+            Ws = [W * scale for W in case.weights]
+            rows.append([cross_entropy(Ws, case.biases, case.X, case.one_hot(), self.options.activation),
+                         0.5 * sum(float((W * W).sum()) for W in Ws)])
+            try:
+                values.append(loss0 if scale == 1.0 else self._loss(x, y, pack(Ws, case.biases, layout), kw_f))
+            except Exception:               # the student's code at other weights: no fit, no λ
+                return 1.0, 0.0, False
+        A, v = np.array(rows), np.array(values)
+        try:
+            a, lam = np.linalg.solve(A[:2], v[:2])
+        except np.linalg.LinAlgError:
+            return 1.0, 0.0, False
+        fits = abs(A[2] @ [a, lam] - v[2]) <= 1e-7 * max(abs(v[2]), 1e-12)
+        return float(a), float(lam), bool(fits and np.isfinite(a))
+
+    # --- rows -----------------------------------------------------------------------------
+
+    def forward_rows(self, ctx, fw):
+        case, tol = ctx.case, self.options.tolerance
+        loss, zs, hs, yhat, _ = ctx.ref
+        rows = [self.row("loss", (), rel_error(fw.loss, loss), ctx, lambda: _loss_mistake(ctx, fw.loss))]
+        for l, z in enumerate(zs):
+            if f"z{l + 1}" in fw.z:
+                u = fw.z[f"z{l + 1}"]
+                in_place = l < len(hs) and M.close(u, hs[l], tol)
+                rows.append(self.row(f"z{l + 1}", u.shape, rel_error(u, z), ctx,
+                                     lambda in_place=in_place: "relu_in_place" if in_place else None))
+        for l, h in enumerate(hs):
+            if f"h{l + 1}" in fw.h:
+                rows.append(self.row(f"h{l + 1}", h.shape, rel_error(fw.h[f"h{l + 1}"], h), ctx, lambda: None))
+        if fw.yhat is not None:
+            v = ctx.variant("softmax_axis")
+            rows.append(self.row("yhat", yhat.shape, rel_error(fw.yhat, yhat), ctx,
+                                 lambda: "softmax_axis" if v and M.close(fw.yhat, v[1], tol) else None))
+        _ = case
+        return rows
+
+    def gradient_rows(self, ctx, layout, vector, bias_lengths, theta, loss_at):
+        """A row per gradient block: against netprop, against central differences of the student's loss."""
+        sizes, tol = ctx.case.sizes, self.options.tolerance
+        blocks = unpack(vector, sizes, layout, bias_lengths)
+        positions = unpack(np.arange(vector_size(sizes), dtype=np.float64), sizes, layout)
+        whole = _whole_vector_mistake(ctx, layout, vector, tol, bias_lengths)
+        rng = np.random.default_rng(self.options.seed)
+        rows = []
+        for name in [f"{p}{l + 1}" for p in "Wb" for l in range(len(sizes) - 1)]:
+            r, u = ctx.grads[name], blocks[name]
+            if u.shape != r.shape:
+                key = "bias_scalar" if u.size == 1 else "bias_per_example"
+                rows.append(self.row(name, u.shape, float("nan"), ctx, lambda key=key: key))
+                continue
+            fd_error = self._fd_error(u, positions[name], theta, loss_at, rng)
+            rows.append(self.row(name, r.shape, rel_error(u, r), ctx,
+                                 lambda name=name, u=u: whole or _block_mistake(ctx, name, u, layout), fd_error))
+        return rows
+
+    def _fd_error(self, u, positions, theta, loss_at, rng):
+        flat_u, flat_pos = u.ravel(), positions.ravel().astype(int)
+        picks = np.arange(flat_u.size) if flat_u.size <= FD_SAMPLES else rng.choice(flat_u.size, FD_SAMPLES, False)
+        fd = []
+        try:
+            for k in picks:
+                t = theta.copy()
+                t[flat_pos[k]] += FD_STEP
+                up = loss_at(t)
+                t[flat_pos[k]] -= 2 * FD_STEP
+                fd.append((up - loss_at(t)) / (2 * FD_STEP))
+        except Exception:                # the student's loss at nearby weights: no second witness
+            return None
+        return rel_error(flat_u[picks], np.array(fd))
+
+    def row(self, name, shape, error, ctx, find_mistake, fd_error=None):
+        ok = bool(error <= self.options.tolerance)
+        row = Row(name, tuple(shape), float(error), ok, fd_error=fd_error)
+        if not ok:
+            row.mistake = find_mistake()
+            if row.mistake:
+                self.report.descriptions.setdefault(row.mistake, ctx.describe(row.mistake))
+                line = M.locate(row.mistake, self.source.text if self.source else "", self.spans)
+                row.line = self.source.where(line) if line and self.source else None
+        return row
+
+    def mutation_rows(self, fn_name, fn, changed):
+        rows, names = [], param_names(fn)
+        for index in changed:
+            argument = names[index] if index < len(names) else f"argument {index + 1}"
+            key = f"modifies_input:{fn_name}:{argument}"
+            self.report.descriptions[key] = M.SENTENCES["modifies_input"].format(function=fn_name, argument=argument)
+            spans = dict(self.spans, changed_in=_span(fn))
+            line = M.locate("modifies_input", self.source.text if self.source else "", spans, argument)
+            rows.append(Row(f"{fn_name}({argument})", (), float("nan"), False, key,
+                            line=self.source.where(line) if line and self.source else None))
+        return rows
+
+    # --- words ----------------------------------------------------------------------------
+
+    def where(self, exc):
+        """'KeyError: 3 (hw3.py:12)': the exception and the last line of the student's file it passed through."""
+        text = f"{type(exc).__name__}: {exc}".strip()
+        frames = [f.lineno for f in traceback.extract_tb(exc.__traceback__)
+                  if self.filename and Path(f.filename) == Path(self.filename)]
+        if not frames:
+            return text
+        return f"{text} ({self.source.where(frames[-1]) if self.source else f'line {frames[-1]}'})"
+
+    def describe(self):
+        """One line: what the check found the student's functions take and return."""
+        if not self.convention:
+            return ""
+        inputs, layout = self.convention
+        fwd, bwd = self.fns.forward_name, self.fns.backward_name
+        parts = [f"{fwd} and {bwd} (found by {self.fns.found_by})", f"your functions take {inputs.describe()}"]
+        first = self.report.cases[0] if self.report.cases else None
+        if first is not None and not any(r.name[:1] in "zhy" for r in first.rows):
+            parts.append(f"{fwd} returns the loss only")
+        elif self.out_layout:
+            parts.append(f"{fwd} returns examples as {self.out_layout}")
+        parts += self.forward_shapes
+        parts.append(layout.describe())
+        parts.append(f"sizes from {self.size_origin} ({'-'.join(map(str, self.sizes))})")
+        return "; ".join(parts)
+
+
+@dataclass
+class _Context:
+    """What naming a mistake in one case needs: the case, netprop's numbers, variants on demand."""
+
+    case: object
+    lam: float
+    options: Options
+    loss_scale: float | None
+    loss_lam: float | None
+    lam_sources: dict
+
+    def __post_init__(self):
+        X, Y = self.case.X, self.case.one_hot()
+        self.ref = reference(self.case.weights, self.case.biases, X, Y, self.options.activation, self.lam)
+        self.grads = self.ref[4]
+        self.data_grads = reference(self.case.weights, self.case.biases, X, Y, self.options.activation, 0.0)[4]
+        self._variants = {}
+        self.facts = {}
+
+    def variant(self, key):
+        if key not in self._variants:
+            self._variants[key] = variant(self.case.weights, self.case.biases, self.case.X, self.case.one_hot(),
+                                          self.options.activation, self.lam, key)
+        return self._variants[key]
+
+    def describe(self, key):
+        act = self.options.activation
+        if key.startswith("prime_of:"):
+            return M.prime_sentence(key, act)
+        text = M.SENTENCES.get(key, key)
+        text = text.replace("act'", f"{act}'").replace("act(", f"{act}(")
+        return text.format(**{"factor": 1.0, "lam": self.lam, "c": 0.0, "relation": "", "source": "",
+                              "want": self.options.l2 or 0.0, **self.facts})
+
+
+def _loss_mistake(ctx, student_loss):
+    if ctx.loss_scale is not None:
+        key = M.name_scale(ctx.loss_scale, ctx.case.n, ctx.case.sizes[-1])
+        if key in ("sum", "mean_twice", "n_c"):
+            return {"sum": "loss_sum", "mean_twice": "loss_mean_twice", "n_c": "loss_n_c"}[key]
+        if ctx.options.l2 is not None and abs(ctx.loss_scale - 1) < 1e-6 and ctx.loss_lam is not None:
+            ctx.facts["lam"] = ctx.loss_lam
+            return "loss_l2"
+    v = ctx.variant("softmax_axis")
+    return "softmax_axis" if v and M.close(student_loss, v[0], ctx.options.tolerance) else None
+
+
+def _whole_vector_mistake(ctx, layout, vector, tol, bias_lengths=None):
+    """'reversed' or 'order' where the whole gradient (or, beside ∇b blocks of another length, its W
+    part) is netprop's packed another way."""
+    W = [ctx.grads[f"W{l + 1}"] for l in range(len(ctx.case.weights))]
+    b = [ctx.grads[f"b{l + 1}"] for l in range(len(ctx.case.weights))]
+    if bias_lengths:
+        if layout.order != "weights-first":
+            return None
+        stored = [(w.T if layout.orientation == "in,out" else w).ravel() for w in W]
+        part = vector[:sum(w.size for w in W)]
+        if M.close(part, np.concatenate(stored), tol) or not M.close(part, np.concatenate(stored[::-1]), tol):
+            return None
+        return "reversed"
+    if M.close(vector, pack(W, b, layout), tol):
+        return None
+    for reverse in ("Wb", "W", "b"):
+        if M.close(vector, pack(W, b, layout, reverse), tol):
+            return "reversed"
+    other = VectorLayout("interleaved" if layout.order == "weights-first" else "weights-first", layout.orientation)
+    if M.close(vector, pack(W, b, other), tol):
+        return "order"
+    return None
+
+
+def _block_mistake(ctx, name, u, layout):
+    """The key of the known mistake that reproduces the student's block, or None."""
+    tol, r, case = ctx.options.tolerance, ctx.grads[name], ctx.case
+    if M.close(u, -r, tol):
+        return "sign"
+    stored_in_out = layout.orientation == "in,out"
+    raw = (u.T if stored_in_out else u).ravel()            # the block as the student's vector holds it
+    if name[0] == "W" and M.close(raw, (r if stored_in_out else r.T).ravel(), tol):
+        return "transposed"
+    l = int(name[1:]) - 1
+    param = case.weights[l] if name[0] == "W" else case.biases[l]
+    a, c, residual = M.scale_and_l2(u, ctx.data_grads[name], param)
+    if residual <= tol:
+        key = _scale_key(ctx, name, a, c)
+        if key:
+            return key
+    for key in VARIANTS + other_activations(ctx.options.activation):
+        v = ctx.variant(key)
+        if v is not None and M.close(u, v[2][name], tol):
+            return key
+    if name == "W1" and _outside_span(u, case.X, tol, case.weights[0]):
+        return "other_data"
+    return None
+
+
+def _scale_key(ctx, name, a, c):
+    """The mistake that ∇ = a·(netprop's data gradient) + c·(the penalised parameter) means, or None."""
+    n = ctx.case.n
+    key = M.name_scale(a, n, ctx.case.sizes[-1])
+    if key in ("sum", "mean_twice", "sign"):
+        return key
+    if abs(a) < 1e-9:                  # a zero block is no scaled copy of anything
+        return None
+    if abs(a - 1) > 1e-6:
+        ctx.facts["factor"] = a
+        return "scaled"
+    if name[0] == "b":
+        return "l2_on_biases" if abs(c) > 1e-12 else None
+    ctx.facts.update(c=c, lam=ctx.lam)
+    if ctx.lam > 0 and abs(c) <= 1e-12:
+        return "l2_missing"
+    if ctx.lam == 0 and c > 0:
+        relation = M.l2_relation(c, 0.0, n, ctx.lam_sources)
+        ctx.facts["source"] = f" (that is {relation[2:-1]}·W)" if relation else ""
+        return "l2_grad_only"
+    ctx.facts["relation"] = M.l2_relation(c, ctx.lam, n, ctx.lam_sources)
+    return "l2_strength"
+
+
+def _outside_span(gW1, X, tol, W1):
+    """True when the rows of ∇W1, less a multiple of W1, are not combinations of the n inputs (n < d only).
+
+    ∇W1 = δ xᵀ summed over the examples, so each row lies in the span of the x's passed in; the L2
+    term c·W1 does not, whatever c the student's code used."""
+    n, d = X.shape
+    if n >= d:
+        return False
+    Q, _ = np.linalg.qr(X.T)
+    residual = gW1 - (gW1 @ Q) @ Q.T
+    B = W1 - (W1 @ Q) @ Q.T
+    if (B * B).sum() > 0:
+        residual = residual - ((residual * B).sum() / (B * B).sum()) * B
+    return np.linalg.norm(residual) > max(tol, 1e-9) * max(np.linalg.norm(gW1), 1e-300)
+
+
+def _span(fn):
+    try:
+        lines, start = inspect.getsourcelines(fn)
+        return (start, start + len(lines) - 1)
+    except (OSError, TypeError):
+        return (1, 10 ** 9)
+
+
+def verdict(report, options):
+    """The closing lines: passed, or which blocks are wrong for the student's own loss and which only
+    disagree with the lecture's loss; blocks no named mistake explains."""
+    if report.passed:
+        return ("PASSED: every quantity agrees with netprop, and your gradient with central differences of "
+                "your own loss")
+    where = lambda rows: ", ".join(f"{_lbl(r)} (case {k})" for k, r in rows[:8]) + (
+        f", … ({len(rows)} in all)" if len(rows) > 8 else "")
+    failing = [(k, r) for k, c in enumerate(report.cases, 1) for r in c.rows if not r.ok]
+    grads = [(k, r) for k, r in failing if r.name[:1] in "Wb" and r.name[1:].isdigit()]
+    own_wrong = [(k, r) for k, r in grads if r.fd_error is not None and r.fd_error > options.fd_tolerance]
+    loss_only = [(k, r) for k, r in grads if r.fd_error is not None and r.fd_error <= options.fd_tolerance]
+    lines = []
+    if own_wrong:
+        lines.append(f"your gradient is wrong for your own loss in {where(own_wrong)}")
+    if loss_only:
+        loss_keys = sorted({r.mistake for c in report.cases for r in c.rows if r.name == "loss" and r.mistake})
+        why = "; ".join(report.describe(k) for k in loss_keys) or "see the loss row"
+        lines.append(f"your gradient matches your own loss in {where(loss_only)}, but your loss is not the "
+                     f"lecture's: {why}")
+    unexplained = [(k, r) for k, r in failing if not r.mistake]
+    if unexplained:
+        lines.append(f"no known mistake explains {where(unexplained)}")
+    errors = sum(c.error is not None for c in report.cases)
+    total = sum(len(c.rows) for c in report.cases) + errors
+    head = f"FAILED: {len(failing) + errors} of {total} comparisons disagree or did not run"
+    return "\n".join([head] + [f"  {line}" for line in lines])
+
+
+def _lbl(row):
+    from .report import label
+    return label(row.name)

@@ -1,0 +1,230 @@
+"""The student's module as the check sees it: which functions to call, how to fill their extra
+parameters, how to set the network's sizes, and one call that proves the arrays passed in come back
+unchanged.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+FORWARD_NAMES = ("forward_prop", "forwardProp", "forward_propagation", "forwardPropagation", "forward_pass",
+                 "feed_forward", "feedforward", "forward", "fCE", "f_CE", "fce", "loss", "cost", "compute_loss")
+BACKWARD_NAMES = ("back_prop", "backprop", "backProp", "back_propagation", "backpropagation", "backward_prop",
+                  "backward_propagation", "backward", "gradCE", "grad_CE", "gradce", "gradient", "grad",
+                  "compute_gradient", "compute_gradients")
+INIT_NAMES = ("initWeightsAndBiases", "init_weights_and_biases", "initialize_weights_and_biases",
+              "initWeights", "init_weights", "initialize_weights", "init_params", "initialize_parameters")
+SIZE_GLOBALS = ("NUM_INPUT", "NUM_HIDDEN", "NUM_HIDDEN_LAYERS", "NUM_OUTPUT")
+_X_NAMES = re.compile(r"^(x|X|xs|inputs?|images?|data|features|train_?x|trainX|X_\w*|x_\w*)$")
+_LAMBDA = re.compile(r"(alpha|lam|lmbda|reg|l2|decay|penalty|^wd$|^beta$)", re.I)
+_SIZE = re.compile(r"(hidden|layer|units|neurons|width|^h$|^m$|num|size)", re.I)
+L2_TEST = 0.1             # what a λ parameter without a default is given
+
+
+class CheckError(ValueError):
+    """The student's module cannot be checked (no functions to call, sizes unknown, nothing runs): one line."""
+
+
+class SizeError(ValueError):
+    """These sizes cannot be given to the module (hidden widths differ where one width is expected)."""
+
+
+@dataclass
+class Functions:
+    """The forward (or loss-only) function, the gradient function and what fills their extra parameters."""
+
+    forward: object
+    backward: object
+    forward_name: str
+    backward_name: str
+    found_by: str = "name"
+    extras: dict = field(default_factory=dict)       # {function name: {param: kind}}
+
+
+def find_functions(module, forward=None, backward=None):
+    """Functions for forward and gradient: by the names given, else by the usual names, else by signature."""
+    fns = {name: obj for name, obj in vars(module).items()
+           if inspect.isfunction(obj) and getattr(obj, "__module__", None) == module.__name__}
+    found_by = "name"
+    fwd = _pick(fns, forward, FORWARD_NAMES, "--forward")
+    bwd = _pick(fns, backward, BACKWARD_NAMES, "--backward")
+    if fwd is None or bwd is None:
+        by_sig = [n for n, f in fns.items() if _takes_x_y_theta(f)]
+        grads = [n for n in by_sig if re.search(r"grad|back|deriv", n, re.I)]
+        others = [n for n in by_sig if n not in grads and not re.search(r"train|sgd|update|predict|acc", n, re.I)]
+        fwd = fwd or (others[0] if others else None)
+        bwd = bwd or (grads[0] if grads else None)
+        found_by = "signature"
+    if fwd is None:
+        raise CheckError("found no forward or loss function (forward_prop, fCE, … or one taking x, y and the "
+                         "weights); name yours with --forward NAME")
+    if bwd is None:
+        raise CheckError("found no gradient function (back_prop, gradCE, … or one taking x, y and the weights "
+                         "named grad…/back…); name yours with --backward NAME")
+    return Functions(fns[fwd], fns[bwd], fwd, bwd, found_by)
+
+
+def _pick(fns, given, names, flag):
+    if given:
+        if given not in fns:
+            raise CheckError(f"has no function {given} (name yours with {flag} NAME)")
+        return given
+    return next((n for n in names if n in fns), None)
+
+
+def _takes_x_y_theta(fn):
+    params = _positional(fn)
+    return len(params) >= 3 and bool(_X_NAMES.match(params[0].name))
+
+
+def _positional(fn):
+    try:
+        return [p for p in inspect.signature(fn).parameters.values()
+                if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        return []
+
+
+def extra_arguments(fn, sizes, own_sizes):
+    """{param: value} for fn's parameters after (x, y, theta): sizes for size-like names (also those with
+    defaults, so that keyword defaults follow the case), L2_TEST for a λ without default; defaults kept
+    otherwise.  Raises CheckError for a parameter without default the check cannot fill."""
+    kwargs = {}
+    for p in _positional(fn)[3:] + [p for p in inspect.signature(fn).parameters.values()
+                                    if p.kind == p.KEYWORD_ONLY]:
+        if _SIZE.search(p.name) and not _LAMBDA.search(p.name):
+            kwargs[p.name] = size_value(p.name, sizes, p.default)
+        elif p.default is not p.empty:
+            continue
+        elif _LAMBDA.search(p.name):
+            kwargs[p.name] = L2_TEST
+        else:
+            raise CheckError(f"{fn.__name__} has a parameter {p.name} without a default, which the check cannot "
+                             f"fill (only layer sizes and an L2 strength are recognised)")
+    return kwargs
+
+
+def size_value(name, sizes, default=inspect.Parameter.empty):
+    """The value a size-like parameter or global takes for layer sizes [d, m1, …, c]."""
+    lower, hidden = name.lower(), list(sizes[1:-1])
+    if "input" in lower:
+        return sizes[0]
+    if "output" in lower or "class" in lower:
+        return sizes[-1]
+    if "layer" in lower and not re.search(r"size|unit|neuron|width", lower):
+        return len(hidden)
+    if isinstance(default, (list, tuple)) or lower.endswith(("sizes", "widths")):
+        return hidden
+    if len(set(hidden)) > 1:
+        raise SizeError(f"{name} holds one width but these hidden layers differ: {hidden}")
+    return hidden[0] if hidden else 0
+
+
+def size_globals(module):
+    """The NUM_* globals the module defines, {name: value}."""
+    return {name: getattr(module, name) for name in SIZE_GLOBALS if hasattr(module, name)}
+
+
+def set_sizes(module, sizes):
+    """Point the module's NUM_* at sizes (NUM_HIDDEN a list where the module keeps a list); returns
+    what to restore."""
+    saved = size_globals(module)
+    for name, value in saved.items():
+        setattr(module, name, size_value(name, sizes, value))
+    return saved
+
+
+def restore(module, saved):
+    for name, value in saved.items():
+        setattr(module, name, value)
+
+
+def own_sizes(module, functions, given=None):
+    """(layer sizes [d, …, c], where they came from) for the module's own network."""
+    if given:
+        return list(given), "--sizes"
+    found = size_globals(module)
+    hidden_layers = found.get("NUM_HIDDEN_LAYERS")
+    if "NUM_HIDDEN" in found and hidden_layers is None:
+        hidden_layers = len(found["NUM_HIDDEN"]) if isinstance(found["NUM_HIDDEN"], (list, tuple)) else 1
+    d, c = found.get("NUM_INPUT", 784), found.get("NUM_OUTPUT", 10)
+    if "NUM_HIDDEN" in found:
+        hidden = found["NUM_HIDDEN"]
+        widths = list(hidden) if isinstance(hidden, (list, tuple, np.ndarray)) else [hidden] * int(hidden_layers)
+        return _valid([d, *widths, c], "the module's NUM_*"), "NUM_* globals"
+    from_defaults = _sizes_from_defaults(functions, d, c)
+    if from_defaults:
+        return from_defaults, "keyword defaults"
+    from_init = _sizes_from_init(module, d, c)
+    if from_init:
+        return from_init
+    raise CheckError("cannot tell the network's sizes: the module has no NUM_INPUT/NUM_HIDDEN/NUM_HIDDEN_LAYERS/"
+                     "NUM_OUTPUT, no size defaults and no initWeightsAndBiases(); give them with --sizes 784,64,10")
+
+
+def _valid(sizes, where):
+    try:
+        sizes = [int(s) for s in sizes]
+    except (TypeError, ValueError):
+        raise CheckError(f"{where} do not describe a network: {sizes}") from None
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise CheckError(f"{where} do not describe a network: {sizes}")
+    return sizes
+
+
+def _sizes_from_defaults(functions, d, c):
+    params = {p.name: p.default for fn in (functions.forward, functions.backward)
+              for p in inspect.signature(fn).parameters.values() if p.default is not p.empty and _SIZE.search(p.name)}
+    layers = next((v for k, v in params.items() if "layer" in k.lower() and isinstance(v, int)), None)
+    width = next((v for k, v in params.items() if "layer" not in k.lower() or isinstance(v, (list, tuple))), None)
+    if width is None:
+        return None
+    widths = list(width) if isinstance(width, (list, tuple)) else [width] * (layers or 1)
+    return _valid([d, *widths, c], "the keyword defaults")
+
+
+def _sizes_from_init(module, d, c):
+    """Sizes from the module's own initialisation function: its (Ws, bs) shapes, or a flat vector's length."""
+    for name in INIT_NAMES:
+        fn = getattr(module, name, None)
+        if not callable(fn) or _positional(fn) and any(p.default is p.empty for p in _positional(fn)):
+            continue
+        try:
+            out = fn()
+        except Exception:        # the student's code: whatever it raises, this source of sizes is unusable
+            continue
+        if isinstance(out, tuple) and len(out) == 2 and isinstance(out[0], (list, tuple)):
+            shapes = [np.shape(W) for W in out[0]]
+            return _valid([shapes[0][1]] + [s[0] for s in shapes], f"{name}()"), f"{name}()"
+        size = np.size(out)
+        for layers in range(1, 8):
+            for m in range(1, 2049):
+                if d * m + (layers - 1) * m * m + m * c + layers * m + c == size:
+                    return [d] + [m] * layers + [c], f"{name}() ({size} values)"
+    return None
+
+
+def lambda_values(module, kwargs):
+    """{name: value} of the L2-like numbers the module or the call uses (to say λ/n in its own terms)."""
+    found = {k: v for k, v in kwargs.items() if _LAMBDA.search(k) and isinstance(v, (int, float))}
+    for name, value in vars(module).items():
+        if _LAMBDA.search(name) and isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+            found.setdefault(name, float(value))
+    return found
+
+
+def call(fn, args, kwargs):
+    """(output, [indices of args the call changed]): fn called on copies, each compared after the call."""
+    copies = [np.array(a, copy=True) for a in args]
+    out = fn(*copies, **kwargs)
+    changed = [i for i, (a, c) in enumerate(zip(args, copies))
+               if np.shape(a) != np.shape(c) or not np.array_equal(a, c, equal_nan=True)]
+    return out, changed
+
+
+def param_names(fn):
+    return [p.name for p in _positional(fn)]
