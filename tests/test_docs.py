@@ -182,3 +182,15 @@ def test_blocks_are_found_as_the_rules_say():
     assert blocks[3][1] == "def f():\n    pass"
     assert console_commands(blocks[1][1]) == [("netprop gradcheck --sizes 4,3,2", 0), ("netprop check hw.py", 1)]
     assert subcommands(page) == {"gradcheck", "check"}
+
+
+def test_the_api_reference_lists_every_public_name():
+    # mkdocstrings renders only the members named in the page; a name added to netprop.__all__
+    # without a line there would be missing from the reference without any build warning
+    import netprop
+    import netprop.sklearn
+
+    for module, page in ((netprop, "netprop.md"), (netprop.sklearn, "sklearn.md")):
+        text = (ROOT / "docs" / "reference" / page).read_text(encoding="utf-8")
+        listed = set(re.findall(r"^ +- (\w+)$", text, re.M)) | set(re.findall(r"^::: [\w.]+\.(\w+)$", text, re.M))
+        assert set(module.__all__) - {"__version__"} <= listed, sorted(set(module.__all__) - listed - {"__version__"})
