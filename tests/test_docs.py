@@ -14,7 +14,7 @@ A page's fenced blocks run in the order they appear, in one temporary folder per
 
 A block with any other language, or none, fails the test, so that no example goes unchecked. A page
 whose commands train, tune, draw a landscape, evaluate, predict or check homework is marked slow
-(as is one holding the comment `<!-- docs-test: slow -->`); pages that train need Fashion-MNIST
+(as is one holding the comment `<!-- docs-test: slow (why) -->`); pages that train need Fashion-MNIST
 (skipped without it, except under CI).
 """
 
@@ -36,7 +36,7 @@ PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 LANGUAGES = {"python", "console", "text", "sh"}
 SLOW_COMMANDS = {"train", "tune", "landscape", "evaluate", "predict", "check"}
 NEEDS_DATA = {"train", "tune", "landscape", "evaluate", "predict"}
-SLOW_MARKER = "<!-- docs-test: slow -->"
+SLOW_MARKER = "<!-- docs-test: slow"        # then the reason, and -->
 COMMAND_TIMEOUT_S = 600
 
 FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>[^\n`]*)\n"
