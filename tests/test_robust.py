@@ -149,6 +149,7 @@ def test_a_killed_run_leaves_no_stale_lock(tmp_path):
     finally:
         holder.kill()                       # kill -9: no cleanup code runs in the holder
         holder.wait(timeout=30)
+        holder.stdout.close()
     with directory_lock(tmp_path):          # the kernel released the lock with the process
         pass
 
@@ -340,7 +341,8 @@ def test_16_bit_png_is_scaled_not_clipped(tmp_path):
     a8[6:22, 9:19] = np.linspace(40, 220, 10).astype(np.uint8)     # an article in grey levels on black
     Image.fromarray(a8).save(tmp_path / "eight.png")
     Image.fromarray(a8.astype(np.uint16) * 257).save(tmp_path / "sixteen.png")   # 257 = 65535 / 255
-    assert Image.open(tmp_path / "sixteen.png").mode.startswith("I")
+    with Image.open(tmp_path / "sixteen.png") as sixteen_png:
+        assert sixteen_png.mode.startswith("I")
     eight = data.image_to_pixels(tmp_path / "eight.png").astype(int)
     sixteen = data.image_to_pixels(tmp_path / "sixteen.png").astype(int)
     assert sixteen.max() < 255                   # before: everything above 255 clipped to white
