@@ -18,7 +18,7 @@ from .layouts import INPUT_LAYOUTS, VECTOR_LAYOUTS, VectorLayout, pack, unpack, 
 from .outputs import OutputError, gradient_vector, loss_of, read_forward
 from .reference import VARIANTS, cross_entropy, other_activations, reference, variant
 from .report import CaseResult, CheckReport, Row
-from .student import (CheckError, SizeError, call, extra_arguments, find_functions, lambda_values, own_sizes,
+from .student import (CheckError, FromForward, SizeError, call, extra_arguments, find_functions, lambda_values, own_sizes,
                       param_names, restore, set_sizes, size_globals)
 
 FD_STEP = 1e-5
@@ -112,7 +112,7 @@ class Checker:
         saved = set_sizes(self.module, case.sizes)
         try:
             kw_f = extra_arguments(self.fns.forward, case.sizes, self.sizes)
-            kw_b = extra_arguments(self.fns.backward, case.sizes, self.sizes)
+            kw_b = extra_arguments(self.fns.backward, case.sizes, self.sizes, self.fns.forward)
             with np.errstate(all="ignore"):
                 return self._compare(case, kw_f, kw_b)
         except SizeError as exc:
@@ -138,7 +138,7 @@ class Checker:
         x, y = x_as(case.X, inputs), y_as(case.labels, case.sizes[-1], inputs)
         theta = pack(case.weights, case.biases, layout)
         try:
-            out, changed = call(self.fns.backward, [x, y, theta], kw_b)
+            out, changed = call(self.fns.backward, [x, y, theta], self.filled(kw_b, [x, y, theta], kw_f))
             vector, bias_lengths = gradient_vector(out, case.sizes, layout, self.fns.backward_name)
         except OutputError as exc:
             result.error = str(exc)
@@ -159,7 +159,7 @@ class Checker:
                  if self.options.layout in (None, i.x) and self.options.order in (None, v.order)]
         if self.convention:
             tried.insert(0, self.convention)
-        best, first_error = None, None
+        best, furthest = None, (-1, None)
         for inputs, layout in tried:
             args = [x_as(case.X, inputs), y_as(case.labels, case.sizes[-1], inputs),
                     pack(case.weights, case.biases, layout)]
@@ -167,30 +167,40 @@ class Checker:
                 out, changed = call(self.fns.forward, args, kw_f)
                 fw = read_forward(out, case.sizes, case.n, self.fns.forward_name)
             except OutputError as exc:
-                first_error = first_error or str(exc)
+                furthest = max(furthest, (10 ** 9, str(exc)), key=lambda e: e[0])
                 continue
             except (Exception, SystemExit) as exc:     # the student's code, fed a layout it does not take
-                first_error = first_error or f"{self.fns.forward_name} raised {self.where(exc)}"
+                # the layout that ran furthest into the forward raised what the student must fix
+                error = (self._line_reached(exc), f"{self.fns.forward_name} raised {self.where(exc)}")
+                furthest = max(furthest, error, key=lambda e: e[0])
                 continue
             arrays = [rel_error(fw.z["z1"], ref_z[0])] if "z1" in fw.z else []
             arrays += [rel_error(fw.yhat, ref_yhat)] if fw.yhat is not None else []
             if not arrays:           # a loss alone: a wrong loss must not pick a wrong layout; ask the gradient too
-                arrays = [self._gradient_match(args, kw_b, case, layout, ref_grads)]
+                arrays = [self._gradient_match(args, kw_b, case, layout, ref_grads, kw_f)]
             score = min(arrays) + rel_error(fw.loss, ref_loss) * 1e-3
             if best is None or score < best[0]:
                 best = (score, inputs, layout, fw, changed)
             if score < 1e-9:
                 break
         if best is None:
-            raise CaseFailed(f"{first_error} (tried examples as rows and as columns, labels one-hot and as "
+            raise CaseFailed(f"{furthest[1]} (tried examples as rows and as columns, labels one-hot and as "
                              f"integers, and each layout of the weights)")
         return best[1:]
 
-    def _gradient_match(self, args, kw_b, case, layout, ref_grads):
+    def filled(self, kw_b, args, kw_f):
+        """kw_b with each FromForward replaced by what the forward returns on the same arguments."""
+        if not any(isinstance(v, FromForward) for v in kw_b.values()):
+            return kw_b
+        out = self.fns.forward(*[np.array(a, copy=True) for a in args], **kw_f)
+        return {k: out[v.index] if isinstance(v, FromForward) else v for k, v in kw_b.items()}
+
+    def _gradient_match(self, args, kw_b, case, layout, ref_grads, kw_f):
         """Relative error of the gradient function's vector against netprop's packed in layout (1 on failure)."""
         L = len(case.weights)
         try:
-            vector, lengths = gradient_vector(self.fns.backward(*[a.copy() for a in args], **kw_b), case.sizes,
+            vector, lengths = gradient_vector(self.fns.backward(*[a.copy() for a in args],
+                                                                **self.filled(kw_b, args, kw_f)), case.sizes,
                                               layout, self.fns.backward_name)
         except (Exception, SystemExit):     # the student's code, on a layout it does not take
             return 1.0
@@ -303,11 +313,19 @@ class Checker:
 
     # --- words ----------------------------------------------------------------------------
 
+    def _line_reached(self, exc):
+        """The last line of the forward function an exception passed through (0 when none)."""
+        first, last = self.spans["forward"]
+        lines = [f.lineno for f in traceback.extract_tb(exc.__traceback__)
+                 if self.filename and Path(f.filename) == Path(self.filename) and first <= f.lineno <= last]
+        return lines[-1] if lines else 0
+
     def where(self, exc):
         """'KeyError: 3 (hw3.py:12)': the exception and the last line of the student's file it passed through."""
         text = f"{type(exc).__name__}: {exc}".strip()
         frames = [f.lineno for f in traceback.extract_tb(exc.__traceback__)
                   if self.filename and Path(f.filename) == Path(self.filename)]
+        text += M.numpy_hint(text)
         if not frames:
             return text
         return f"{text} ({self.source.where(frames[-1]) if self.source else f'line {frames[-1]}'})"

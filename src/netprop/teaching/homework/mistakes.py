@@ -65,6 +65,26 @@ TITLES = {
 }
 
 
+# Errors that code written for an older NumPy raises under NumPy 2: what changed, in a few words.
+_NUMPY_CHANGES = (
+    (r"module 'numpy' has no attribute '(int|float|bool|object|complex|str)'",
+     "np.{0} was removed in NumPy 1.24: write {0} (the Python type) or np.{0}64"),
+    (r"indices must be integers or slices, not numpy\.bool",
+     "a NumPy bool is no longer an index (NumPy 2): write int(condition), or np.where / np.maximum"),
+    (r"module 'numpy' has no attribute '(Inf|NaN|NINF|PINF|infty)'",
+     "np.{0} was removed in NumPy 2: write np.inf or np.nan"),
+)
+
+
+def numpy_hint(error_text):
+    """'; np.int was removed in NumPy 1.24: …' where an error is one NumPy 2 raises on older code, else ''."""
+    for pattern, hint in _NUMPY_CHANGES:
+        found = re.search(pattern, error_text)
+        if found:
+            return "; " + hint.format(*found.groups())
+    return ""
+
+
 def title(key):
     """The few words a class summary counts key under."""
     base = key.split(":")[0]
@@ -127,6 +147,10 @@ _PATTERNS = {
     "l2_strength": (r"(alpha|lam|lmbda|reg|l2|decay|penalty|beta)\w*\s*\*|\*\s*(alpha|lam|lmbda|reg|l2)", "backward"),
     "l2_on_biases": (r"(alpha|lam|lmbda|reg|l2|decay|penalty|beta)\w*\s*\*\s*\w*b", "backward"),
     "reversed": (r"hstack|concatenate|append\(", "backward"),
+    # a ∇W line (dW2 = …, grad_W1 = …, gw1 = …) with a product and no division or mean: the sum
+    "sum": (r"^(?!.*(/|mean\(|average\())\s*\w*(d|grad|g)\w*w\w*(\s*=[^=]|\.append\().*(dot\(|@|matmul\(|outer\()", "backward"),
+    # a ∇W line with a division or a mean: one of the two divisions by n
+    "mean_twice": (r"^\s*\w*(d|grad|g)\w*w\w*(\s*=[^=]|\.append\().*(/|mean\(|average\()", "backward"),
     "w_not_transposed": (r"(dot\(\s*W\w*\[[^\]]*\]\s*,)|(W\w*\[[^\]]*\]\s*@)|(@\s*W\w*\[[^\]]*\]\s*\.T)", "backward"),
 }
 

@@ -73,7 +73,16 @@ def _pick(fns, given, names, flag):
         if given not in fns:
             raise CheckError(f"has no function {given} (name yours with {flag} NAME)")
         return given
-    return next((n for n in names if n in fns), None)
+    # a usual name that cannot take (x, y, weights) is a helper, e.g. forward(x, w) beside fCE(X, Y, w)
+    return next((n for n in names if n in fns and _takes_three(fns[n])), None)
+
+
+def _takes_three(fn):
+    try:
+        inspect.signature(fn).bind(1, 2, 3)
+    except TypeError:
+        return False
+    return True
 
 
 def _takes_x_y_theta(fn):
@@ -89,11 +98,34 @@ def _positional(fn):
         return []
 
 
-def extra_arguments(fn, sizes, own_sizes):
+@dataclass(frozen=True)
+class FromForward:
+    """A gradient parameter filled with what the forward returns under the same name, as in
+    gradCE(X, Y, w, z1, a1, z2, a2) beside fCE returning loss, z1, a1, z2, a2, acc."""
+
+    index: int
+
+
+def returned_names(fn):
+    """The names in fn's last `return a, b, c` (empty when it returns anything else)."""
+    import ast
+    import textwrap
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+    except (OSError, TypeError, SyntaxError):
+        return []
+    returns = [node for node in ast.walk(tree) if isinstance(node, ast.Return) and node.value is not None]
+    if not returns or not isinstance(returns[-1].value, ast.Tuple):
+        return []
+    return [e.id if isinstance(e, ast.Name) else None for e in returns[-1].value.elts]
+
+
+def extra_arguments(fn, sizes, own_sizes, forward=None):
     """{param: value} for fn's parameters after (x, y, theta): sizes for size-like names (also those with
-    defaults, so that keyword defaults follow the case), L2_TEST for a λ without default; defaults kept
-    otherwise.  Raises CheckError for a parameter without default the check cannot fill."""
-    kwargs = {}
+    defaults, so that keyword defaults follow the case), L2_TEST for a λ without default, FromForward for
+    a name the forward returns; defaults kept otherwise.  Raises CheckError for a parameter without
+    default the check cannot fill."""
+    kwargs, from_forward = {}, returned_names(forward) if forward is not None else []
     for p in _positional(fn)[3:] + [p for p in inspect.signature(fn).parameters.values()
                                     if p.kind == p.KEYWORD_ONLY]:
         if _SIZE.search(p.name) and not _LAMBDA.search(p.name):
@@ -102,9 +134,11 @@ def extra_arguments(fn, sizes, own_sizes):
             continue
         elif _LAMBDA.search(p.name):
             kwargs[p.name] = L2_TEST
+        elif p.name in from_forward:
+            kwargs[p.name] = FromForward(from_forward.index(p.name))
         else:
             raise CheckError(f"{fn.__name__} has a parameter {p.name} without a default, which the check cannot "
-                             f"fill (only layer sizes and an L2 strength are recognised)")
+                             f"fill (only layer sizes, an L2 strength and names your forward returns are recognised)")
     return kwargs
 
 
@@ -125,8 +159,30 @@ def size_value(name, sizes, default=inspect.Parameter.empty):
 
 
 def size_globals(module):
-    """The NUM_* globals the module defines, {name: value}."""
-    return {name: getattr(module, name) for name in SIZE_GLOBALS if hasattr(module, name)}
+    """The NUM_* globals the module defines, {name: value}; without NUM_HIDDEN, another global that
+    names the hidden width (HYPER_NEURON = 50, HIDDEN_UNITS = 64) stands in for it."""
+    found = {name: getattr(module, name) for name in SIZE_GLOBALS if hasattr(module, name)}
+    if "NUM_HIDDEN" not in found:
+        width = next(((name, value) for name, value in vars(module).items()
+                      if _WIDTH_GLOBAL.match(name) and "LAYER" not in name and _is_width(value)), None)
+        if width:
+            found[width[0]] = width[1]
+    return found
+
+
+_WIDTH_GLOBAL = re.compile(r"^[A-Z][A-Z0-9_]*(HIDDEN|NEURON|UNITS)[A-Z0-9_]*$")
+
+
+def _is_width(value):
+    if isinstance(value, (list, tuple)):
+        return len(value) > 0 and all(_is_width(v) for v in value)
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value > 0
+
+
+def _hidden_name(found):
+    """The name of the global holding the hidden width(s): NUM_HIDDEN, or the one standing in for it."""
+    return next((n for n in found if n == "NUM_HIDDEN"), None) or next(
+        (n for n in found if n not in SIZE_GLOBALS), None)
 
 
 def set_sizes(module, sizes):
@@ -148,13 +204,15 @@ def own_sizes(module, functions, given=None):
     if given:
         return list(given), "--sizes"
     found = size_globals(module)
-    hidden_layers = found.get("NUM_HIDDEN_LAYERS")
-    if "NUM_HIDDEN" in found and hidden_layers is None:
-        hidden_layers = len(found["NUM_HIDDEN"]) if isinstance(found["NUM_HIDDEN"], (list, tuple)) else 1
+    hidden_layers, width_name = found.get("NUM_HIDDEN_LAYERS"), _hidden_name(found)
+    if width_name and hidden_layers is None:
+        hidden_layers = len(found[width_name]) if isinstance(found[width_name], (list, tuple)) else 1
     d, c = found.get("NUM_INPUT", 784), found.get("NUM_OUTPUT", 10)
-    if "NUM_HIDDEN" in found:
-        hidden = found["NUM_HIDDEN"]
+    if width_name:
+        hidden = found[width_name]
         widths = list(hidden) if isinstance(hidden, (list, tuple, np.ndarray)) else [hidden] * int(hidden_layers)
+        if width_name != "NUM_HIDDEN":
+            return _valid([d, *widths, c], f"the module's NUM_* and {width_name}"), f"NUM_* and {width_name}"
         return _valid([d, *widths, c], "the module's NUM_*"), "NUM_* globals"
     from_defaults = _sizes_from_defaults(functions, d, c)
     if from_defaults:
