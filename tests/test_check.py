@@ -138,6 +138,10 @@ CONVENTIONS = {
     "five_tuple_keyword_sizes.py": ["keyword defaults", "784-24-16-10", "hs starting with x"],
     "two_layer_interleaved_at_import.py": ["W1, b1, W2, b2", "784-40-10"],
     "sizes_from_init.py": ["initWeightsAndBiases()", "784-30-30-10"],
+    "hidden_width_named_otherwise.py": ["fCE and gradCE (found by name)", "HIDDEN_UNITS", "784-20-10",
+                                        "returns the loss only"],
+    "grad_takes_forward_outputs.py": ["fCE and gradCE (found by name)", "examples as columns",
+                                      "y one-hot as rows", "784-16-10"],
 }
 MISTAKE_FILES = sorted(p.name for p in CORPUS.glob("mistake_*.py"))
 
@@ -227,6 +231,8 @@ def test_each_corpus_mistake_fails_naming_itself(name):
     ("mistake_bias_scalar.py", "dJdbs.append(np.sum(g) / n)"),
     ("mistake_softmax_axis.py", "ez = np.exp(z - z.max(axis=1, keepdims=True))"),
     ("mistake_l2_over_n.py", "ALPHA * Ws[layer] / n"),
+    ("mistake_sum.py", "dJdWs.append(g.dot(h_prev.T))"),
+    ("mistake_mean_twice.py", "dJdWs.append(g.dot(h_prev.T) / n)"),
 ])
 def test_a_named_mistake_points_at_its_line(name, statement):
     lines = (CORPUS / name).read_text().splitlines()
@@ -515,3 +521,57 @@ def test_several_mistakes_in_one_file_are_each_named_on_their_blocks():
     found = report.mistakes()
     assert set(found) == {"reversed", "bias_scalar"}, report.text()
     assert all(w.startswith("∇W") for w in found["reversed"]) and all(w.startswith("∇b") for w in found["bias_scalar"])
+
+
+# --- found on real public solutions (issue 17's keep-back corpus, judged here first) ---------------
+
+
+def test_a_helper_forward_taking_two_arguments_is_not_taken_for_the_forward():
+    # forward(X, w) beside fCE(X, Y, w): the usual name "forward" comes first in the list, but it cannot
+    # take (x, y, weights)
+    source = (CORPUS / "hidden_width_named_otherwise.py").read_text().replace("HIDDEN_UNITS", "NUM_HIDDEN")
+    report = check_here(write_module_text(source))
+    assert (report.forward, report.backward) == ("fCE", "gradCE"), report.text()
+    assert report.passed, report.text()
+
+
+def write_module_text(source, name="student_helper.py"):
+    import tempfile
+    folder = Path(tempfile.mkdtemp())
+    return write_module(folder, source, name)
+
+
+def test_an_error_is_the_one_of_the_layout_that_ran_furthest(tmp_path):
+    # examples as rows, W stored (in, out); the loss needs a name the file only defines under __main__.
+    # Fed columns, the first product fails; fed rows, the file gets to its real problem.
+    source = textwrap.dedent("""
+        import numpy as np
+        NUM_INPUT, NUM_HIDDEN, NUM_OUTPUT = 784, 8, 10
+
+        def unpack(w):
+            W1 = w[:NUM_INPUT * NUM_HIDDEN].reshape(NUM_INPUT, NUM_HIDDEN)
+            b1 = w[NUM_INPUT * NUM_HIDDEN:NUM_INPUT * NUM_HIDDEN + NUM_HIDDEN]
+            W2 = w[NUM_INPUT * NUM_HIDDEN + NUM_HIDDEN:-NUM_OUTPUT].reshape(NUM_HIDDEN, NUM_OUTPUT)
+            return W1, b1, W2, w[-NUM_OUTPUT:]
+
+        def forward_prop(x, y, w):
+            W1, b1, W2, b2 = unpack(w)
+            z1 = x.dot(W1) + b1
+            h1 = np.maximum(z1, 0)
+            z2 = h1.dot(W2) + b2
+            yhat = np.exp(z2) / np.exp(z2).sum(axis=1, keepdims=True)
+            labels = encoder.inverse_transform(y)
+            return -np.mean(np.log(yhat[np.arange(len(labels)), labels])), [z1, z2], [h1], yhat
+
+        def back_prop(x, y, w):
+            return np.zeros_like(w)
+    """)
+    report = check_here(write_module(tmp_path, source))
+    assert report.exit_code == 2
+    assert "NameError: name 'encoder' is not defined (student.py:17)" in report.error, report.error
+
+
+def test_code_written_for_an_older_numpy_is_told_what_changed(tmp_path):
+    source = SOLUTION.replace("return (z > 0).astype(float)", "return (z > 0).astype(np.float)")
+    report = check_here(write_module(tmp_path, source))
+    assert "np.float was removed in NumPy 1.24" in report.error, report.text()

@@ -78,11 +78,12 @@ def _pick(fns, given, names, flag):
 
 
 def _takes_three(fn):
+    """True when fn can be given (x, y, weights) first: three positional parameters or *args."""
     try:
-        inspect.signature(fn).bind(1, 2, 3)
-    except TypeError:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
         return False
-    return True
+    return len(_positional(fn)) >= 3 or any(p.kind == p.VAR_POSITIONAL for p in params)
 
 
 def _takes_x_y_theta(fn):
