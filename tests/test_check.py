@@ -575,3 +575,23 @@ def test_code_written_for_an_older_numpy_is_told_what_changed(tmp_path):
     source = SOLUTION.replace("return (z > 0).astype(float)", "return (z > 0).astype(np.float)")
     report = check_here(write_module(tmp_path, source))
     assert "np.float was removed in NumPy 1.24" in report.error, report.text()
+
+
+def test_two_mistakes_in_one_loss_are_both_named():
+    # softmax over the examples and a mean over the classes: the loss row carries both, ŷ the first
+    report = check_here(CORPUS / "mistakes_softmax_and_loss_axis.py")
+    assert report.exit_code == 1, report.text()
+    assert set(report.mistakes()) == {"softmax_axis", "softmax_axis+loss_over_c"}, report.mistakes()
+    both = report.describe("softmax_axis+loss_over_c")
+    assert "softmax over the wrong axis" in both and "divided by c, the number of classes" in both
+    assert "no known mistake" not in report.verdict, report.text()
+
+
+def test_a_loss_divided_by_the_classes_is_named(tmp_path):
+    # columns: summing over axis=1 first leaves one number per class; the mean then divides by c
+    source = SOLUTION.replace("loss = -np.sum(y * np.log(yhat)) / n",
+                              "loss = -np.mean(np.sum(y * np.log(yhat), axis=1))")
+    report = check_here(write_module(tmp_path, source))
+    assert "loss_over_c" in report.mistakes(), report.text()
+    # the gradient is the lecture's, so it is wrong for this loss: the second witness says so
+    assert "your gradient is wrong for your own loss" in report.verdict, report.text()

@@ -18,8 +18,8 @@ from .layouts import INPUT_LAYOUTS, VECTOR_LAYOUTS, VectorLayout, pack, unpack, 
 from .outputs import OutputError, gradient_vector, loss_of, read_forward
 from .reference import VARIANTS, cross_entropy, other_activations, reference, variant
 from .report import CaseResult, CheckReport, Row
-from .student import (CheckError, FromForward, SizeError, call, extra_arguments, find_functions, lambda_values, own_sizes,
-                      param_names, restore, set_sizes, size_globals)
+from .student import (CheckError, FromForward, SizeError, call, extra_arguments, find_functions, lambda_values,
+                      own_sizes, param_names, restore, set_sizes, size_globals)
 
 FD_STEP = 1e-5
 FD_SAMPLES = 10            # entries per gradient block checked by central differences (all of a smaller block)
@@ -374,6 +374,8 @@ class _Context:
         return self._variants[key]
 
     def describe(self, key):
+        if "+" in key:                    # several mistakes in one quantity, each said
+            return "; and ".join(self.describe(part) for part in key.split("+"))
         act = self.options.activation
         if key.startswith("prime_of:"):
             return M.prime_sentence(key, act)
@@ -386,13 +388,19 @@ class _Context:
 def _loss_mistake(ctx, student_loss):
     if ctx.loss_scale is not None:
         key = M.name_scale(ctx.loss_scale, ctx.case.n, ctx.case.sizes[-1])
-        if key in ("sum", "mean_twice", "n_c"):
-            return {"sum": "loss_sum", "mean_twice": "loss_mean_twice", "n_c": "loss_n_c"}[key]
+        if key in ("sum", "mean_twice", "n_c", "over_c"):
+            return f"loss_{key}"
         if ctx.options.l2 is not None and abs(ctx.loss_scale - 1) < 1e-6 and ctx.loss_lam is not None:
             ctx.facts["lam"] = ctx.loss_lam
             return "loss_l2"
     v = ctx.variant("softmax_axis")
-    return "softmax_axis" if v and M.close(student_loss, v[0], ctx.options.tolerance) else None
+    if not v:
+        return None
+    if M.close(student_loss, v[0], ctx.options.tolerance):
+        return "softmax_axis"
+    # two mistakes in one loss: the softmax's axis and then another divisor than n
+    scale = M.name_scale(student_loss / v[0], ctx.case.n, ctx.case.sizes[-1]) if v[0] else None
+    return f"softmax_axis+loss_{scale}" if scale in ("sum", "mean_twice", "n_c", "over_c") else None
 
 
 def _whole_vector_mistake(ctx, layout, vector, tol, bias_lengths=None):
