@@ -140,6 +140,8 @@ CONVENTIONS = {
     "sizes_from_init.py": ["initWeightsAndBiases()", "784-30-30-10"],
     "hidden_width_named_otherwise.py": ["fCE and gradCE (found by name)", "HIDDEN_UNITS", "784-20-10",
                                         "returns the loss only"],
+    "separate_arrays.py": ["fCE takes each W and b apart (W1, b1, W2, b2) with each W stored (in, out)",
+                           "gradCE takes each W and b apart", "examples as rows", "784-32-10"],
     "grad_takes_forward_outputs.py": ["fCE and gradCE (found by name)", "examples as columns",
                                       "y one-hot as rows", "784-16-10"],
 }
@@ -595,3 +597,12 @@ def test_a_loss_divided_by_the_classes_is_named(tmp_path):
     assert "loss_over_c" in report.mistakes(), report.text()
     # the gradient is the lecture's, so it is wrong for this loss: the second witness says so
     assert "your gradient is wrong for your own loss" in report.verdict, report.text()
+
+
+def test_a_gradient_returned_as_lists_of_in_out_blocks_is_read_as_stored(tmp_path):
+    # each ∇W (in, out) like the W's in the vector: no transposition to name
+    source = (CORPUS / "w_in_out_rows.py").read_text().replace(
+        "return np.hstack([dW.flatten() for dW in dJdWs] + [db.flatten() for db in dJdbs])", "return dJdWs, dJdbs")
+    assert "return dJdWs, dJdbs" in source
+    report = check_here(write_module(tmp_path, source))
+    assert report.passed, report.text()

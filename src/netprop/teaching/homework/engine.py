@@ -18,8 +18,9 @@ from .layouts import INPUT_LAYOUTS, VECTOR_LAYOUTS, VectorLayout, pack, unpack, 
 from .outputs import OutputError, gradient_vector, loss_of, read_forward
 from .reference import VARIANTS, cross_entropy, other_activations, reference, variant
 from .report import CaseResult, CheckReport, Row
-from .student import (CheckError, FromForward, SizeError, call, extra_arguments, find_functions, lambda_values,
-                      own_sizes, param_names, restore, set_sizes, size_globals)
+from .apart import ApartArrays
+from .student import (CheckError, FromForward, SizeError, apart_layers, call, extra_arguments, find_functions,
+                      lambda_values, own_sizes, param_names, restore, set_sizes, size_globals)
 
 FD_STEP = 1e-5
 FD_SAMPLES = 10            # entries per gradient block checked by central differences (all of a smaller block)
@@ -75,8 +76,12 @@ class Checker:
         """Plan the cases, run each (a case that cannot run at other sizes ends those), set the verdict."""
         knobs = set(size_globals(self.module)) | {name.lower() for fn in (self.fns.forward, self.fns.backward)
                                                   for name in param_names(fn)[3:]}
-        # Without a knob for the number of hidden layers, only one-hidden-layer networks can be set.
+        # Without a knob for the number of hidden layers, only one-hidden-layer networks can be set;
+        # separate W and b parameters fix the depth and leave the widths free.
         depths = "any" if any("layer" in k.lower() for k in knobs) else "one" if knobs else None
+        layers = apart_layers(self.fns)
+        if layers:
+            depths = "one" if layers == 2 else None
         cases = plan(self.sizes, depths, self.options.seed, self.options.images, self.options.data_dir)
         skipped = None
         for case in cases:
@@ -110,6 +115,9 @@ class Checker:
 
     def run_case(self, case):
         saved = set_sizes(self.module, case.sizes)
+        for fn in (self.fns.forward, self.fns.backward):
+            if isinstance(fn, ApartArrays):
+                fn.sizes = case.sizes
         try:
             kw_f = extra_arguments(self.fns.forward, case.sizes, self.sizes)
             kw_b = extra_arguments(self.fns.backward, case.sizes, self.sizes, self.fns.forward)
@@ -155,14 +163,17 @@ class Checker:
         """(InputLayout, VectorLayout, Forward, changed args) under which the forward reproduces netprop best."""
         ref_loss, ref_z, _, ref_yhat, ref_grads = reference(case.weights, case.biases, case.X, case.one_hot(),
                                                             self.options.activation, 0.0)
+        apart = apart_layers(self.fns) is not None    # arrays apart: the vector's block order is no question
         tried = [(i, v) for i in INPUT_LAYOUTS for v in VECTOR_LAYOUTS
-                 if self.options.layout in (None, i.x) and self.options.order in (None, v.order)]
+                 if self.options.layout in (None, i.x) and self.options.order in (None, v.order)
+                 and not (apart and v.order != "weights-first")]
         if self.convention:
             tried.insert(0, self.convention)
         best, furthest = None, (-1, None)
         for inputs, layout in tried:
             args = [x_as(case.X, inputs), y_as(case.labels, case.sizes[-1], inputs),
                     pack(case.weights, case.biases, layout)]
+            self._use_layout(layout)
             try:
                 out, changed = call(self.fns.forward, args, kw_f)
                 fw = read_forward(out, case.sizes, case.n, self.fns.forward_name)
@@ -186,7 +197,14 @@ class Checker:
         if best is None:
             raise CaseFailed(f"{furthest[1]} (tried examples as rows and as columns, labels one-hot and as "
                              f"integers, and each layout of the weights)")
+        self._use_layout(best[2])
         return best[1:]
+
+    def _use_layout(self, layout):
+        """Tell functions taking each W and b apart how to cut the vector (see apart)."""
+        for fn in (self.fns.forward, self.fns.backward):
+            if isinstance(fn, ApartArrays):
+                fn.layout = layout
 
     def filled(self, kw_b, args, kw_f):
         """kw_b with each FromForward replaced by what the forward returns on the same arguments."""
@@ -343,7 +361,10 @@ class Checker:
         elif self.out_layout:
             parts.append(f"{fwd} returns examples as {self.out_layout}")
         parts += self.forward_shapes
-        parts.append(layout.describe())
+        apart = [fn for fn in (self.fns.forward, self.fns.backward) if isinstance(fn, ApartArrays)]
+        parts += [fn.describe() for fn in apart]
+        if len(apart) < 2:
+            parts.append(layout.describe())
         parts.append(f"sizes from {self.size_origin} ({'-'.join(map(str, self.sizes))})")
         return "; ".join(parts)
 

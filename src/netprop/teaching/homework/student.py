@@ -23,6 +23,7 @@ _X_NAMES = re.compile(r"^(x|X|xs|inputs?|images?|data|features|train_?x|trainX|X
 _LAMBDA = re.compile(r"(alpha|lam|lmbda|reg|l2|decay|penalty|^wd$|^beta$)", re.I)
 _SIZE = re.compile(r"(hidden|layer|units|neurons|width|^h$|^m$|num|size)", re.I)
 L2_TEST = 0.1             # what a λ parameter without a default is given
+APART_WIDTH = 32          # the hidden width checked where separate W and b parameters set no size
 
 
 class CheckError(ValueError):
@@ -65,7 +66,20 @@ def find_functions(module, forward=None, backward=None):
     if bwd is None:
         raise CheckError("found no gradient function (back_prop, gradCE, … or one taking x, y and the weights "
                          "named grad…/back…); name yours with --backward NAME")
-    return Functions(fns[fwd], fns[bwd], fwd, bwd, found_by)
+    return Functions(_flat(fns[fwd]), _flat(fns[bwd]), fwd, bwd, found_by)
+
+
+def _flat(fn):
+    """fn itself, or, where it takes each W and b apart, a wrapper taking one flat vector."""
+    from .apart import ApartArrays, apart_names
+    names = apart_names(fn)
+    return ApartArrays(fn, names) if names else fn
+
+
+def apart_layers(functions):
+    """The number of layers the functions' separate W parameters fix, or None (they take a flat vector)."""
+    return next((getattr(f, "layers", None) for f in (functions.forward, functions.backward)
+                 if getattr(f, "layers", None)), None)
 
 
 def _pick(fns, given, names, flag):
@@ -221,6 +235,9 @@ def own_sizes(module, functions, given=None):
     from_init = _sizes_from_init(module, d, c)
     if from_init:
         return from_init
+    layers = apart_layers(functions)
+    if layers:           # the arrays carry their sizes: any will do, the course's input and output
+        return [d] + [APART_WIDTH] * (layers - 1) + [c], "your separate W and b parameters (any sizes)"
     raise CheckError("cannot tell the network's sizes: the module has no NUM_INPUT/NUM_HIDDEN/NUM_HIDDEN_LAYERS/"
                      "NUM_OUTPUT, no size defaults and no initWeightsAndBiases(); give them with --sizes 784,64,10")
 
