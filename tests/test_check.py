@@ -573,10 +573,21 @@ def test_an_error_is_the_one_of_the_layout_that_ran_furthest(tmp_path):
     assert "NameError: name 'encoder' is not defined (student.py:17)" in report.error, report.error
 
 
-def test_code_written_for_an_older_numpy_is_told_what_changed(tmp_path):
+def test_code_written_for_an_older_numpy_is_checked_with_its_removed_aliases(tmp_path):
+    # np.float was float until NumPy 1.24: the student's maths is checked, and told what changed
     source = SOLUTION.replace("return (z > 0).astype(float)", "return (z > 0).astype(np.float)")
     report = check_here(write_module(tmp_path, source))
-    assert "np.float was removed in NumPy 1.24" in report.error, report.text()
+    assert report.passed, report.text()
+    assert any("np.float, which NumPy 1.24 removed" in note for note in report.notes), report.notes
+    assert not hasattr(np, "float")            # numpy itself is left as it is
+
+
+def test_a_numpy_bool_used_as_an_index_is_told_what_changed(tmp_path):
+    source = SOLUTION.replace("return (z > 0).astype(float)",
+                              "return np.array([[[0.0, 1.0][v > 0] for v in row] for row in z])")
+    report = check_here(write_module(tmp_path, source))
+    assert report.exit_code == 2
+    assert "a NumPy bool is no longer an index (NumPy 2)" in report.error, report.text()
 
 
 def test_two_mistakes_in_one_loss_are_both_named():
