@@ -234,6 +234,7 @@ def test_each_corpus_mistake_fails_naming_itself(name):
     ("mistake_softmax_axis.py", "ez = np.exp(z - z.max(axis=1, keepdims=True))"),
     ("mistake_l2_over_n.py", "ALPHA * Ws[layer] / n"),
     ("mistake_sum.py", "dJdWs.append(g.dot(h_prev.T))"),
+    ("mistake_uses_last_forward.py", "global saved_h, saved_z, saved_p"),
     ("mistake_mean_twice.py", "dJdWs.append(g.dot(h_prev.T) / n)"),
 ])
 def test_a_named_mistake_points_at_its_line(name, statement):

@@ -155,7 +155,8 @@ class Checker:
             result.error = f"{self.fns.backward_name} raised {self.where(exc)}"
             return result
         loss_at = lambda t: self._loss(x, y, t, kw_f)
-        result.rows += self.gradient_rows(ctx, layout, vector, bias_lengths, theta, loss_at)
+        stale = None if bias_lengths else self._stale_state(ctx, layout, vector, [x, y, theta], kw_f, kw_b)
+        result.rows += self.gradient_rows(ctx, layout, vector, bias_lengths, theta, loss_at, stale)
         result.rows += self.mutation_rows(self.fns.backward_name, self.fns.backward, changed)
         return result
 
@@ -272,12 +273,29 @@ class Checker:
         _ = case
         return rows
 
-    def gradient_rows(self, ctx, layout, vector, bias_lengths, theta, loss_at):
+    def _stale_state(self, ctx, layout, vector, args, kw_f, kw_b):
+        """'uses_last_forward' where the gradient is wrong as called, and right when the forward runs just
+        before it on the same arguments (it reads what the forward left in globals), else None."""
+        W = [ctx.grads[f"W{l + 1}"] for l in range(len(ctx.case.weights))]
+        b = [ctx.grads[f"b{l + 1}"] for l in range(len(ctx.case.weights))]
+        wanted = pack(W, b, layout)
+        if M.close(vector, wanted, self.options.tolerance):
+            return None
+        try:
+            self.fns.forward(*[np.array(a, copy=True) for a in args], **kw_f)
+            again, _ = gradient_vector(self.fns.backward(*[np.array(a, copy=True) for a in args],
+                                                         **self.filled(kw_b, args, kw_f)),
+                                       ctx.case.sizes, layout, self.fns.backward_name)
+        except (Exception, SystemExit):     # the student's code: no second try, no such mistake
+            return None
+        return "uses_last_forward" if M.close(again, wanted, self.options.tolerance) else None
+
+    def gradient_rows(self, ctx, layout, vector, bias_lengths, theta, loss_at, stale=None):
         """A row per gradient block: against netprop, against central differences of the student's loss."""
         sizes, tol = ctx.case.sizes, self.options.tolerance
         blocks = unpack(vector, sizes, layout, bias_lengths)
         positions = unpack(np.arange(vector_size(sizes), dtype=np.float64), sizes, layout)
-        whole = _whole_vector_mistake(ctx, layout, vector, tol, bias_lengths)
+        whole = stale or _whole_vector_mistake(ctx, layout, vector, tol, bias_lengths)
         rng = np.random.default_rng(self.options.seed)
         rows = []
         for name in [f"{p}{l + 1}" for p in "Wb" for l in range(len(sizes) - 1)]:

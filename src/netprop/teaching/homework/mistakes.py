@@ -45,6 +45,9 @@ SENTENCES = {
     "loss_over_c": "the loss is divided by c, the number of classes (a mean over the wrong axis); the lecture "
                    "divides by n, the number of examples",
     "loss_l2": "the loss's L2 term has λ = {lam:.4g} where --l2 says {want:.4g} (the lecture's term is (λ/2)·Σ‖W‖²)",
+    "uses_last_forward": "the gradient uses what the last call of your loss function left in globals, not the "
+                         "x, y and weights it is given (it is right only just after the loss was computed on "
+                         "the same arguments): compute those values inside the gradient function",
     "modifies_input": "{function} changed the {argument} it was given: the caller's array changes too "
                       "(work on a copy: W = W - …, not W -= …)",
 }
@@ -65,6 +68,7 @@ TITLES = {
     "loss_mean_twice": "loss divided by n twice", "loss_over_c": "loss divided by c instead of n",
     "loss_l2": "loss's L2 of another strength",
     "modifies_input": "a function changes the arrays it is given",
+    "uses_last_forward": "∇ from what the last loss call left in globals",
 }
 
 
@@ -156,6 +160,7 @@ _PATTERNS = {
     "l2_strength": (r"(alpha|lam|lmbda|reg|l2|decay|penalty|beta)\w*\s*\*|\*\s*(alpha|lam|lmbda|reg|l2)", "backward"),
     "l2_on_biases": (r"(alpha|lam|lmbda|reg|l2|decay|penalty|beta)\w*\s*\*\s*\w*b", "backward"),
     "reversed": (r"hstack|concatenate|append\(", "backward"),
+    "uses_last_forward": (r"^\s*global\s", "forward"),
     # a ∇W line (dW2 = …, grad_W1 = …, gw1 = …) with a product and no division or mean: the sum
     "sum": (r"^(?!.*(/|mean\(|average\())\s*\w*(d|grad|g)\w*w\w*(\s*=[^=]|\.append\().*"
             r"(dot\(|@|matmul\(|outer\()", "backward"),
