@@ -618,3 +618,12 @@ def test_a_gradient_returned_as_lists_of_in_out_blocks_is_read_as_stored(tmp_pat
     assert "return dJdWs, dJdbs" in source
     report = check_here(write_module(tmp_path, source))
     assert report.passed, report.text()
+
+
+def test_a_name_assigned_only_under_main_is_said(tmp_path):
+    # the gradient reads W2 from the script's own globals (set under __main__), not from its arguments
+    source = SOLUTION.replace("g = (Ws[i].T @ g) * relu_prime(zs[i - 1])", "g = (W2.T @ g) * relu_prime(zs[i - 1])")
+    source += "\nif __name__ == '__main__':\n    W2 = np.zeros((10, 10))\n"
+    report = check_here(write_module(tmp_path, source))
+    assert "NameError: name 'W2' is not defined" in report.error, report.text()
+    assert "W2 is assigned only outside your functions" in report.error, report.error

@@ -5,6 +5,7 @@ loss, and name the mistakes.  Runs wherever the module was imported (the child p
 from __future__ import annotations
 
 import inspect
+import re
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -361,10 +362,22 @@ class Checker:
         text = f"{type(exc).__name__}: {exc}".strip()
         frames = [f.lineno for f in traceback.extract_tb(exc.__traceback__)
                   if self.filename and Path(f.filename) == Path(self.filename)]
-        text += M.numpy_hint(text)
+        hint = M.numpy_hint(text) + self._outside_name_hint(exc)
         if not frames:
-            return text
-        return f"{text} ({self.source.where(frames[-1]) if self.source else f'line {frames[-1]}'})"
+            return text + hint
+        return f"{text} ({self.source.where(frames[-1]) if self.source else f'line {frames[-1]}'}){hint}"
+
+    def _outside_name_hint(self, exc):
+        """Where a NameError names a variable the file assigns only outside its functions (under
+        if __name__ == "__main__": or in top-level code left out), say so."""
+        name = getattr(exc, "name", None)
+        if not isinstance(exc, NameError) or not name or not self.source:
+            return ""
+        assigned = re.search(rf"^(\s*)(global\s+)?{re.escape(name)}\s*(,[^=]*)?=[^=]", self.source.text, re.M)
+        if not assigned:
+            return ""
+        return (f"; {name} is assigned only outside your functions (under if __name__ == \"__main__\": or in "
+                f"top-level code that did not run): compute it inside the function from the arguments it is given")
 
     def describe(self):
         """One line: what the check found the student's functions take and return."""
