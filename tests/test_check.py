@@ -627,3 +627,15 @@ def test_a_name_assigned_only_under_main_is_said(tmp_path):
     report = check_here(write_module(tmp_path, source))
     assert "NameError: name 'W2' is not defined" in report.error, report.text()
     assert "W2 is assigned only outside your functions" in report.error, report.error
+
+
+def test_two_mistakes_in_one_gradient_block_are_both_named(tmp_path):
+    # ∇W2 from the wrong softmax and not divided by n: neither mistake alone reproduces the block
+    source = (CORPUS / "mistakes_softmax_and_loss_axis.py").read_text()
+    source = source.replace("(d2 @ hs[0].T).ravel()", "((yhat - Y) @ hs[0].T).ravel()")
+    assert "((yhat - Y) @ hs[0].T).ravel()" in source
+    report = check_here(write_module(tmp_path, source))
+    w2 = [r for c in report.cases for r in c.rows if r.name == "W2"]
+    assert w2 and all(r.mistake == "softmax_axis+sum" for r in w2), report.text()
+    assert "n times too large" in report.describe("softmax_axis+sum")
+    assert "no known mistake" not in report.verdict, report.text()

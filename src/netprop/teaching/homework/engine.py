@@ -495,12 +495,27 @@ def _block_mistake(ctx, name, u, layout):
         key = _scale_key(ctx, name, a, c)
         if key:
             return key
-    for key in VARIANTS + other_activations(ctx.options.activation):
-        v = ctx.variant(key)
-        if v is not None and M.close(u, v[2][name], tol):
-            return key
+    key = _variant_mistake(ctx, name, u)
+    if key:
+        return key
     if name == "W1" and _outside_span(u, case.X, tol, case.weights[0]):
         return "other_data"
+    return None
+
+
+def _variant_mistake(ctx, name, u):
+    """The one-mistake variant of netprop's computation that reproduces the block, or that variant with
+    the sum or a second division by n on top ("softmax_axis+sum"), or None."""
+    tol, n = ctx.options.tolerance, ctx.case.n
+    variants = [(key, ctx.variant(key)) for key in VARIANTS + other_activations(ctx.options.activation)]
+    variants = [(key, v[2][name]) for key, v in variants if v is not None]
+    for key, block in variants:
+        if M.close(u, block, tol):
+            return key
+    for key, block in variants:
+        for scale, factor in (("sum", n), ("mean_twice", 1.0 / n)):
+            if M.close(u, factor * block, tol):
+                return f"{key}+{scale}"
     return None
 
 
