@@ -639,3 +639,14 @@ def test_two_mistakes_in_one_gradient_block_are_both_named(tmp_path):
     assert w2 and all(r.mistake == "softmax_axis+sum" for r in w2), report.text()
     assert "n times too large" in report.describe("softmax_axis+sum")
     assert "no known mistake" not in report.verdict, report.text()
+
+
+def test_a_class_summary_counts_each_of_two_mistakes_in_one_block(tmp_path):
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    (folder / "ana.py").write_text((CORPUS / "mistakes_softmax_and_loss_axis.py").read_text())
+    grade_folder(folder, tmp_path / "grades", {"images": False}, jobs=1)
+    summary = (tmp_path / "grades" / "summary.md").read_text()
+    assert "| 1 | softmax over the wrong axis |" in summary, summary
+    assert "| 1 | loss divided by c instead of n |" in summary, summary
+    assert " and " not in summary.split("## Most common mistakes")[1].split("##")[0], summary
