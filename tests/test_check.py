@@ -650,3 +650,11 @@ def test_a_class_summary_counts_each_of_two_mistakes_in_one_block(tmp_path):
     assert "| 1 | softmax over the wrong axis |" in summary, summary
     assert "| 1 | loss divided by c instead of n |" in summary, summary
     assert " and " not in summary.split("## Most common mistakes")[1].split("##")[0], summary
+
+
+def test_a_mistake_in_functions_taking_the_arrays_apart_is_named(tmp_path):
+    source = (CORPUS / "separate_arrays.py").read_text().replace("G2 = (P - Y) / X.shape[0]", "G2 = P - Y")
+    assert "G2 = P - Y" in source
+    report = check_here(write_module(tmp_path, source))
+    assert report.exit_code == 1, report.text()
+    assert set(report.mistakes()) == {"sum"}, report.text()
