@@ -138,6 +138,12 @@ CONVENTIONS = {
     "five_tuple_keyword_sizes.py": ["keyword defaults", "784-24-16-10", "hs starting with x"],
     "two_layer_interleaved_at_import.py": ["W1, b1, W2, b2", "784-40-10"],
     "sizes_from_init.py": ["initWeightsAndBiases()", "784-30-30-10"],
+    "hidden_width_named_otherwise.py": ["fCE and gradCE (found by name)", "HIDDEN_UNITS", "784-20-10",
+                                        "returns the loss only"],
+    "separate_arrays.py": ["fCE takes each W and b apart (W1, b1, W2, b2) with each W stored (in, out)",
+                           "gradCE takes each W and b apart", "examples as rows", "784-32-10"],
+    "grad_takes_forward_outputs.py": ["fCE and gradCE (found by name)", "examples as columns",
+                                      "y one-hot as rows", "784-16-10"],
 }
 MISTAKE_FILES = sorted(p.name for p in CORPUS.glob("mistake_*.py"))
 
@@ -227,6 +233,9 @@ def test_each_corpus_mistake_fails_naming_itself(name):
     ("mistake_bias_scalar.py", "dJdbs.append(np.sum(g) / n)"),
     ("mistake_softmax_axis.py", "ez = np.exp(z - z.max(axis=1, keepdims=True))"),
     ("mistake_l2_over_n.py", "ALPHA * Ws[layer] / n"),
+    ("mistake_sum.py", "dJdWs.append(g.dot(h_prev.T))"),
+    ("mistake_uses_last_forward.py", "global saved_h, saved_z, saved_p"),
+    ("mistake_mean_twice.py", "dJdWs.append(g.dot(h_prev.T) / n)"),
 ])
 def test_a_named_mistake_points_at_its_line(name, statement):
     lines = (CORPUS / name).read_text().splitlines()
@@ -515,3 +524,137 @@ def test_several_mistakes_in_one_file_are_each_named_on_their_blocks():
     found = report.mistakes()
     assert set(found) == {"reversed", "bias_scalar"}, report.text()
     assert all(w.startswith("∇W") for w in found["reversed"]) and all(w.startswith("∇b") for w in found["bias_scalar"])
+
+
+# --- found on real public solutions (issue 17's keep-back corpus, judged here first) ---------------
+
+
+def test_a_helper_forward_taking_two_arguments_is_not_taken_for_the_forward():
+    # forward(X, w) beside fCE(X, Y, w): the usual name "forward" comes first in the list, but it cannot
+    # take (x, y, weights)
+    source = (CORPUS / "hidden_width_named_otherwise.py").read_text().replace("HIDDEN_UNITS", "NUM_HIDDEN")
+    report = check_here(write_module_text(source))
+    assert (report.forward, report.backward) == ("fCE", "gradCE"), report.text()
+    assert report.passed, report.text()
+
+
+def write_module_text(source, name="student_helper.py"):
+    import tempfile
+    folder = Path(tempfile.mkdtemp())
+    return write_module(folder, source, name)
+
+
+def test_an_error_is_the_one_of_the_layout_that_ran_furthest(tmp_path):
+    # examples as rows, W stored (in, out); the loss needs a name the file only defines under __main__.
+    # Fed columns, the first product fails; fed rows, the file gets to its real problem.
+    source = textwrap.dedent("""
+        import numpy as np
+        NUM_INPUT, NUM_HIDDEN, NUM_OUTPUT = 784, 8, 10
+
+        def unpack(w):
+            W1 = w[:NUM_INPUT * NUM_HIDDEN].reshape(NUM_INPUT, NUM_HIDDEN)
+            b1 = w[NUM_INPUT * NUM_HIDDEN:NUM_INPUT * NUM_HIDDEN + NUM_HIDDEN]
+            W2 = w[NUM_INPUT * NUM_HIDDEN + NUM_HIDDEN:-NUM_OUTPUT].reshape(NUM_HIDDEN, NUM_OUTPUT)
+            return W1, b1, W2, w[-NUM_OUTPUT:]
+
+        def forward_prop(x, y, w):
+            W1, b1, W2, b2 = unpack(w)
+            z1 = x.dot(W1) + b1
+            h1 = np.maximum(z1, 0)
+            z2 = h1.dot(W2) + b2
+            yhat = np.exp(z2) / np.exp(z2).sum(axis=1, keepdims=True)
+            labels = encoder.inverse_transform(y)
+            return -np.mean(np.log(yhat[np.arange(len(labels)), labels])), [z1, z2], [h1], yhat
+
+        def back_prop(x, y, w):
+            return np.zeros_like(w)
+    """)
+    report = check_here(write_module(tmp_path, source))
+    assert report.exit_code == 2
+    assert "NameError: name 'encoder' is not defined (student.py:17)" in report.error, report.error
+
+
+def test_code_written_for_an_older_numpy_is_checked_with_its_removed_aliases(tmp_path):
+    # np.float was float until NumPy 1.24: the student's maths is checked, and told what changed
+    source = SOLUTION.replace("return (z > 0).astype(float)", "return (z > 0).astype(np.float)")
+    report = check_here(write_module(tmp_path, source))
+    assert report.passed, report.text()
+    assert any("np.float, which NumPy 1.24 removed" in note for note in report.notes), report.notes
+    assert not hasattr(np, "float")            # numpy itself is left as it is
+
+
+def test_a_numpy_bool_used_as_an_index_is_told_what_changed(tmp_path):
+    source = SOLUTION.replace("return (z > 0).astype(float)",
+                              "return np.array([[[0.0, 1.0][v > 0] for v in row] for row in z])")
+    report = check_here(write_module(tmp_path, source))
+    assert report.exit_code == 2
+    assert "a NumPy bool is no longer an index (NumPy 2)" in report.error, report.text()
+
+
+def test_two_mistakes_in_one_loss_are_both_named():
+    # softmax over the examples and a mean over the classes: the loss row carries both, ŷ the first
+    report = check_here(CORPUS / "mistakes_softmax_and_loss_axis.py")
+    assert report.exit_code == 1, report.text()
+    assert set(report.mistakes()) == {"softmax_axis", "softmax_axis+loss_over_c"}, report.mistakes()
+    both = report.describe("softmax_axis+loss_over_c")
+    assert "softmax over the wrong axis" in both and "divided by c, the number of classes" in both
+    assert "no known mistake" not in report.verdict, report.text()
+
+
+def test_a_loss_divided_by_the_classes_is_named(tmp_path):
+    # columns: summing over axis=1 first leaves one number per class; the mean then divides by c
+    source = SOLUTION.replace("loss = -np.sum(y * np.log(yhat)) / n",
+                              "loss = -np.mean(np.sum(y * np.log(yhat), axis=1))")
+    report = check_here(write_module(tmp_path, source))
+    assert "loss_over_c" in report.mistakes(), report.text()
+    # the gradient is the lecture's, so it is wrong for this loss: the second witness says so
+    assert "your gradient is wrong for your own loss" in report.verdict, report.text()
+
+
+def test_a_gradient_returned_as_lists_of_in_out_blocks_is_read_as_stored(tmp_path):
+    # each ∇W (in, out) like the W's in the vector: no transposition to name
+    source = (CORPUS / "w_in_out_rows.py").read_text().replace(
+        "return np.hstack([dW.flatten() for dW in dJdWs] + [db.flatten() for db in dJdbs])", "return dJdWs, dJdbs")
+    assert "return dJdWs, dJdbs" in source
+    report = check_here(write_module(tmp_path, source))
+    assert report.passed, report.text()
+
+
+def test_a_name_assigned_only_under_main_is_said(tmp_path):
+    # the gradient reads W2 from the script's own globals (set under __main__), not from its arguments
+    source = SOLUTION.replace("g = (Ws[i].T @ g) * relu_prime(zs[i - 1])", "g = (W2.T @ g) * relu_prime(zs[i - 1])")
+    source += "\nif __name__ == '__main__':\n    W2 = np.zeros((10, 10))\n"
+    report = check_here(write_module(tmp_path, source))
+    assert "NameError: name 'W2' is not defined" in report.error, report.text()
+    assert "W2 is assigned only outside your functions" in report.error, report.error
+
+
+def test_two_mistakes_in_one_gradient_block_are_both_named(tmp_path):
+    # ∇W2 from the wrong softmax and not divided by n: neither mistake alone reproduces the block
+    source = (CORPUS / "mistakes_softmax_and_loss_axis.py").read_text()
+    source = source.replace("(d2 @ hs[0].T).ravel()", "((yhat - Y) @ hs[0].T).ravel()")
+    assert "((yhat - Y) @ hs[0].T).ravel()" in source
+    report = check_here(write_module(tmp_path, source))
+    w2 = [r for c in report.cases for r in c.rows if r.name == "W2"]
+    assert w2 and all(r.mistake == "softmax_axis+sum" for r in w2), report.text()
+    assert "n times too large" in report.describe("softmax_axis+sum")
+    assert "no known mistake" not in report.verdict, report.text()
+
+
+def test_a_class_summary_counts_each_of_two_mistakes_in_one_block(tmp_path):
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    (folder / "ana.py").write_text((CORPUS / "mistakes_softmax_and_loss_axis.py").read_text())
+    grade_folder(folder, tmp_path / "grades", {"images": False}, jobs=1)
+    summary = (tmp_path / "grades" / "summary.md").read_text()
+    assert "| 1 | softmax over the wrong axis |" in summary, summary
+    assert "| 1 | loss divided by c instead of n |" in summary, summary
+    assert " and " not in summary.split("## Most common mistakes")[1].split("##")[0], summary
+
+
+def test_a_mistake_in_functions_taking_the_arrays_apart_is_named(tmp_path):
+    source = (CORPUS / "separate_arrays.py").read_text().replace("G2 = (P - Y) / X.shape[0]", "G2 = P - Y")
+    assert "G2 = P - Y" in source
+    report = check_here(write_module(tmp_path, source))
+    assert report.exit_code == 1, report.text()
+    assert set(report.mistakes()) == {"sum"}, report.text()

@@ -6,9 +6,10 @@ conventions they use, with the mistakes named; one file or a whole class.
     grade_folder("submissions/", "grades/", jobs=4)
 
 Modules: source (a .py or a notebook as Python, definitions only), student (its functions, sizes,
-calls), layouts (rows/columns, vector layouts), outputs (reading what the functions return), cases,
-reference (netprop's numbers and one-mistake variants), mistakes (the words and the lines), engine
-(detect, compare, name), report, loading (import with fallback), child and runner (the limited
+calls), apart (functions taking each W and b apart), layouts (rows/columns, vector layouts), outputs
+(reading what the functions return), cases, reference (netprop's numbers and one-mistake variants),
+mistakes (the words and the lines), naming (which mistake reproduces a quantity), engine (detect,
+compare), report, loading (import with fallback), child and runner (the limited
 process), classroom (a folder of submissions).
 """
 

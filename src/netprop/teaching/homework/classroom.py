@@ -159,8 +159,8 @@ def write_class(out, results):
 
 
 def _mistake_names(data):
-    """The titles of the mistakes in one student's report, each once."""
-    return sorted({title(key) for key in data.get("mistakes", {})})
+    """The titles of the mistakes in one student's report, each once (both of two in one block)."""
+    return sorted({title(part) for key in data.get("mistakes", {}) for part in key.split("+")})
 
 
 def summary_markdown(results, counts):

@@ -5,6 +5,7 @@ loss, and name the mistakes.  Runs wherever the module was imported (the child p
 from __future__ import annotations
 
 import inspect
+import re
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,13 +14,15 @@ import numpy as np
 
 from ..gradcheck import rel_error
 from . import mistakes as M
+from .apart import ApartArrays
 from .cases import plan
-from .layouts import INPUT_LAYOUTS, VECTOR_LAYOUTS, VectorLayout, pack, unpack, vector_size, x_as, y_as
+from .layouts import INPUT_LAYOUTS, VECTOR_LAYOUTS, pack, unpack, vector_size, x_as, y_as
+from .naming import Context, block_mistake, loss_mistake, whole_vector_mistake
 from .outputs import OutputError, gradient_vector, loss_of, read_forward
-from .reference import VARIANTS, cross_entropy, other_activations, reference, variant
+from .reference import cross_entropy, reference
 from .report import CaseResult, CheckReport, Row
-from .student import (CheckError, SizeError, call, extra_arguments, find_functions, lambda_values, own_sizes,
-                      param_names, restore, set_sizes, size_globals)
+from .student import (CheckError, FromForward, SizeError, apart_layers, call, extra_arguments, find_functions,
+                      lambda_values, own_sizes, param_names, restore, set_sizes, size_globals)
 
 FD_STEP = 1e-5
 FD_SAMPLES = 10            # entries per gradient block checked by central differences (all of a smaller block)
@@ -75,8 +78,12 @@ class Checker:
         """Plan the cases, run each (a case that cannot run at other sizes ends those), set the verdict."""
         knobs = set(size_globals(self.module)) | {name.lower() for fn in (self.fns.forward, self.fns.backward)
                                                   for name in param_names(fn)[3:]}
-        # Without a knob for the number of hidden layers, only one-hidden-layer networks can be set.
+        # Without a knob for the number of hidden layers, only one-hidden-layer networks can be set;
+        # separate W and b parameters fix the depth and leave the widths free.
         depths = "any" if any("layer" in k.lower() for k in knobs) else "one" if knobs else None
+        layers = apart_layers(self.fns)
+        if layers:
+            depths = "one" if layers == 2 else None
         cases = plan(self.sizes, depths, self.options.seed, self.options.images, self.options.data_dir)
         skipped = None
         for case in cases:
@@ -110,9 +117,12 @@ class Checker:
 
     def run_case(self, case):
         saved = set_sizes(self.module, case.sizes)
+        for fn in (self.fns.forward, self.fns.backward):
+            if isinstance(fn, ApartArrays):
+                fn.sizes = case.sizes
         try:
             kw_f = extra_arguments(self.fns.forward, case.sizes, self.sizes)
-            kw_b = extra_arguments(self.fns.backward, case.sizes, self.sizes)
+            kw_b = extra_arguments(self.fns.backward, case.sizes, self.sizes, self.fns.forward)
             with np.errstate(all="ignore"):
                 return self._compare(case, kw_f, kw_b)
         except SizeError as exc:
@@ -130,7 +140,7 @@ class Checker:
         given = self.options.l2
         lam = given if given is not None else (lam_loss if fit_ok and lam_loss > 1e-12 else 0.0)
         self.report.l2 = lam
-        ctx = _Context(case, lam, self.options, a if fit_ok else None, lam_loss if fit_ok else None,
+        ctx = Context(case, lam, self.options, a if fit_ok else None, lam_loss if fit_ok else None,
                        lambda_values(self.module, kw_b))
         result = CaseResult(case.title)
         result.rows += self.forward_rows(ctx, fw)
@@ -138,7 +148,7 @@ class Checker:
         x, y = x_as(case.X, inputs), y_as(case.labels, case.sizes[-1], inputs)
         theta = pack(case.weights, case.biases, layout)
         try:
-            out, changed = call(self.fns.backward, [x, y, theta], kw_b)
+            out, changed = call(self.fns.backward, [x, y, theta], self.filled(kw_b, [x, y, theta], kw_f))
             vector, bias_lengths = gradient_vector(out, case.sizes, layout, self.fns.backward_name)
         except OutputError as exc:
             result.error = str(exc)
@@ -147,7 +157,8 @@ class Checker:
             result.error = f"{self.fns.backward_name} raised {self.where(exc)}"
             return result
         loss_at = lambda t: self._loss(x, y, t, kw_f)
-        result.rows += self.gradient_rows(ctx, layout, vector, bias_lengths, theta, loss_at)
+        stale = None if bias_lengths else self._stale_state(ctx, layout, vector, [x, y, theta], kw_f, kw_b)
+        result.rows += self.gradient_rows(ctx, layout, vector, bias_lengths, theta, loss_at, stale)
         result.rows += self.mutation_rows(self.fns.backward_name, self.fns.backward, changed)
         return result
 
@@ -155,42 +166,62 @@ class Checker:
         """(InputLayout, VectorLayout, Forward, changed args) under which the forward reproduces netprop best."""
         ref_loss, ref_z, _, ref_yhat, ref_grads = reference(case.weights, case.biases, case.X, case.one_hot(),
                                                             self.options.activation, 0.0)
+        apart = apart_layers(self.fns) is not None    # arrays apart: the vector's block order is no question
         tried = [(i, v) for i in INPUT_LAYOUTS for v in VECTOR_LAYOUTS
-                 if self.options.layout in (None, i.x) and self.options.order in (None, v.order)]
+                 if self.options.layout in (None, i.x) and self.options.order in (None, v.order)
+                 and not (apart and v.order != "weights-first")]
         if self.convention:
             tried.insert(0, self.convention)
-        best, first_error = None, None
+        best, furthest = None, (-1, None)
         for inputs, layout in tried:
             args = [x_as(case.X, inputs), y_as(case.labels, case.sizes[-1], inputs),
                     pack(case.weights, case.biases, layout)]
+            self._use_layout(layout)
             try:
                 out, changed = call(self.fns.forward, args, kw_f)
                 fw = read_forward(out, case.sizes, case.n, self.fns.forward_name)
             except OutputError as exc:
-                first_error = first_error or str(exc)
+                furthest = max(furthest, (10 ** 9, str(exc)), key=lambda e: e[0])
                 continue
             except (Exception, SystemExit) as exc:     # the student's code, fed a layout it does not take
-                first_error = first_error or f"{self.fns.forward_name} raised {self.where(exc)}"
+                # the layout that ran furthest into the forward raised what the student must fix
+                error = (self._line_reached(exc), f"{self.fns.forward_name} raised {self.where(exc)}")
+                furthest = max(furthest, error, key=lambda e: e[0])
                 continue
             arrays = [rel_error(fw.z["z1"], ref_z[0])] if "z1" in fw.z else []
             arrays += [rel_error(fw.yhat, ref_yhat)] if fw.yhat is not None else []
             if not arrays:           # a loss alone: a wrong loss must not pick a wrong layout; ask the gradient too
-                arrays = [self._gradient_match(args, kw_b, case, layout, ref_grads)]
+                arrays = [self._gradient_match(args, kw_b, case, layout, ref_grads, kw_f)]
             score = min(arrays) + rel_error(fw.loss, ref_loss) * 1e-3
             if best is None or score < best[0]:
                 best = (score, inputs, layout, fw, changed)
             if score < 1e-9:
                 break
         if best is None:
-            raise CaseFailed(f"{first_error} (tried examples as rows and as columns, labels one-hot and as "
+            raise CaseFailed(f"{furthest[1]} (tried examples as rows and as columns, labels one-hot and as "
                              f"integers, and each layout of the weights)")
+        self._use_layout(best[2])
         return best[1:]
 
-    def _gradient_match(self, args, kw_b, case, layout, ref_grads):
+    def _use_layout(self, layout):
+        """Tell functions taking each W and b apart how to cut the vector (see apart)."""
+        for fn in (self.fns.forward, self.fns.backward):
+            if isinstance(fn, ApartArrays):
+                fn.layout = layout
+
+    def filled(self, kw_b, args, kw_f):
+        """kw_b with each FromForward replaced by what the forward returns on the same arguments."""
+        if not any(isinstance(v, FromForward) for v in kw_b.values()):
+            return kw_b
+        out = self.fns.forward(*[np.array(a, copy=True) for a in args], **kw_f)
+        return {k: out[v.index] if isinstance(v, FromForward) else v for k, v in kw_b.items()}
+
+    def _gradient_match(self, args, kw_b, case, layout, ref_grads, kw_f):
         """Relative error of the gradient function's vector against netprop's packed in layout (1 on failure)."""
         L = len(case.weights)
         try:
-            vector, lengths = gradient_vector(self.fns.backward(*[a.copy() for a in args], **kw_b), case.sizes,
+            vector, lengths = gradient_vector(self.fns.backward(*[a.copy() for a in args],
+                                                                **self.filled(kw_b, args, kw_f)), case.sizes,
                                               layout, self.fns.backward_name)
         except (Exception, SystemExit):     # the student's code, on a layout it does not take
             return 1.0
@@ -227,7 +258,7 @@ class Checker:
     def forward_rows(self, ctx, fw):
         case, tol = ctx.case, self.options.tolerance
         loss, zs, hs, yhat, _ = ctx.ref
-        rows = [self.row("loss", (), rel_error(fw.loss, loss), ctx, lambda: _loss_mistake(ctx, fw.loss))]
+        rows = [self.row("loss", (), rel_error(fw.loss, loss), ctx, lambda: loss_mistake(ctx, fw.loss))]
         for l, z in enumerate(zs):
             if f"z{l + 1}" in fw.z:
                 u = fw.z[f"z{l + 1}"]
@@ -244,12 +275,29 @@ class Checker:
         _ = case
         return rows
 
-    def gradient_rows(self, ctx, layout, vector, bias_lengths, theta, loss_at):
+    def _stale_state(self, ctx, layout, vector, args, kw_f, kw_b):
+        """'uses_last_forward' where the gradient is wrong as called, and right when the forward runs just
+        before it on the same arguments (it reads what the forward left in globals), else None."""
+        W = [ctx.grads[f"W{l + 1}"] for l in range(len(ctx.case.weights))]
+        b = [ctx.grads[f"b{l + 1}"] for l in range(len(ctx.case.weights))]
+        wanted = pack(W, b, layout)
+        if M.close(vector, wanted, self.options.tolerance):
+            return None
+        try:
+            self.fns.forward(*[np.array(a, copy=True) for a in args], **kw_f)
+            again, _ = gradient_vector(self.fns.backward(*[np.array(a, copy=True) for a in args],
+                                                         **self.filled(kw_b, args, kw_f)),
+                                       ctx.case.sizes, layout, self.fns.backward_name)
+        except (Exception, SystemExit):     # the student's code: no second try, no such mistake
+            return None
+        return "uses_last_forward" if M.close(again, wanted, self.options.tolerance) else None
+
+    def gradient_rows(self, ctx, layout, vector, bias_lengths, theta, loss_at, stale=None):
         """A row per gradient block: against netprop, against central differences of the student's loss."""
         sizes, tol = ctx.case.sizes, self.options.tolerance
         blocks = unpack(vector, sizes, layout, bias_lengths)
         positions = unpack(np.arange(vector_size(sizes), dtype=np.float64), sizes, layout)
-        whole = _whole_vector_mistake(ctx, layout, vector, tol, bias_lengths)
+        whole = stale or whole_vector_mistake(ctx, layout, vector, tol, bias_lengths)
         rng = np.random.default_rng(self.options.seed)
         rows = []
         for name in [f"{p}{l + 1}" for p in "Wb" for l in range(len(sizes) - 1)]:
@@ -260,7 +308,7 @@ class Checker:
                 continue
             fd_error = self._fd_error(u, positions[name], theta, loss_at, rng)
             rows.append(self.row(name, r.shape, rel_error(u, r), ctx,
-                                 lambda name=name, u=u: whole or _block_mistake(ctx, name, u, layout), fd_error))
+                                 lambda name=name, u=u: whole or block_mistake(ctx, name, u, layout), fd_error))
         return rows
 
     def _fd_error(self, u, positions, theta, loss_at, rng):
@@ -303,14 +351,34 @@ class Checker:
 
     # --- words ----------------------------------------------------------------------------
 
+    def _line_reached(self, exc):
+        """The last line of the forward function an exception passed through (0 when none)."""
+        first, last = self.spans["forward"]
+        lines = [f.lineno for f in traceback.extract_tb(exc.__traceback__)
+                 if self.filename and Path(f.filename) == Path(self.filename) and first <= f.lineno <= last]
+        return lines[-1] if lines else 0
+
     def where(self, exc):
         """'KeyError: 3 (hw3.py:12)': the exception and the last line of the student's file it passed through."""
         text = f"{type(exc).__name__}: {exc}".strip()
         frames = [f.lineno for f in traceback.extract_tb(exc.__traceback__)
                   if self.filename and Path(f.filename) == Path(self.filename)]
+        hint = M.numpy_hint(text) + self._outside_name_hint(exc)
         if not frames:
-            return text
-        return f"{text} ({self.source.where(frames[-1]) if self.source else f'line {frames[-1]}'})"
+            return text + hint
+        return f"{text} ({self.source.where(frames[-1]) if self.source else f'line {frames[-1]}'}){hint}"
+
+    def _outside_name_hint(self, exc):
+        """Where a NameError names a variable the file assigns only outside its functions (under
+        if __name__ == "__main__": or in top-level code left out), say so."""
+        name = getattr(exc, "name", None)
+        if not isinstance(exc, NameError) or not name or not self.source:
+            return ""
+        assigned = re.search(rf"^(\s*)(global\s+)?{re.escape(name)}\s*(,[^=]*)?=[^=]", self.source.text, re.M)
+        if not assigned:
+            return ""
+        return (f"; {name} is assigned only outside your functions (under if __name__ == \"__main__\": or in "
+                f"top-level code that did not run): compute it inside the function from the arguments it is given")
 
     def describe(self):
         """One line: what the check found the student's functions take and return."""
@@ -325,145 +393,12 @@ class Checker:
         elif self.out_layout:
             parts.append(f"{fwd} returns examples as {self.out_layout}")
         parts += self.forward_shapes
-        parts.append(layout.describe())
+        apart = [fn for fn in (self.fns.forward, self.fns.backward) if isinstance(fn, ApartArrays)]
+        parts += [fn.describe() for fn in apart]
+        if len(apart) < 2:
+            parts.append(layout.describe())
         parts.append(f"sizes from {self.size_origin} ({'-'.join(map(str, self.sizes))})")
         return "; ".join(parts)
-
-
-@dataclass
-class _Context:
-    """What naming a mistake in one case needs: the case, netprop's numbers, variants on demand."""
-
-    case: object
-    lam: float
-    options: Options
-    loss_scale: float | None
-    loss_lam: float | None
-    lam_sources: dict
-
-    def __post_init__(self):
-        X, Y = self.case.X, self.case.one_hot()
-        self.ref = reference(self.case.weights, self.case.biases, X, Y, self.options.activation, self.lam)
-        self.grads = self.ref[4]
-        self.data_grads = reference(self.case.weights, self.case.biases, X, Y, self.options.activation, 0.0)[4]
-        self._variants = {}
-        self.facts = {}
-
-    def variant(self, key):
-        if key not in self._variants:
-            self._variants[key] = variant(self.case.weights, self.case.biases, self.case.X, self.case.one_hot(),
-                                          self.options.activation, self.lam, key)
-        return self._variants[key]
-
-    def describe(self, key):
-        act = self.options.activation
-        if key.startswith("prime_of:"):
-            return M.prime_sentence(key, act)
-        text = M.SENTENCES.get(key, key)
-        text = text.replace("act'", f"{act}'").replace("act(", f"{act}(")
-        return text.format(**{"factor": 1.0, "lam": self.lam, "c": 0.0, "relation": "", "source": "",
-                              "want": self.options.l2 or 0.0, **self.facts})
-
-
-def _loss_mistake(ctx, student_loss):
-    if ctx.loss_scale is not None:
-        key = M.name_scale(ctx.loss_scale, ctx.case.n, ctx.case.sizes[-1])
-        if key in ("sum", "mean_twice", "n_c"):
-            return {"sum": "loss_sum", "mean_twice": "loss_mean_twice", "n_c": "loss_n_c"}[key]
-        if ctx.options.l2 is not None and abs(ctx.loss_scale - 1) < 1e-6 and ctx.loss_lam is not None:
-            ctx.facts["lam"] = ctx.loss_lam
-            return "loss_l2"
-    v = ctx.variant("softmax_axis")
-    return "softmax_axis" if v and M.close(student_loss, v[0], ctx.options.tolerance) else None
-
-
-def _whole_vector_mistake(ctx, layout, vector, tol, bias_lengths=None):
-    """'reversed' or 'order' where the whole gradient (or, beside ∇b blocks of another length, its W
-    part) is netprop's packed another way."""
-    W = [ctx.grads[f"W{l + 1}"] for l in range(len(ctx.case.weights))]
-    b = [ctx.grads[f"b{l + 1}"] for l in range(len(ctx.case.weights))]
-    if bias_lengths:
-        if layout.order != "weights-first":
-            return None
-        stored = [(w.T if layout.orientation == "in,out" else w).ravel() for w in W]
-        part = vector[:sum(w.size for w in W)]
-        if M.close(part, np.concatenate(stored), tol) or not M.close(part, np.concatenate(stored[::-1]), tol):
-            return None
-        return "reversed"
-    if M.close(vector, pack(W, b, layout), tol):
-        return None
-    for reverse in ("Wb", "W", "b"):
-        if M.close(vector, pack(W, b, layout, reverse), tol):
-            return "reversed"
-    other = VectorLayout("interleaved" if layout.order == "weights-first" else "weights-first", layout.orientation)
-    if M.close(vector, pack(W, b, other), tol):
-        return "order"
-    return None
-
-
-def _block_mistake(ctx, name, u, layout):
-    """The key of the known mistake that reproduces the student's block, or None."""
-    tol, r, case = ctx.options.tolerance, ctx.grads[name], ctx.case
-    if M.close(u, -r, tol):
-        return "sign"
-    stored_in_out = layout.orientation == "in,out"
-    raw = (u.T if stored_in_out else u).ravel()            # the block as the student's vector holds it
-    if name[0] == "W" and M.close(raw, (r if stored_in_out else r.T).ravel(), tol):
-        return "transposed"
-    l = int(name[1:]) - 1
-    param = case.weights[l] if name[0] == "W" else case.biases[l]
-    a, c, residual = M.scale_and_l2(u, ctx.data_grads[name], param)
-    if residual <= tol:
-        key = _scale_key(ctx, name, a, c)
-        if key:
-            return key
-    for key in VARIANTS + other_activations(ctx.options.activation):
-        v = ctx.variant(key)
-        if v is not None and M.close(u, v[2][name], tol):
-            return key
-    if name == "W1" and _outside_span(u, case.X, tol, case.weights[0]):
-        return "other_data"
-    return None
-
-
-def _scale_key(ctx, name, a, c):
-    """The mistake that ∇ = a·(netprop's data gradient) + c·(the penalised parameter) means, or None."""
-    n = ctx.case.n
-    key = M.name_scale(a, n, ctx.case.sizes[-1])
-    if key in ("sum", "mean_twice", "sign"):
-        return key
-    if abs(a) < 1e-9:                  # a zero block is no scaled copy of anything
-        return None
-    if abs(a - 1) > 1e-6:
-        ctx.facts["factor"] = a
-        return "scaled"
-    if name[0] == "b":
-        return "l2_on_biases" if abs(c) > 1e-12 else None
-    ctx.facts.update(c=c, lam=ctx.lam)
-    if ctx.lam > 0 and abs(c) <= 1e-12:
-        return "l2_missing"
-    if ctx.lam == 0 and c > 0:
-        relation = M.l2_relation(c, 0.0, n, ctx.lam_sources)
-        ctx.facts["source"] = f" (that is {relation[2:-1]}·W)" if relation else ""
-        return "l2_grad_only"
-    ctx.facts["relation"] = M.l2_relation(c, ctx.lam, n, ctx.lam_sources)
-    return "l2_strength"
-
-
-def _outside_span(gW1, X, tol, W1):
-    """True when the rows of ∇W1, less a multiple of W1, are not combinations of the n inputs (n < d only).
-
-    ∇W1 = δ xᵀ summed over the examples, so each row lies in the span of the x's passed in; the L2
-    term c·W1 does not, whatever c the student's code used."""
-    n, d = X.shape
-    if n >= d:
-        return False
-    Q, _ = np.linalg.qr(X.T)
-    residual = gW1 - (gW1 @ Q) @ Q.T
-    B = W1 - (W1 @ Q) @ Q.T
-    if (B * B).sum() > 0:
-        residual = residual - ((residual * B).sum() / (B * B).sum()) * B
-    return np.linalg.norm(residual) > max(tol, 1e-9) * max(np.linalg.norm(gW1), 1e-300)
 
 
 def _span(fn):

@@ -4,11 +4,14 @@ the functions it defines without its top-level code, with what went wrong said i
 
 from __future__ import annotations
 
+import re
 import sys
 import traceback
 import types
 import zlib
 from pathlib import Path
+
+import numpy as np
 
 from .source import MissingModule, definitions_only, left_out_lines
 from .student import CheckError
@@ -30,7 +33,31 @@ def import_file(path, source, only_definitions=False):
     finally:
         if folder in sys.path:
             sys.path.remove(folder)
+    if removed_numpy_names(source.text):
+        for name, value in list(vars(module).items()):
+            if value is np:
+                setattr(module, name, _NumpyWithOldNames(np.__name__))
     return module
+
+
+# NumPy 1.24 removed these aliases of Python's types; code written for the course's NumPy still uses them
+OLD_NUMPY_NAMES = {"int": int, "float": float, "complex": complex, "object": object, "str": str, "long": int,
+                   "unicode": str}
+_OLD_NAME_USE = re.compile(r"\bnp\.(int|float|complex|object|str|long|unicode)\b(?!\s*\()(?![\w.])")
+
+
+def removed_numpy_names(text):
+    """The removed NumPy aliases (np.int, np.float, …) the student's code uses, sorted."""
+    return sorted({f"np.{m}" for m in _OLD_NAME_USE.findall(text)})
+
+
+class _NumpyWithOldNames(types.ModuleType):
+    """numpy as the student's module sees it: every name numpy has, and the aliases it removed."""
+
+    def __getattr__(self, name):
+        if name in OLD_NUMPY_NAMES:
+            return OLD_NUMPY_NAMES[name]
+        return getattr(np, name)
 
 
 def import_with_fallback(path, source):
@@ -39,11 +66,16 @@ def import_with_fallback(path, source):
         compile(source.text, str(path), "exec")
     except SyntaxError as exc:
         raise CheckError(f"{source.name} is not valid Python: {exc.msg} ({source.where(exc.lineno or 0)})") from None
+    old_names = removed_numpy_names(source.text)
+    notes = [f"your code uses {', '.join(old_names)}, which NumPy 1.24 removed; checked with each meaning the "
+             f"Python type, as it did (write int, float, … or np.int64, np.float64 to run on today's NumPy)"
+             ] if old_names else []
     try:
-        return import_file(path, source), []
+        return import_file(path, source), notes
     except (Exception, SystemExit) as exc:   # the student's top-level code: whatever it raises is reported
         problem = import_problem(exc, path, source)
-    return definitions_import(path, source, problem)
+    module, more = definitions_import(path, source, problem)
+    return module, notes + more
 
 
 def definitions_import(path, source, problem):

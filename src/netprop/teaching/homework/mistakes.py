@@ -42,7 +42,12 @@ SENTENCES = {
     "loss_sum": "the loss is summed over the n examples; the lecture's loss is the mean (divide by n)",
     "loss_n_c": "the loss is divided by n·c (np.mean over all n·c entries); the lecture divides by n only",
     "loss_mean_twice": "the loss is divided by n twice",
+    "loss_over_c": "the loss is divided by c, the number of classes (a mean over the wrong axis); the lecture "
+                   "divides by n, the number of examples",
     "loss_l2": "the loss's L2 term has λ = {lam:.4g} where --l2 says {want:.4g} (the lecture's term is (λ/2)·Σ‖W‖²)",
+    "uses_last_forward": "the gradient uses what the last call of your loss function left in globals, not the "
+                         "x, y and weights it is given (it is right only just after the loss was computed on "
+                         "the same arguments): compute those values inside the gradient function",
     "modifies_input": "{function} changed the {argument} it was given: the caller's array changes too "
                       "(work on a copy: W = W - …, not W -= …)",
 }
@@ -60,13 +65,37 @@ TITLES = {
     "no_propagation": "δ not propagated through W", "w_not_transposed": "δ propagated through W where Wᵀ belongs",
     "other_data": "∇ computed from other data", "relu_in_place": "ReLU applied in place (z's are h's)",
     "loss_sum": "loss summed instead of averaged", "loss_n_c": "loss divided by n·c",
-    "loss_mean_twice": "loss divided by n twice", "loss_l2": "loss's L2 of another strength",
+    "loss_mean_twice": "loss divided by n twice", "loss_over_c": "loss divided by c instead of n",
+    "loss_l2": "loss's L2 of another strength",
     "modifies_input": "a function changes the arrays it is given",
+    "uses_last_forward": "∇ from what the last loss call left in globals",
 }
+
+
+# Errors that code written for an older NumPy raises under NumPy 2: what changed, in a few words.
+_NUMPY_CHANGES = (
+    (r"module 'numpy' has no attribute '(int|float|bool|object|complex|str)'",
+     "np.{0} was removed in NumPy 1.24: write {0} (the Python type) or np.{0}64"),
+    (r"indices must be integers or slices, not numpy\.bool",
+     "a NumPy bool is no longer an index (NumPy 2): write int(condition), or np.where / np.maximum"),
+    (r"module 'numpy' has no attribute '(Inf|NaN|NINF|PINF|infty)'",
+     "np.{0} was removed in NumPy 2: write np.inf or np.nan"),
+)
+
+
+def numpy_hint(error_text):
+    """'; np.int was removed in NumPy 1.24: …' where an error is one NumPy 2 raises on older code, else ''."""
+    for pattern, hint in _NUMPY_CHANGES:
+        found = re.search(pattern, error_text)
+        if found:
+            return "; " + hint.format(*found.groups())
+    return ""
 
 
 def title(key):
     """The few words a class summary counts key under."""
+    if "+" in key:
+        return " and ".join(title(part) for part in key.split("+"))
     base = key.split(":")[0]
     if base == "prime_of":
         return "another activation's derivative"
@@ -93,7 +122,10 @@ def scale_and_l2(u, r0, P):
 
 def name_scale(a, n, c_classes):
     """The mistake that a factor a on the data part of a gradient or loss means, or None."""
-    for key, factor in (("sum", n), ("mean_twice", 1.0 / n), ("sign", -1.0), ("n_c", 1.0 / c_classes)):
+    factors = [("sum", n), ("mean_twice", 1.0 / n), ("sign", -1.0), ("n_c", 1.0 / c_classes)]
+    if n != c_classes:
+        factors.append(("over_c", n / c_classes))        # divided by c where n belongs
+    for key, factor in factors:
         if abs(a - factor) <= 1e-6 * abs(factor):
             return key
     return None
@@ -123,10 +155,17 @@ _PATTERNS = {
     "loss_sum": (r"log\(", "forward"),
     "loss_n_c": (r"log\(", "forward"),
     "loss_mean_twice": (r"log\(", "forward"),
+    "loss_over_c": (r"log\(|mean\(", "forward"),
     "l2_grad_only": (r"(alpha|lam|lmbda|reg|l2|decay|penalty|beta)\w*\s*\*|\*\s*(alpha|lam|lmbda|reg|l2)", "backward"),
     "l2_strength": (r"(alpha|lam|lmbda|reg|l2|decay|penalty|beta)\w*\s*\*|\*\s*(alpha|lam|lmbda|reg|l2)", "backward"),
     "l2_on_biases": (r"(alpha|lam|lmbda|reg|l2|decay|penalty|beta)\w*\s*\*\s*\w*b", "backward"),
     "reversed": (r"hstack|concatenate|append\(", "backward"),
+    "uses_last_forward": (r"^\s*global\s", "forward"),
+    # a ∇W line (dW2 = …, grad_W1 = …, gw1 = …) with a product and no division or mean: the sum
+    "sum": (r"^(?!.*(/|mean\(|average\())\s*\w*(d|grad|g)\w*w\w*(\s*=[^=]|\.append\().*"
+            r"(dot\(|@|matmul\(|outer\()", "backward"),
+    # a ∇W line with a division or a mean: one of the two divisions by n
+    "mean_twice": (r"^\s*\w*(d|grad|g)\w*w\w*(\s*=[^=]|\.append\().*(/|mean\(|average\()", "backward"),
     "w_not_transposed": (r"(dot\(\s*W\w*\[[^\]]*\]\s*,)|(W\w*\[[^\]]*\]\s*@)|(@\s*W\w*\[[^\]]*\]\s*\.T)", "backward"),
 }
 
@@ -137,6 +176,7 @@ def locate(key, source_text, spans, argument=None):
     spans: {"forward": (first, last), "backward": (first, last)} line ranges of the student's functions.
     """
     lines = source_text.splitlines()
+    key = key.split("+")[0]               # several mistakes in one quantity: the first one's line
     if key == "modifies_input" and argument:
         pattern, where = (rf"\b{re.escape(argument)}\s*(\[[^\]]*\])?\s*([-+*/]=|=(?!=))", "caller")
         where = argument_span(spans)

@@ -124,7 +124,11 @@ def gradient_vector(out, sizes, layout, name):
         return _from_lists(out[0], out[1], layout), {}
     if isinstance(out, (tuple, list)) and len(out) == 2 * L and all(isinstance(v, np.ndarray) for v in out) \
             and sum(v.size for v in out) == P:
-        return _from_lists(out[:L], out[L:], layout), {}          # [∇W1, …, ∇b1, …] not yet joined
+        # [∇W1, …, ∇b1, …] or [∇W1, ∇b1, ∇W2, …] not yet joined: the matrices are the ∇W's
+        matrices = [v for v in out if np.squeeze(v).ndim == 2]
+        if len(matrices) == L:
+            return _from_lists(matrices, [v for v in out if np.squeeze(v).ndim != 2], layout), {}
+        return _from_lists(out[:L], out[L:], layout), {}
     candidates = [out] if not isinstance(out, (tuple, list)) else [v for v in out if np.size(v) > 1]
     try:
         arrays = [np.asarray(v, dtype=np.float64).ravel() for v in candidates]
@@ -156,8 +160,8 @@ def _bias_lengths(sizes, per_layer, remaining):
 def _from_lists(dWs, dbs, layout):
     parts = []
     for dW, db in zip(dWs, dbs):
-        dW = np.asarray(dW, dtype=np.float64)
-        parts.append((dW.T if layout.orientation == "in,out" else dW).ravel())
+        # each ∇W as the student stores W, (out, in) or (in, out): the vector holds it raveled as it is
+        parts.append(np.asarray(dW, dtype=np.float64).ravel())
         parts.append(np.asarray(db, dtype=np.float64).ravel())
     Ws, bs = parts[0::2], parts[1::2]
     if layout.order == "weights-first":

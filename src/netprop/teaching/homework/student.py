@@ -23,6 +23,7 @@ _X_NAMES = re.compile(r"^(x|X|xs|inputs?|images?|data|features|train_?x|trainX|X
 _LAMBDA = re.compile(r"(alpha|lam|lmbda|reg|l2|decay|penalty|^wd$|^beta$)", re.I)
 _SIZE = re.compile(r"(hidden|layer|units|neurons|width|^h$|^m$|num|size)", re.I)
 L2_TEST = 0.1             # what a λ parameter without a default is given
+APART_WIDTH = 32          # the hidden width checked where separate W and b parameters set no size
 
 
 class CheckError(ValueError):
@@ -65,7 +66,20 @@ def find_functions(module, forward=None, backward=None):
     if bwd is None:
         raise CheckError("found no gradient function (back_prop, gradCE, … or one taking x, y and the weights "
                          "named grad…/back…); name yours with --backward NAME")
-    return Functions(fns[fwd], fns[bwd], fwd, bwd, found_by)
+    return Functions(_flat(fns[fwd]), _flat(fns[bwd]), fwd, bwd, found_by)
+
+
+def _flat(fn):
+    """fn itself, or, where it takes each W and b apart, a wrapper taking one flat vector."""
+    from .apart import ApartArrays, apart_names
+    names = apart_names(fn)
+    return ApartArrays(fn, names) if names else fn
+
+
+def apart_layers(functions):
+    """The number of layers the functions' separate W parameters fix, or None (they take a flat vector)."""
+    return next((getattr(f, "layers", None) for f in (functions.forward, functions.backward)
+                 if getattr(f, "layers", None)), None)
 
 
 def _pick(fns, given, names, flag):
@@ -73,7 +87,17 @@ def _pick(fns, given, names, flag):
         if given not in fns:
             raise CheckError(f"has no function {given} (name yours with {flag} NAME)")
         return given
-    return next((n for n in names if n in fns), None)
+    # a usual name that cannot take (x, y, weights) is a helper, e.g. forward(x, w) beside fCE(X, Y, w)
+    return next((n for n in names if n in fns and _takes_three(fns[n])), None)
+
+
+def _takes_three(fn):
+    """True when fn can be given (x, y, weights) first: three positional parameters or *args."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return len(_positional(fn)) >= 3 or any(p.kind == p.VAR_POSITIONAL for p in params)
 
 
 def _takes_x_y_theta(fn):
@@ -89,11 +113,34 @@ def _positional(fn):
         return []
 
 
-def extra_arguments(fn, sizes, own_sizes):
+@dataclass(frozen=True)
+class FromForward:
+    """A gradient parameter filled with what the forward returns under the same name, as in
+    gradCE(X, Y, w, z1, a1, z2, a2) beside fCE returning loss, z1, a1, z2, a2, acc."""
+
+    index: int
+
+
+def returned_names(fn):
+    """The names in fn's last `return a, b, c` (empty when it returns anything else)."""
+    import ast
+    import textwrap
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+    except (OSError, TypeError, SyntaxError):
+        return []
+    returns = [node for node in ast.walk(tree) if isinstance(node, ast.Return) and node.value is not None]
+    if not returns or not isinstance(returns[-1].value, ast.Tuple):
+        return []
+    return [e.id if isinstance(e, ast.Name) else None for e in returns[-1].value.elts]
+
+
+def extra_arguments(fn, sizes, own_sizes, forward=None):
     """{param: value} for fn's parameters after (x, y, theta): sizes for size-like names (also those with
-    defaults, so that keyword defaults follow the case), L2_TEST for a λ without default; defaults kept
-    otherwise.  Raises CheckError for a parameter without default the check cannot fill."""
-    kwargs = {}
+    defaults, so that keyword defaults follow the case), L2_TEST for a λ without default, FromForward for
+    a name the forward returns; defaults kept otherwise.  Raises CheckError for a parameter without
+    default the check cannot fill."""
+    kwargs, from_forward = {}, returned_names(forward) if forward is not None else []
     for p in _positional(fn)[3:] + [p for p in inspect.signature(fn).parameters.values()
                                     if p.kind == p.KEYWORD_ONLY]:
         if _SIZE.search(p.name) and not _LAMBDA.search(p.name):
@@ -102,9 +149,11 @@ def extra_arguments(fn, sizes, own_sizes):
             continue
         elif _LAMBDA.search(p.name):
             kwargs[p.name] = L2_TEST
+        elif p.name in from_forward:
+            kwargs[p.name] = FromForward(from_forward.index(p.name))
         else:
             raise CheckError(f"{fn.__name__} has a parameter {p.name} without a default, which the check cannot "
-                             f"fill (only layer sizes and an L2 strength are recognised)")
+                             f"fill (only layer sizes, an L2 strength and names your forward returns are recognised)")
     return kwargs
 
 
@@ -125,8 +174,30 @@ def size_value(name, sizes, default=inspect.Parameter.empty):
 
 
 def size_globals(module):
-    """The NUM_* globals the module defines, {name: value}."""
-    return {name: getattr(module, name) for name in SIZE_GLOBALS if hasattr(module, name)}
+    """The NUM_* globals the module defines, {name: value}; without NUM_HIDDEN, another global that
+    names the hidden width (HYPER_NEURON = 50, HIDDEN_UNITS = 64) stands in for it."""
+    found = {name: getattr(module, name) for name in SIZE_GLOBALS if hasattr(module, name)}
+    if "NUM_HIDDEN" not in found:
+        width = next(((name, value) for name, value in vars(module).items()
+                      if _WIDTH_GLOBAL.match(name) and "LAYER" not in name and _is_width(value)), None)
+        if width:
+            found[width[0]] = width[1]
+    return found
+
+
+_WIDTH_GLOBAL = re.compile(r"^[A-Z][A-Z0-9_]*(HIDDEN|NEURON|UNITS)[A-Z0-9_]*$")
+
+
+def _is_width(value):
+    if isinstance(value, (list, tuple)):
+        return len(value) > 0 and all(_is_width(v) for v in value)
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value > 0
+
+
+def _hidden_name(found):
+    """The name of the global holding the hidden width(s): NUM_HIDDEN, or the one standing in for it."""
+    return next((n for n in found if n == "NUM_HIDDEN"), None) or next(
+        (n for n in found if n not in SIZE_GLOBALS), None)
 
 
 def set_sizes(module, sizes):
@@ -148,13 +219,15 @@ def own_sizes(module, functions, given=None):
     if given:
         return list(given), "--sizes"
     found = size_globals(module)
-    hidden_layers = found.get("NUM_HIDDEN_LAYERS")
-    if "NUM_HIDDEN" in found and hidden_layers is None:
-        hidden_layers = len(found["NUM_HIDDEN"]) if isinstance(found["NUM_HIDDEN"], (list, tuple)) else 1
+    hidden_layers, width_name = found.get("NUM_HIDDEN_LAYERS"), _hidden_name(found)
+    if width_name and hidden_layers is None:
+        hidden_layers = len(found[width_name]) if isinstance(found[width_name], (list, tuple)) else 1
     d, c = found.get("NUM_INPUT", 784), found.get("NUM_OUTPUT", 10)
-    if "NUM_HIDDEN" in found:
-        hidden = found["NUM_HIDDEN"]
+    if width_name:
+        hidden = found[width_name]
         widths = list(hidden) if isinstance(hidden, (list, tuple, np.ndarray)) else [hidden] * int(hidden_layers)
+        if width_name != "NUM_HIDDEN":
+            return _valid([d, *widths, c], f"the module's NUM_* and {width_name}"), f"NUM_* and {width_name}"
         return _valid([d, *widths, c], "the module's NUM_*"), "NUM_* globals"
     from_defaults = _sizes_from_defaults(functions, d, c)
     if from_defaults:
@@ -162,6 +235,9 @@ def own_sizes(module, functions, given=None):
     from_init = _sizes_from_init(module, d, c)
     if from_init:
         return from_init
+    layers = apart_layers(functions)
+    if layers:           # the arrays carry their sizes: any will do, the course's input and output
+        return [d] + [APART_WIDTH] * (layers - 1) + [c], "your separate W and b parameters (any sizes)"
     raise CheckError("cannot tell the network's sizes: the module has no NUM_INPUT/NUM_HIDDEN/NUM_HIDDEN_LAYERS/"
                      "NUM_OUTPUT, no size defaults and no initWeightsAndBiases(); give them with --sizes 784,64,10")
 
