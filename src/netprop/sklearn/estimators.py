@@ -46,13 +46,20 @@ from ..training.step import deltas as layer_deltas
 from ..training.step import forward as forward_cache
 from ..training.step import gradients_from_deltas
 from ..core.network import Network
+from ..training.optimizers import OPTIMIZERS, Optimizer, make_optimizer
 
 
 # scikit-learn's activation names, and netprop's own, to the Network's names.
 ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu",
                "leaky_relu": "leaky_relu", "sigmoid": "sigmoid"}
-SOLVERS = ("lbfgs", "sgd", "adam", "momentum", "nesterov")
-STOCHASTIC = ("sgd", "adam", "momentum", "nesterov")
+# Every optimizer netprop registers (training/optimizers.py's OPTIMIZERS, read when a solver is checked)
+# is a stochastic solver: sgd, momentum, nesterov and adam follow scikit-learn's own rules (below);
+# any other runs netprop's rule under scikit-learn's schedules.
+STOCHASTIC = OPTIMIZERS
+
+
+def _solvers():
+    return ("lbfgs", *STOCHASTIC)
 LEARNING_RATES = ("constant", "invscaling", "adaptive")
 
 # The output layer ŷ = out(z⁽ᴸ⁾) of each of scikit-learn's out_activation_, each paired with the loss
@@ -92,7 +99,7 @@ def _is_bool(v):
 # Every constructor parameter, its test and what it must be: scikit-learn's constraints.
 _CONSTRAINTS = {
     "activation": (lambda v: v in ACTIVATIONS, "one of " + ", ".join(map(repr, ACTIVATIONS))),
-    "solver": (lambda v: v in SOLVERS, "one of " + ", ".join(map(repr, SOLVERS))),
+    "solver": (lambda v: v in _solvers(), lambda: "one of " + ", ".join(map(repr, _solvers()))),
     "alpha": (lambda v: _is_real(v) and v >= 0, "a number >= 0"),
     "batch_size": (lambda v: v == "auto" or _is_int(v, 1), "'auto' or an integer >= 1"),
     "learning_rate": (lambda v: v in LEARNING_RATES, "one of " + ", ".join(map(repr, LEARNING_RATES))),
@@ -124,7 +131,7 @@ _CONSTRAINTS = {
 # scikit-learn's rules, so that its learning-rate schedules and hyper-parameters mean the same here.
 
 
-class SGDSchedule:
+class SGDSchedule(Optimizer):
     """SGD with momentum μ: v ← μ v − η ∇;  θ ← θ + v, or with Nesterov θ ← θ + μ v − η ∇.
 
     ``learning_rate`` η is "constant" (learning_rate_init), "invscaling" (learning_rate_init / (t + 1)^power_t
@@ -141,11 +148,6 @@ class SGDSchedule:
         self.nesterov = nesterov
         self.power_t = power_t
         self.velocities = [np.zeros_like(p) for p in params]
-
-    def step_from_deltas(self, params, deltas, inputs, lr, l2=0.0):
-        """One update of params [W1, b1, W2, b2, …] from each layer's δ and input h: ∇W = δᵀh + l2·W, ∇b = Σ δ."""
-        grads = gradients_from_deltas(deltas, inputs, params[0::2], l2)
-        self.step(params, grads.weights_and_biases(), lr)
 
     def step(self, params, grads, lr):
         """Update params in place from their gradients (which are consumed)."""
@@ -174,6 +176,21 @@ class SGDSchedule:
         if verbose:
             print(message + f" Setting learning rate to {self.learning_rate:f}")
         return False
+
+
+class RegisteredSchedule(SGDSchedule):
+    """A netprop optimizer with no scikit-learn counterpart (training/optimizers.py's registry), under
+    scikit-learn's learning-rate schedules: the rule is netprop's, η is SGDSchedule's."""
+
+    def __init__(self, params, name, learning_rate_init, schedule="constant", momentum=0.9, power_t=0.5):
+        super().__init__(params[:0], learning_rate_init, schedule, momentum, False, power_t)
+        self.optimizer = make_optimizer(name, params, momentum)
+
+    def step(self, params, grads, lr):
+        self.optimizer.step(params, grads, lr)
+
+    def update_from_deltas(self, params, deltas, inputs, lr, l2=0.0):
+        self.optimizer.update_from_deltas(params, deltas, inputs, lr, l2)
 
 
 class AdamSchedule(SGDSchedule):
@@ -260,6 +277,7 @@ class _BaseMLP(BaseEstimator):
             if name in _CONSTRAINTS:
                 test, wanted = _CONSTRAINTS[name]
                 if not test(value):
+                    wanted = wanted() if callable(wanted) else wanted      # the solvers: the registry now
                     raise ValueError(f"{name} must be {wanted}, got {value!r}")
         return self._hidden_sizes()
 
@@ -354,7 +372,7 @@ class _BaseMLP(BaseEstimator):
         deltas, total = self._deltas(net, cache, Yb, sample_weight)
         loss = self._loss(net, cache, Yb, sample_weight, total)
         # alpha/Σs: scikit-learn divides the penalty's gradient αW by the minibatch's size too
-        self._optimizer.step_from_deltas(params, deltas, [cache.x] + cache.h, lr, self.alpha / total)
+        self._optimizer.update_from_deltas(params, deltas, [cache.x] + cache.h, lr, self.alpha / total)
         return loss
 
     def _loss_and_gradients(self, net, X, Y, sample_weight):
@@ -487,7 +505,10 @@ class _BaseMLP(BaseEstimator):
     def _make_optimizer(self, params):
         if self.solver == "adam":
             return AdamSchedule(params, self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon)
-        nesterov = {"sgd": self.nesterovs_momentum, "momentum": False, "nesterov": True}[self.solver]
+        nesterov = {"sgd": self.nesterovs_momentum, "momentum": False, "nesterov": True}.get(self.solver)
+        if nesterov is None:
+            return RegisteredSchedule(params, self.solver, self.learning_rate_init, self.learning_rate,
+                                      self.momentum, self.power_t)
         return SGDSchedule(params, self.learning_rate_init, self.learning_rate, self.momentum, nesterov,
                            self.power_t)
 

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
-from . import step as fast
+from .step import forward as forward_cache, train_step
 from ..core.losses import cross_entropy
 from .optimizers import OPTIMIZERS, SCHEDULES, learning_rate, make_optimizer
 
@@ -88,7 +88,7 @@ def evaluate(net, X, labels, batch_size=4096, transform=None):
     for start in range(0, len(X), batch_size):
         xb = X[start:start + batch_size]
         xb = transform(xb, net.dtype) if transform else xb.astype(net.dtype, copy=False)
-        z = fast.forward(net, xb).z[-1]
+        z = forward_cache(net, xb).z[-1]
         yb = labels[start:start + batch_size]
         total += cross_entropy(z.astype(np.float64), yb) * len(yb)
         p = z.argmax(axis=1)
@@ -173,8 +173,8 @@ class Trainer:
             # A diverging run overflows before its loss turns NaN; that loss is checked below,
             # so NumPy's warnings would only repeat it.
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                # forward, backward, θ ← θ − lr·∇θ: fast.py's step, equal to network.py's lines
-                cache = fast.train_step(net, self.optimizer, xb, self.one_hot[yb], lr, config.l2, self.params)
+                # forward, backward, θ ← θ − lr·∇θ: the training step (step.py), equal to network.py's lines
+                cache = train_step(net, self.optimizer, xb, self.one_hot[yb], lr, config.l2, self.params)
                 batch_loss = cross_entropy(cache.z[-1], yb, cache.y_hat)
             if not math.isfinite(batch_loss):
                 raise TrainingDiverged(epoch, state.step + 1, lr, batch_loss)

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 
-from ...training import step as fast
+from ...training.step import data_loss, forward as forward_cache
 from ..gradcheck import numerical_gradient
 from ..jacobian import jacobian_chain, layer_names
 from .document import build_document
@@ -78,7 +78,7 @@ class Derivation:
 
         def loss_unchecked():
             # x, y and the shapes were checked above: the 2·P evaluations skip net.loss's re-checks
-            return fast.data_loss(net, fast.forward(net, x1), Y)
+            return data_loss(net, forward_cache(net, x1), Y)
 
         numeric = numerical_gradient(loss_unchecked, params, eps=1e-6)
         z_names, h_names = layer_names(L)
