@@ -30,3 +30,19 @@ def fashion_mnist_or_skip():
         if os.environ.get("CI"):
             raise AssertionError(f"CI needs Fashion-MNIST (make data installs it): {exc}") from None
         pytest.skip(f"Fashion-MNIST not installed: {exc}")
+
+
+def torch_activation(name):
+    """The torch function each registered hidden activation must equal: the independent witness that
+    tests looping over netprop.core.activations.ACTIVATIONS compare against (test_functions.py checks
+    that every record has one)."""
+    import torch
+
+    F = torch.nn.functional
+    return {
+        "relu": F.relu,
+        "leaky_relu": lambda z: F.leaky_relu(z, negative_slope=0.01),
+        "tanh": torch.tanh,
+        "sigmoid": torch.sigmoid,
+        "identity": lambda z: z,
+    }[name]

@@ -14,6 +14,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import netprop
+import netprop.core.activations
 from netprop.teaching.derive import MAX_LAYERS, MAX_UNITS, ParamsError, derive, load_params, seeded_inputs
 
 CASES = [
@@ -281,7 +282,7 @@ def test_one_output_class():
 
 # --- readable at every size derive accepts ---------------------------------------------------------
 
-ACTIVATIONS = ["relu", "leaky_relu", "tanh", "sigmoid"]
+ACTIVATIONS = list(netprop.core.activations.ACTIVATIONS)   # every registered activation
 sizes_strategy = st.lists(st.integers(1, MAX_UNITS), min_size=2, max_size=MAX_LAYERS + 1)
 
 

@@ -1,14 +1,40 @@
-"""Hidden activations, each with its derivative beside it.
+"""Hidden activations, each one record: the function, its derivative beside it, and what else reads it.
 
-Each hidden activation is a pair (act, act_prime) defined side by side, so the derivative the
-backward pass uses sits next to the function the forward pass used.  ``act_prime`` takes the
-pre-activation z, as in the lecture's relu'(z).
+An ``Activation`` holds everything netprop knows about one hidden activation, so that adding one is
+one record here (and its tests): the forward pass's act(z), the backward pass's act'(z) (taking
+the pre-activation z, as in the lecture's relu'(z)), the default initialisation it wants, its
+name in LaTeX, and the other names it goes by (scikit-learn's "logistic").  The network, the
+initialisation, the derivation's LaTeX, the scikit-learn estimators, the CLI, the live lecture and
+the tests all read ``ACTIVATIONS``.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Callable
+
 import numpy as np
 
+
+@dataclass(frozen=True)
+class Activation:
+    """One hidden activation.
+
+    function(z), derivative(z): h = act(z) and act'(z), element-wise on arrays of any shape.
+    init: the default initialisation's weights, "he" (Var(W) = 2/fan_in, for relu-like units) or
+    "glorot" (uniform, Var(W) = 2/(fan_in + fan_out), for units symmetric about 0).
+    hidden_bias: the default initialisation's bias on hidden layers (0.01 starts a relu-like unit
+    in its active region, where act'(z) is not 0).
+    latex: the name as the derivation's LaTeX sets it.  aliases: other names accepted for it.
+    """
+
+    name: str
+    function: Callable
+    derivative: Callable
+    init: str
+    hidden_bias: float
+    latex: str
+    aliases: tuple = ()
 
 
 def relu(z):
@@ -59,10 +85,22 @@ def identity_activation_prime(z):
     return np.ones_like(z)
 
 
-ACTIVATIONS = {
-    "relu": (relu, relu_prime),
-    "leaky_relu": (leaky_relu, leaky_relu_prime),
-    "tanh": (tanh, tanh_prime),
-    "sigmoid": (sigmoid, sigmoid_prime),
-    "identity": (identity_activation, identity_activation_prime),
-}
+ACTIVATIONS = {a.name: a for a in (
+    Activation("relu", relu, relu_prime, init="he", hidden_bias=0.01, latex=r"\operatorname{relu}"),
+    Activation("leaky_relu", leaky_relu, leaky_relu_prime, init="he", hidden_bias=0.01,
+               latex=r"\operatorname{leaky\_relu}"),
+    Activation("tanh", tanh, tanh_prime, init="glorot", hidden_bias=0.0, latex=r"\operatorname{tanh}"),
+    Activation("sigmoid", sigmoid, sigmoid_prime, init="glorot", hidden_bias=0.0,
+               latex=r"\operatorname{sigmoid}", aliases=("logistic",)),
+    Activation("identity", identity_activation, identity_activation_prime, init="glorot", hidden_bias=0.0,
+               latex=r"\operatorname{identity}"),
+)}
+"""name → Activation, in the order the CLI and the live lecture offer them."""
+
+
+def activation_named(name):
+    """The Activation called name or one of its aliases ("logistic" is sigmoid); KeyError if none."""
+    for activation in ACTIVATIONS.values():
+        if name == activation.name or name in activation.aliases:
+            return activation
+    raise KeyError(name)

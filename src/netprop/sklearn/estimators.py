@@ -38,6 +38,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from ..core.activations import ACTIVATIONS as NETWORK_ACTIVATIONS
 from ..core.losses import log_softmax, softmax
 # The shared training step's pieces (fast.py): forward propagation without input checks (x dense
 # or SciPy sparse: the first product W xᵀ goes through scipy.sparse), each layer's δ already
@@ -49,9 +50,9 @@ from ..core.network import Network
 from ..training.optimizers import OPTIMIZERS, Optimizer, make_optimizer
 
 
-# scikit-learn's activation names, and netprop's own, to the Network's names.
-ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu",
-               "leaky_relu": "leaky_relu", "sigmoid": "sigmoid"}
+# scikit-learn's activation names ("logistic" is an alias in sigmoid's record), and netprop's own, to
+# the Network's names: every activation core/activations.py holds.
+ACTIVATIONS = {alias: a.name for a in NETWORK_ACTIVATIONS.values() for alias in (a.name, *a.aliases)}
 # Every optimizer netprop registers (training/optimizers.py's OPTIMIZERS, read when a solver is checked)
 # is a stochastic solver: sgd, momentum, nesterov and adam follow scikit-learn's own rules (below);
 # any other runs netprop's rule under scikit-learn's schedules.

@@ -231,7 +231,7 @@ def _reference(weights, biases, X, Y, activation, l2):
 def _variant(weights, biases, X, Y, activation, l2, mistake):
     """(loss, y_hat, gradients {name: array}) of the computation carrying one known mistake, or None
     where the mistake cannot run on these shapes (ŷ − y at a hidden layer of another width)."""
-    act, act_prime = ACTIVATIONS[activation]
+    act, act_prime = ACTIVATIONS[activation].function, ACTIVATIONS[activation].derivative
     n, L = len(X), len(weights)
     h, zs, hs = X, [], [X]
     for l, (W, b) in enumerate(zip(weights, biases)):
@@ -269,7 +269,7 @@ def _variant(weights, biases, X, Y, activation, l2, mistake):
             back = delta @ weights[l]
         z = zs[l - 1]
         if mistake.startswith("prime_of:"):
-            prime = ACTIVATIONS[mistake[len("prime_of:"):]][1](z)
+            prime = ACTIVATIONS[mistake[len("prime_of:"):]].derivative(z)
         elif mistake == "prime_on_h":
             prime = act_prime(hs[l])
         elif mistake == "act_not_prime":
