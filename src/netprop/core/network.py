@@ -95,8 +95,9 @@ class Network:
         Precision of the parameters and of every computation.
     init : {"default", "course"}
         ``default``: what the activation's record asks for: He weights and hidden biases 0.01 for
-        relu-like units, Glorot weights and zero biases for the others; output biases 0.  ``course``: the course's exercise, W uniform in
-        ±1/√fan_in and every bias 0.01 (netprop.teaching.course converts its flat vectors).
+        relu-like units, Glorot weights and zero biases for the others; output biases 0.
+        ``course``: the course's exercise, W uniform in ±1/√fan_in and every bias 0.01
+        (netprop.teaching.course converts its flat vectors).
 
     Attributes
     ----------
