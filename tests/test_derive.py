@@ -388,3 +388,12 @@ def test_html_labels_apart_and_nothing_off_the_page_in_chromium(tmp_path, sizes,
     # wide matrices scroll inside their own block; the page itself never scrolls sideways
     assert found["pageWidth"] <= found["viewWidth"]
     assert all(b[2] <= found["viewWidth"] for b in found["blocks"])
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_every_activation_is_set_by_its_records_latex_name(activation):
+    """The derivation's LaTeX names the hidden activation as its record does (h = act(z) and act'(z))."""
+    from netprop.core.activations import ACTIVATIONS as RECORDS
+
+    latex = derive(*seeded_inputs([2, 3, 2], activation=activation)).render("latex")
+    assert RECORDS[activation].latex + r"(z" in latex
