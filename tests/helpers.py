@@ -45,4 +45,5 @@ def torch_activation(name):
         "tanh": torch.tanh,
         "sigmoid": torch.sigmoid,
         "identity": lambda z: z,
+        "gelu": lambda z: F.gelu(z, approximate="tanh"),
     }[name]

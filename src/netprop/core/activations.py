@@ -10,6 +10,7 @@ the tests all read ``ACTIVATIONS``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -85,6 +86,22 @@ def identity_activation_prime(z):
     return np.ones_like(z)
 
 
+# GELU in its tanh form (Hendrycks & Gimpel; PyTorch's gelu(approximate="tanh")):
+# gelu(z) = ½ z (1 + tanh u),  u = √(2/π) (z + 0.044715 z³).
+_GELU_SCALE = math.sqrt(2 / math.pi)
+_GELU_CUBIC = 0.044715
+
+
+def gelu(z):
+    return 0.5 * z * (1 + np.tanh(_GELU_SCALE * (z + _GELU_CUBIC * z * z * z)))
+
+
+def gelu_prime(z):
+    # d/dz of ½ z (1 + tanh u) = ½ (1 + tanh u) + ½ z (1 − tanh² u) u',  u' = √(2/π) (1 + 3·0.044715 z²)
+    t = np.tanh(_GELU_SCALE * (z + _GELU_CUBIC * z * z * z))
+    return 0.5 * (1 + t) + 0.5 * z * (1 - t * t) * _GELU_SCALE * (1 + 3 * _GELU_CUBIC * z * z)
+
+
 ACTIVATIONS = {a.name: a for a in (
     Activation("relu", relu, relu_prime, init="he", hidden_bias=0.01, latex=r"\operatorname{relu}"),
     Activation("leaky_relu", leaky_relu, leaky_relu_prime, init="he", hidden_bias=0.01,
@@ -94,6 +111,7 @@ ACTIVATIONS = {a.name: a for a in (
                latex=r"\operatorname{sigmoid}", aliases=("logistic",)),
     Activation("identity", identity_activation, identity_activation_prime, init="glorot", hidden_bias=0.0,
                latex=r"\operatorname{identity}"),
+    Activation("gelu", gelu, gelu_prime, init="he", hidden_bias=0.01, latex=r"\operatorname{GELU}"),
 )}
 """name → Activation, in the order the CLI and the live lecture offer them."""
 
