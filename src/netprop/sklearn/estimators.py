@@ -238,6 +238,7 @@ class _BaseMLP(BaseEstimator):
                  warm_start=False, momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10,
                  max_fun=15000, callback=None):
+        """Store every parameter as given (scikit-learn's convention): they are checked when fit starts."""
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -415,6 +416,9 @@ class _BaseMLP(BaseEstimator):
                 self.best_validation_score_ = None
 
     def _fit(self, X, y, sample_weight=None, incremental=False):
+        """fit and partial_fit: check the parameters and data, start (or continue) the parameters, run the solver.
+
+        incremental: partial_fit's one epoch that keeps the fitted state; otherwise warm_start decides."""
         hidden = self._check_params()
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, Y, y_checked = self._validate_input(X, y, incremental, reset=first_pass)
@@ -531,6 +535,8 @@ class _BaseMLP(BaseEstimator):
         return X_train, Y_train, sw_train, (X_val, Y_val, sw_val)
 
     def _fit_stochastic(self, X, Y, y_checked, sample_weight, rng, incremental):
+        """scikit-learn's stochastic solvers: up to max_iter epochs of shuffled minibatches, each epoch
+        followed by its stopping rules; partial_fit (incremental) runs one epoch."""
         net = self._network()
         params = [p for W, b in zip(net.weights, net.biases) for p in (W, b)]
         if not incremental or not hasattr(self, "_optimizer"):
@@ -539,29 +545,16 @@ class _BaseMLP(BaseEstimator):
         if self.early_stopping:
             X, Y, sample_weight, validation = self._validation_split(X, Y, y_checked, sample_weight, rng)
         n = X.shape[0]
-        if self.batch_size == "auto":
-            batch = min(200, n)
-        else:
-            if self.batch_size > n:
-                warnings.warn(f"batch_size={self.batch_size} is larger than the {n} training samples; "
-                              f"using {n}", stacklevel=3)
-            batch = min(self.batch_size, n)
+        batch = self._minibatch_size(n)
         order = np.arange(n)
         self.n_iter_ = 0
         try:
             for _ in range(self.max_iter):
                 if self.shuffle:
                     rng.shuffle(order)           # scikit-learn's draws: the same minibatches as its MLP
-                total = 0.0
-                lr = self._optimizer.learning_rate
-                for start in range(0, n, batch):
-                    rows = order[start:start + batch] if self.shuffle else slice(start, start + batch)
-                    sw = None if sample_weight is None else sample_weight[rows]
-                    Xb = X[rows]
-                    total += self._minibatch_step(net, params, Xb, Y[rows], sw, lr) * Xb.shape[0]
+                self.loss_ = self._epoch(net, params, X, Y, sample_weight, order, batch)
                 self.n_iter_ += 1
                 self.t_ += n
-                self.loss_ = total / n
                 self.loss_curve_.append(self.loss_)
                 if self.verbose:
                     print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
@@ -569,16 +562,7 @@ class _BaseMLP(BaseEstimator):
                 self._optimizer.iteration_ends(self.t_)
                 if self.callback is not None:
                     self.callback(self, self.n_iter_, self.loss_)
-                if not all(np.isfinite(p).all() for p in params):
-                    break                        # diverged: more epochs cannot bring it back
-                if self._no_improvement_count > self.n_iter_no_change:
-                    what = "Validation score" if self.early_stopping else "Training loss"
-                    message = (f"{what} did not improve more than tol={self.tol:f} "
-                               f"for {self.n_iter_no_change} consecutive epochs.")
-                    if self._optimizer.trigger_stopping(message, self.verbose):
-                        break
-                    self._no_improvement_count = 0
-                if incremental:
+                if self._stops_after_epoch(params) or incremental:
                     break
                 if self.n_iter_ == self.max_iter:
                     warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and "
@@ -589,6 +573,41 @@ class _BaseMLP(BaseEstimator):
             # copies: a warm start trains coefs_ in place, and must not move the best it may come back to
             self.coefs_ = [C.copy() for C in self._best_coefs]
             self.intercepts_ = [b.copy() for b in self._best_intercepts]
+
+    def _minibatch_size(self, n):
+        """batch_size for n training examples: "auto" is min(200, n); a larger one is cut to n, with a warning."""
+        if self.batch_size == "auto":
+            return min(200, n)
+        if self.batch_size > n:
+            warnings.warn(f"batch_size={self.batch_size} is larger than the {n} training samples; "
+                          f"using {n}", stacklevel=4)
+        return min(self.batch_size, n)
+
+    def _epoch(self, net, params, X, Y, sample_weight, order, batch):
+        """One pass over the minibatches in `order` (consecutive rows when not shuffling); its mean loss."""
+        n = X.shape[0]
+        total = 0.0
+        lr = self._optimizer.learning_rate
+        for start in range(0, n, batch):
+            rows = order[start:start + batch] if self.shuffle else slice(start, start + batch)
+            sw = None if sample_weight is None else sample_weight[rows]
+            Xb = X[rows]
+            total += self._minibatch_step(net, params, Xb, Y[rows], sw, lr) * Xb.shape[0]
+        return total / n
+
+    def _stops_after_epoch(self, params):
+        """True when training ends here: the parameters diverged, or the stopping rule fired and the
+        schedule does not lower η instead (scikit-learn's adaptive rate)."""
+        if not all(np.isfinite(p).all() for p in params):
+            return True                          # diverged: more epochs cannot bring it back
+        if self._no_improvement_count > self.n_iter_no_change:
+            what = "Validation score" if self.early_stopping else "Training loss"
+            message = (f"{what} did not improve more than tol={self.tol:f} "
+                       f"for {self.n_iter_no_change} consecutive epochs.")
+            if self._optimizer.trigger_stopping(message, self.verbose):
+                return True
+            self._no_improvement_count = 0
+        return False
 
     def _update_no_improvement_count(self, net, validation):
         """scikit-learn's rule: count epochs whose score (or loss) did not improve on the best by tol."""
