@@ -375,6 +375,8 @@ def _factor_notes(d, name, l, L, n_top):
 
 
 def _backward_steps(d, simplifications, L):
+    """{"W1": [steps], "b1": …}: each gradient's chain from the derivation d, factor by factor, with the
+    lecture's simplification (simplifications[name]) as the step that checks it."""
     out = {}
     for l in range(1, L + 1):
         for name in (f"W{l}", f"b{l}"):

@@ -20,6 +20,7 @@ import numpy as np
 
 
 def _compile():
+    """The kernels compiled by Numba (cached on disk), or None without Numba or with NETPROP_NUMBA=0."""
     if os.environ.get("NETPROP_NUMBA", "1") == "0":
         return None
     try:

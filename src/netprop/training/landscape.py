@@ -241,6 +241,8 @@ class PlaneLoss:
     """
 
     def __init__(self, net, plane, X, labels, l2=0.0, dtype=np.float64):
+        """Set up the loss on the plane θ = centre + α·d1 + β·d2 for net on (X, labels): the directions, the
+        buffers each grid point reuses, and whether relu's in-place fast path applies."""
         if net.loss_name != "cross_entropy":
             raise ValueError("the loss landscape is drawn for cross-entropy networks")
         self.act = net.act

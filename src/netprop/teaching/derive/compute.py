@@ -53,6 +53,8 @@ class Derivation:
     """
 
     def __init__(self, net, x, y, strict=False):
+        """Compute every number of the derivation for net on one example x (d,) with target y: the forward
+        pass, each gradient's Jacobian chain and backprop formula, and central differences to check both."""
         check_size(net.layer_sizes)
         net = net.copy(dtype="float64")
         x = np.asarray(x, dtype=np.float64)
