@@ -127,7 +127,7 @@ def read_checkpoint(path):
     arrays, meta = load_arrays(path, require_checksum=True)
     if not isinstance(meta, dict) or "state" not in meta or "config" not in meta:
         raise ModelFileError(f"{path}: not a netprop checkpoint")
-    schema.check_checkpoint_meta(meta, str(path), ModelFileError)
+    schema.check_checkpoint_meta(meta, str(path), ModelFileError, TrainConfig.settings())
     try:
         TrainConfig.from_dict(meta["config"])
     except ValueError as exc:
