@@ -16,10 +16,11 @@ from urllib.parse import parse_qsl, urlencode
 
 import numpy as np
 
-from ..teaching.derive import MAX_LAYERS, MAX_UNITS, Derivation
+from ..teaching.derive import MAX_LAYERS, MAX_UNITS, Derivation, seeded_inputs
+from ..teaching.derive.compute import delta_names
 from ..core.activations import ACTIVATIONS
 from ..core.losses import LOSSES
-from ..teaching.jacobian import block_matrix, layer_names
+from ..teaching.jacobian import layer_names
 from ..core.network import Network
 
 MAX_ABS_VALUE = 1e6      # larger inputs or weights make a page of overflowing exponentials, not a lecture
@@ -184,12 +185,9 @@ def _target(raw, sizes, loss):
 
 
 def seeded_state(sizes, activation="relu", loss="cross_entropy", seed=0, strict=False):
-    """The state ``netprop derive`` shows for these settings: W, b from Network's seed; x, y drawn after."""
-    net = Network(sizes, activation=activation, loss=loss, seed=seed, dtype="float64")
-    rng = np.random.default_rng(seed)
-    x = np.round(rng.uniform(-1, 1, size=sizes[0]), 2)
-    c = sizes[-1]
-    y = int(rng.integers(0, c)) if loss == "cross_entropy" else np.round(rng.uniform(-1, 1, c), 2)
+    """The state ``netprop derive`` shows for these settings (derive's seeded_inputs: W, b from Network's
+    seed; x, y drawn after)."""
+    net, x, y = seeded_inputs(sizes, activation, loss, seed)
     return State(sizes=list(sizes), activation=activation, loss=loss, seed=seed, strict=strict,
                  x=x, y=y, weights=net.weights, biases=net.biases)
 
@@ -269,52 +267,6 @@ def state_to_query(state):
 def derivation(state):
     """netprop's Derivation of this state (the lecture's chain, or the strict one)."""
     return Derivation(state.network(), state.x, state.y, strict=state.strict)
-
-
-def _delta_names(L):
-    """δ of each layer as the slides name it: g (g1, g2, … when deeper) below, ŷ − y at the top."""
-    return ["g" if L == 2 else f"g{l}" for l in range(1, L)] + ["ŷ − y"]
-
-
-def _simplifications(net, state, deltas, names):
-    """Per parameter, the lecture's two steps from its chain to the shortcut, with numbers.
-
-    Hadamard (hidden layers): (δ_{l+1}ᵀ W_{l+1}) · diag(act'(z_l)) equals (δ_{l+1}ᵀ W_{l+1}) ⊙ act'(z_lᵀ).
-    Outer product (weights): reshape(δ_lᵀ · ∂z_l/∂W_l) equals δ_l h_{l-1}ᵀ.
-    """
-    cache = net.forward(state.x)
-    L = net.n_layers
-    z_names, h_names = layer_names(L)
-    inputs = [cache.x] + list(cache.h)
-    act = net.activation
-    out = {}
-    for l in range(1, L + 1):
-        steps = []
-        if l < L:
-            above = names[l]
-            above_t = f"({above})ᵀ" if " " in above else f"{above}ᵀ"
-            row = (deltas[l] @ net.weights[l])[None, :]
-            d = net.act_prime(cache.z[l - 1])
-            lhs, rhs = row @ np.diag(d), row * d
-            steps.append({"kind": "hadamard", "title": "diagonal Jacobian → Hadamard product",
-                          "lhs_formula": f"({above_t} W{l + 1}) · diag({act}'({z_names[l]}))",
-                          "rhs_formula": f"({above_t} W{l + 1}) ⊙ {act}'({z_names[l]}ᵀ)",
-                          "result": f"{names[l - 1]}ᵀ", "lhs": lhs.tolist(), "rhs": rhs.tolist(),
-                          "max_abs_difference": float(np.abs(lhs - rhs).max())})
-        g = names[l - 1]
-        g_t = f"({g})ᵀ" if " " in g else f"{g}ᵀ"
-        m = net.layer_sizes[l]
-        lhs = (deltas[l - 1][None, :] @ block_matrix(inputs[l - 1], m)).reshape(m, -1)
-        rhs = np.outer(deltas[l - 1], inputs[l - 1])
-        z_here = "z" + str(L) if l == L else z_names[l]
-        g_col = f"({g})" if " " in g else g
-        out[f"W{l}"] = steps + [{
-            "kind": "outer", "title": "block matrix → outer product",
-            "lhs_formula": f"reshape({g_t} · ∂{z_here}/∂W{l})", "rhs_formula": f"{g_col} {h_names[l - 1]}ᵀ",
-            "result": f"∇W{l} f", "lhs": lhs.tolist(), "rhs": rhs.tolist(),
-            "max_abs_difference": float(np.abs(lhs - rhs).max())}]
-        out[f"b{l}"] = list(steps)
-    return out
 
 
 def _forward_steps(state):
@@ -422,9 +374,8 @@ def lecture(state):
             raise ApiError(f"the strict chain cannot be shown here: ŷ{state.y} underflowed to {p_true:.3g}, so its "
                            f"first factor −y/ŷ is infinite (the lecture's chain, strict off, has no such division)")
     z_names, h_names = layer_names(L)
-    deltas = [np.asarray(d.gradients[f"b{l}"]["backprop"]) for l in range(1, L + 1)]
-    names = _delta_names(L)
-    simplifications = _simplifications(net, state, deltas, names)
+    names = delta_names(L)
+    simplifications = d.steps_to_shortcut           # derive's model holds them, per parameter
     return {
         "state": state.to_dict(),
         "query": state_to_query(state),
