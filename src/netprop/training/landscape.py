@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ..storage.models import atomic_write, save_arrays, write_json
+from ..storage.run_directory import REPORT
 
 SNAPSHOT_DIR = "trajectory"
 DIRECTIONS = ("pca", "random")
@@ -398,9 +399,9 @@ def landscape_for_run(run_dir, net, X, labels, directions="pca", resolution=25, 
     plots.plot_landscape_surface(alphas, betas, loss, plane.coords, path_loss, run_dir / "landscape_surface.png",
                                  what, title)
     plots.plot_landscape_contour(alphas, betas, loss, plane.coords, run_dir / "landscape_contour.png", what, title)
-    _write_report_section(run_dir / "report.md", result)
+    _write_report_section(run_dir / REPORT, result)
     result.files = ["landscape.safetensors", "landscape.json", "landscape_surface.png", "landscape_contour.png",
-                    "report.md"]
+                    REPORT]
     return result
 
 
