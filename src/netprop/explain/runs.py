@@ -1,4 +1,5 @@
-"""The run view's JSON API: one training run directory, read-only.
+"""The run view's JSON API: one run directory (written by training/train_run.py, its files named by
+storage/run_directory.py), read-only.
 
     GET /api/run/summary                 network, config, status, metrics, per-epoch history
     GET /api/run/first_layer?limit=      the rows of W1 (one hidden unit's weights on the inputs)

@@ -4,6 +4,9 @@ fit() is a plain loop a reader can follow: shuffle, slice a minibatch, forward, 
 Around it: a learning-rate schedule, optional augmentation, early stopping on the validation
 split, a checkpoint after every epoch (resumable bit for bit), and a stop at the first
 non-finite loss.  The test set never comes here.
+
+Arrays in, arrays out: fit() writes no files (its checkpoint is a callback).  train_run.py turns it
+into a run directory; TrainConfig, here, is every hyper-parameter of a run, described once.
 """
 
 from __future__ import annotations
