@@ -61,3 +61,20 @@ def error_line(stderr):
         lines = lines[:1]
     assert len(lines) == 1 and "error" in lines[0], stderr
     return lines[0]
+
+
+def torch_optimizer(name, groups, lr=0.1):
+    """The torch.optim optimizer each registered netprop optimizer must equal (same hyper-parameters):
+    the witness that tests looping over netprop.training.optimizers.OPTIMIZERS compare against
+    (test_fast.py checks that every registered name has one)."""
+    import torch
+
+    return {
+        "sgd": lambda: torch.optim.SGD(groups, lr=lr),
+        "momentum": lambda: torch.optim.SGD(groups, lr=lr, momentum=0.9),
+        "nesterov": lambda: torch.optim.SGD(groups, lr=lr, momentum=0.9, nesterov=True),
+        "adam": lambda: torch.optim.Adam(groups, lr=lr),
+    }[name]()
+
+
+TORCH_OPTIMIZER_NAMES = ("sgd", "momentum", "nesterov", "adam")

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import netprop
+from helpers import TORCH_OPTIMIZER_NAMES, torch_optimizer
 from netprop.training import step as fast
 from netprop.core.activations import ACTIVATIONS
 from netprop.core.losses import LOSSES
@@ -18,12 +19,6 @@ torch = pytest.importorskip("torch")
 # every registered activation, each with one of the losses in turn
 ACTIVATION_LOSS_PAIRS = [(a, list(LOSSES)[i % len(LOSSES)]) for i, a in enumerate(ACTIVATIONS)]
 
-TORCH_OPTIMIZERS = {
-    "sgd": lambda groups: torch.optim.SGD(groups, lr=0.1),
-    "momentum": lambda groups: torch.optim.SGD(groups, lr=0.1, momentum=0.9),
-    "nesterov": lambda groups: torch.optim.SGD(groups, lr=0.1, momentum=0.9, nesterov=True),
-    "adam": lambda groups: torch.optim.Adam(groups, lr=0.1),
-}
 
 
 @pytest.mark.parametrize("name", list(OPTIMIZERS))
@@ -52,8 +47,8 @@ def test_train_step_matches_torch_training_a_network(name, l2, blas, monkeypatch
     params = net.parameters()
     ours = make_optimizer(name, params)
     t_params = [torch.tensor(p.copy(), requires_grad=True) for p in params]
-    theirs = TORCH_OPTIMIZERS[name]([{"params": t_params[0::2], "weight_decay": l2},
-                                     {"params": t_params[1::2], "weight_decay": 0.0}])
+    theirs = torch_optimizer(name, [{"params": t_params[0::2], "weight_decay": l2},
+                                    {"params": t_params[1::2], "weight_decay": 0.0}])
     for step in range(5):
         lr = 0.1 / (1 + step)
         rows = rng.choice(16, size=8, replace=False)
@@ -164,7 +159,7 @@ def test_fast_cache_is_column_major_and_equal_to_forward(kernels, monkeypatch):
 def test_every_registered_optimizer_has_a_torch_witness():
     """The tests above loop over the registry and look each name up here: a new optimizer needs its
     torch.optim counterpart, or its update is checked against nothing independent."""
-    assert set(OPTIMIZERS) == set(TORCH_OPTIMIZERS)
+    assert set(OPTIMIZERS) == set(TORCH_OPTIMIZER_NAMES)
 
 
 class RMSprop(Optimizer):
