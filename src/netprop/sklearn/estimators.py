@@ -11,9 +11,11 @@ raises one; so a grid, a pipeline or a saved model carries over.  ``coefs_[l]`` 
 (in, out) matrix; the netprop Network that trains it (``network_``) holds its transpose
 Wₗ = coefs_[l]ᵀ, the lecture's (out, in) W, as a view of the same memory.
 
-netprop's additions: ``activation="leaky_relu"`` (and "sigmoid", the lecture's name for
-"logistic"), ``solver="momentum"`` and ``solver="nesterov"`` (SGD with heavy-ball or Nesterov
-momentum whatever ``nesterovs_momentum`` says), ``callback(estimator, epoch, loss)`` after every
+netprop's additions: every hidden activation core/activations.py holds (``"leaky_relu"``,
+``"gelu"``, and "sigmoid", the lecture's name for "logistic"); every optimizer
+training/optimizers.py registers as a ``solver`` (``"momentum"`` and ``"nesterov"``: SGD with
+heavy-ball or Nesterov momentum whatever ``nesterovs_momentum`` says; any other runs netprop's
+rule under scikit-learn's learning-rate schedules), ``callback(estimator, epoch, loss)`` after every
 epoch (every L-BFGS iteration), ``validation_loss_curve_`` beside ``validation_scores_``, a
 ``loss_curve_`` for lbfgs, and ``network_``.
 """
@@ -659,8 +661,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     Parameters and attributes are scikit-learn's (see its documentation, and the table in netprop's
     README).  Two classes train one logistic output, more classes a softmax, a label indicator
-    matrix (multilabel) one logistic output per label.  Additions: ``activation`` "leaky_relu" and
-    "sigmoid"; ``solver`` "momentum" and "nesterov"; ``callback(estimator, epoch, loss)``;
+    matrix (multilabel) one logistic output per label.  Additions: every netprop ``activation``
+    ("leaky_relu", "gelu", "sigmoid", …); every netprop optimizer as a ``solver`` ("momentum", "nesterov", …); ``callback(estimator, epoch, loss)``;
     ``validation_loss_curve_`` (cross-entropy) beside ``validation_scores_`` (accuracy).
     """
 
