@@ -662,7 +662,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     Parameters and attributes are scikit-learn's (see its documentation, and the table in netprop's
     README).  Two classes train one logistic output, more classes a softmax, a label indicator
     matrix (multilabel) one logistic output per label.  Additions: every netprop ``activation``
-    ("leaky_relu", "gelu", "sigmoid", …); every netprop optimizer as a ``solver`` ("momentum", "nesterov", …); ``callback(estimator, epoch, loss)``;
+    ("leaky_relu", "gelu", "sigmoid", …); every netprop optimizer as a ``solver`` ("momentum",
+    "nesterov", …); ``callback(estimator, epoch, loss)``;
     ``validation_loss_curve_`` (cross-entropy) beside ``validation_scores_`` (accuracy).
     """
 
