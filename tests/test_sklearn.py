@@ -372,6 +372,7 @@ def test_every_registered_activation_is_an_estimator_activation(activation):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf.fit(X, y)
+        logistic = MLPClassifier(activation="logistic", max_iter=2).fit(X, y)
     assert clf.network_.activation == activation
     assert clf.loss_curve_[-1] < clf.loss_curve_[0]
-    assert MLPClassifier(activation="logistic", max_iter=2).fit(X, y).network_.activation == "sigmoid"
+    assert logistic.network_.activation == "sigmoid"
