@@ -17,7 +17,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from pathlib import Path
 
 from .models import CONFIG_FILE, MODEL_FILE, atomic_write, read_safetensors_header
 
@@ -33,11 +32,6 @@ HISTORY_COLUMNS = ["epoch", "train_loss", "train_accuracy", "val_loss", "val_acc
 
 # A checkpoint's metadata is a few KiB per hundred epochs; this bounds what a header read may allocate.
 MAX_CHECKPOINT_HEADER = 64 << 20
-
-
-def checkpoint_path(run_dir):
-    """run_dir's checkpoint file (which may not exist yet)."""
-    return Path(run_dir) / CHECKPOINT
 
 
 def write_history(path, history):
