@@ -32,6 +32,23 @@ def fashion_mnist_or_skip():
         pytest.skip(f"Fashion-MNIST not installed: {exc}")
 
 
+def torch_activation(name):
+    """The torch function each registered hidden activation must equal: the independent witness that
+    tests looping over netprop.core.activations.ACTIVATIONS compare against (test_functions.py checks
+    that every record has one)."""
+    import torch
+
+    F = torch.nn.functional
+    return {
+        "relu": F.relu,
+        "leaky_relu": lambda z: F.leaky_relu(z, negative_slope=0.01),
+        "tanh": torch.tanh,
+        "sigmoid": torch.sigmoid,
+        "identity": lambda z: z,
+        "gelu": lambda z: F.gelu(z, approximate="tanh"),
+    }[name]
+
+
 def error_line(stderr):
     """The one line naming the problem in netprop's stderr, after checking that nothing else is there.
 
@@ -44,3 +61,20 @@ def error_line(stderr):
         lines = lines[:1]
     assert len(lines) == 1 and "error" in lines[0], stderr
     return lines[0]
+
+
+def torch_optimizer(name, groups, lr=0.1):
+    """The torch.optim optimizer each registered netprop optimizer must equal (same hyper-parameters):
+    the witness that tests looping over netprop.training.optimizers.OPTIMIZERS compare against
+    (test_fast.py checks that every registered name has one)."""
+    import torch
+
+    return {
+        "sgd": lambda: torch.optim.SGD(groups, lr=lr),
+        "momentum": lambda: torch.optim.SGD(groups, lr=lr, momentum=0.9),
+        "nesterov": lambda: torch.optim.SGD(groups, lr=lr, momentum=0.9, nesterov=True),
+        "adam": lambda: torch.optim.Adam(groups, lr=lr),
+    }[name]()
+
+
+TORCH_OPTIMIZER_NAMES = ("sgd", "momentum", "nesterov", "adam")

@@ -15,6 +15,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import netprop
+import netprop.core.activations
 from netprop.teaching.derive import MAX_LAYERS, MAX_UNITS, ParamsError, derive, load_params, seeded_inputs
 
 CASES = [
@@ -287,7 +288,7 @@ def test_one_output_class():
 
 # --- readable at every size derive accepts ---------------------------------------------------------
 
-ACTIVATIONS = ["relu", "leaky_relu", "tanh", "sigmoid"]
+ACTIVATIONS = list(netprop.core.activations.ACTIVATIONS)   # every registered activation
 sizes_strategy = st.lists(st.integers(1, MAX_UNITS), min_size=2, max_size=MAX_LAYERS + 1)
 
 
@@ -422,3 +423,12 @@ def test_a_chunked_block_matrix_keeps_its_columns_in_line():
                 padded = re.sub(r"\\hphantom\{([^}]*)\}\{([^}]*)\}", r"\1\2", cell.strip())
                 make_up.add((padded.count("-"), sum(c.isdigit() for c in padded), padded.count(".")))
         assert len(make_up) == 1, make_up
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_every_activation_is_set_by_its_records_latex_name(activation):
+    """The derivation's LaTeX names the hidden activation as its record does (h = act(z) and act'(z))."""
+    from netprop.core.activations import ACTIVATIONS as RECORDS
+
+    latex = derive(*seeded_inputs([2, 3, 2], activation=activation)).render("latex")
+    assert RECORDS[activation].latex + r"(z" in latex

@@ -8,21 +8,20 @@ import numpy as np
 import pytest
 
 import netprop
+from helpers import TORCH_OPTIMIZER_NAMES, torch_optimizer
 from netprop.training import step as fast
-from netprop.training.optimizers import make_optimizer
+from netprop.core.activations import ACTIVATIONS
+from netprop.core.losses import LOSSES
+from netprop.training.optimizers import OPTIMIZERS, Optimizer, make_optimizer
 
 torch = pytest.importorskip("torch")
 
-
-TORCH_OPTIMIZERS = {
-    "sgd": lambda groups: torch.optim.SGD(groups, lr=0.1),
-    "momentum": lambda groups: torch.optim.SGD(groups, lr=0.1, momentum=0.9),
-    "nesterov": lambda groups: torch.optim.SGD(groups, lr=0.1, momentum=0.9, nesterov=True),
-    "adam": lambda groups: torch.optim.Adam(groups, lr=0.1),
-}
+# every registered activation, each with one of the losses in turn
+ACTIVATION_LOSS_PAIRS = [(a, list(LOSSES)[i % len(LOSSES)]) for i, a in enumerate(ACTIVATIONS)]
 
 
-@pytest.mark.parametrize("name", list(TORCH_OPTIMIZERS))
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
 @pytest.mark.parametrize("l2", [0.0, 0.05])
 @pytest.mark.parametrize("blas", ["direct", "numpy"])
 def test_train_step_matches_torch_training_a_network(name, l2, blas, monkeypatch):
@@ -48,8 +47,8 @@ def test_train_step_matches_torch_training_a_network(name, l2, blas, monkeypatch
     params = net.parameters()
     ours = make_optimizer(name, params)
     t_params = [torch.tensor(p.copy(), requires_grad=True) for p in params]
-    theirs = TORCH_OPTIMIZERS[name]([{"params": t_params[0::2], "weight_decay": l2},
-                                     {"params": t_params[1::2], "weight_decay": 0.0}])
+    theirs = torch_optimizer(name, [{"params": t_params[0::2], "weight_decay": l2},
+                                    {"params": t_params[1::2], "weight_decay": 0.0}])
     for step in range(5):
         lr = 0.1 / (1 + step)
         rows = rng.choice(16, size=8, replace=False)
@@ -80,7 +79,7 @@ def use_kernels(kind, monkeypatch):
         monkeypatch.setattr(_kernels, "WORTH_FROM", 1)      # these small arrays go to the kernels too
 
 
-@pytest.mark.parametrize("name", list(TORCH_OPTIMIZERS))
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
 @pytest.mark.parametrize("kernels", ["numba", "numpy"])
 def test_fused_update_equals_plain_step_in_float32(name, kernels, monkeypatch):
     """The fused float32 update against ∇W formed on its own, then the plain step (the same δ).
@@ -111,9 +110,8 @@ def test_fused_update_equals_plain_step_in_float32(name, kernels, monkeypatch):
 
 
 
-@pytest.mark.parametrize("name", ["sgd", "momentum", "nesterov", "adam"])
-@pytest.mark.parametrize("activation, loss", [("relu", "cross_entropy"), ("tanh", "mse"),
-                                              ("leaky_relu", "cross_entropy"), ("sigmoid", "mse")])
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+@pytest.mark.parametrize("activation, loss", ACTIVATION_LOSS_PAIRS)
 @pytest.mark.parametrize("blas", ["direct", "numpy"])
 @pytest.mark.parametrize("kernels", ["numba", "numpy"])
 def test_train_step_equals_reference_path_in_float64(name, activation, loss, blas, kernels, monkeypatch):
@@ -156,3 +154,60 @@ def test_fast_cache_is_column_major_and_equal_to_forward(kernels, monkeypatch):
     assert cache.z[0].shape == (32, 64) and cache.z[0].flags.f_contiguous
     for a, b in zip(cache.z + cache.h + [cache.y_hat], ref.z + ref.h + [ref.y_hat]):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_every_registered_optimizer_has_a_torch_witness():
+    """The tests above loop over the registry and look each name up here: a new optimizer needs its
+    torch.optim counterpart, or its update is checked against nothing independent."""
+    assert set(OPTIMIZERS) == set(TORCH_OPTIMIZER_NAMES)
+
+
+class RMSprop(Optimizer):
+    """An optimizer written as a user adds one: a name, step() and nothing else (PyTorch's rule:
+    v ← α v + (1−α) g²,  θ ← θ − lr·g / (√v + ε))."""
+
+    name = "rmsprop"
+
+    def __init__(self, params, alpha=0.99, eps=1e-8):
+        self.alpha, self.eps = alpha, eps
+        self.v = [np.zeros_like(p) for p in params]
+
+    def step(self, params, grads, lr):
+        for p, g, v in zip(params, grads, self.v):
+            v *= self.alpha
+            v += (1 - self.alpha) * g * g
+            p -= lr * g / (np.sqrt(v) + self.eps)
+
+
+def test_an_optimizer_added_as_one_class_trains_everywhere(monkeypatch):
+    """One class in the registry is enough: make_optimizer, TrainConfig, the training step (through
+    the base class's update_from_deltas) and scikit-learn's solver all take it, and the training step
+    moves the parameters as torch.optim.RMSprop fed by autograd does."""
+    from netprop.sklearn import MLPClassifier
+    from netprop.training.fit import TrainConfig
+
+    monkeypatch.setitem(OPTIMIZERS, "rmsprop", RMSprop)
+    assert TrainConfig(optimizer="rmsprop").optimizer == "rmsprop"
+    F = torch.nn.functional
+    rng = np.random.default_rng(8)
+    net = netprop.Network([5, 7, 3], activation="tanh", seed=2)
+    X = rng.normal(size=(10, 5))
+    labels = rng.integers(0, 3, size=10)
+    params = net.parameters()
+    ours = make_optimizer("rmsprop", params)
+    t_params = [torch.tensor(p.copy(), requires_grad=True) for p in params]
+    theirs = torch.optim.RMSprop([{"params": t_params[0::2], "weight_decay": 0.01},
+                                  {"params": t_params[1::2], "weight_decay": 0.0}], lr=0.01)
+    for _ in range(4):
+        fast.train_step(net, ours, X, np.eye(3)[labels], 0.01, 0.01, params)
+        theirs.zero_grad()
+        z = F.linear(torch.tanh(F.linear(torch.tensor(X), t_params[0], t_params[1])), t_params[2], t_params[3])
+        F.cross_entropy(z, torch.tensor(labels)).backward()
+        theirs.step()
+    for p, t in zip(params, t_params):
+        np.testing.assert_allclose(p, t.detach().numpy(), rtol=1e-10, atol=1e-13)
+
+    clf = MLPClassifier(hidden_layer_sizes=(4,), solver="rmsprop", max_iter=3, random_state=0)
+    with pytest.warns(Warning):                                   # 3 epochs: scikit-learn's ConvergenceWarning
+        clf.fit(X, labels)
+    assert len(clf.loss_curve_) == 3 and clf.loss_curve_[-1] < clf.loss_curve_[0]

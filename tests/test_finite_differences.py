@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import netprop
+from netprop.core.activations import ACTIVATIONS
 from conftest import close_rel
 
 
@@ -27,7 +28,7 @@ def packed(grads):
     return np.concatenate([p.ravel() for W, b in zip(grads.weights, grads.biases) for p in (W, b)])
 
 
-@pytest.mark.parametrize("activation", ["relu", "leaky_relu", "tanh", "sigmoid"])
+@pytest.mark.parametrize("activation", list(ACTIVATIONS))
 @pytest.mark.parametrize("loss", ["cross_entropy", "mse"])
 @pytest.mark.parametrize("sizes", [[4, 3], [5, 4, 3], [6, 5, 4, 3], [3, 4, 4, 4, 2]])
 @pytest.mark.parametrize("l2", [0.0, 0.1])

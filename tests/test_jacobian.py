@@ -4,10 +4,11 @@ import numpy as np
 import pytest
 
 import netprop
+from netprop.core.activations import ACTIVATIONS
 
 
 @pytest.mark.parametrize("sizes", [[3, 2, 3], [2, 2, 3], [5, 4, 3], [4, 3, 3, 2], [3, 4, 2, 3, 2]])
-@pytest.mark.parametrize("activation", ["relu", "leaky_relu", "tanh", "sigmoid"])
+@pytest.mark.parametrize("activation", list(ACTIVATIONS))
 @pytest.mark.parametrize("loss", ["cross_entropy", "mse"])
 def test_chain_equals_backward(sizes, activation, loss):
     rng = np.random.default_rng(sum(sizes))

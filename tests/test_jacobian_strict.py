@@ -5,18 +5,17 @@ import pytest
 import torch
 
 import netprop
+from helpers import torch_activation
 
 
 def _torch_forward(net, x):
     """z⁽ˡ⁾ and h⁽ˡ⁾ recomputed in torch from the same parameters, as leaves we can differentiate."""
-    acts = {"relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid,
-            "leaky_relu": lambda t: torch.nn.functional.leaky_relu(t, 0.01)}
     h = torch.tensor(x)
     zs, hs = [], [h]
     for l, (W, b) in enumerate(zip(net.weights, net.biases), start=1):
         z = torch.tensor(W) @ h + torch.tensor(b)
         zs.append(z)
-        h = acts[net.activation](z) if l < net.n_layers else z
+        h = torch_activation(net.activation)(z) if l < net.n_layers else z
         hs.append(h)
     return zs, hs
 

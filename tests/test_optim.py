@@ -5,24 +5,20 @@ import math
 import numpy as np
 import pytest
 
-from netprop.training.optimizers import SGD, Adam, learning_rate, make_optimizer
+from helpers import torch_optimizer
+from netprop.training.optimizers import OPTIMIZERS, SGD, Adam, learning_rate, make_optimizer
 
 torch = pytest.importorskip("torch")
 
 
-@pytest.mark.parametrize("name, torch_opt", [
-    ("sgd", lambda ps, lr: torch.optim.SGD(ps, lr=lr)),
-    ("momentum", lambda ps, lr: torch.optim.SGD(ps, lr=lr, momentum=0.9)),
-    ("nesterov", lambda ps, lr: torch.optim.SGD(ps, lr=lr, momentum=0.9, nesterov=True)),
-    ("adam", lambda ps, lr: torch.optim.Adam(ps, lr=lr)),
-])
-def test_updates_match_torch_optim(name, torch_opt):
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_updates_match_torch_optim(name):
     rng = np.random.default_rng(0)
     # one parameter larger than optim.BLOCKED_ABOVE, so the cache-blocked path is checked too
     params = [rng.normal(size=(4, 3)), rng.normal(size=(4,)), rng.normal(size=(600, 500))]
     t_params = [torch.tensor(p.copy(), requires_grad=True) for p in params]
     ours = make_optimizer(name, params)
-    theirs = torch_opt(t_params, 0.1)
+    theirs = torch_optimizer(name, t_params, 0.1)
     for step in range(6):
         grads = [rng.normal(size=p.shape) for p in params]
         lr = 0.1 / (1 + step)                 # a changing learning rate, as schedules give

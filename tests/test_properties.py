@@ -5,9 +5,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import netprop
+from netprop.core.activations import ACTIVATIONS
 
 sizes_st = st.lists(st.integers(1, 12), min_size=2, max_size=5)
-activation_st = st.sampled_from(["relu", "leaky_relu", "tanh", "sigmoid"])
+activation_st = st.sampled_from(list(ACTIVATIONS))
 dtype_st = st.sampled_from(["float32", "float64"])
 
 

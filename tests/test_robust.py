@@ -461,6 +461,28 @@ def test_tampered_checkpoint_metadata_is_refused(tmp_path):
             train_run(out, resume=True)
 
 
+
+def test_the_checkpoint_schema_covers_every_trainconfig_field(tmp_path):
+    """The schema is generated from TrainConfig's fields: each field, set to a value of the wrong kind
+    (or a name no registry holds), is refused naming that field, and a field removed is missed."""
+    from dataclasses import fields
+
+    from netprop.training.fit import TrainConfig
+
+    npz = small_npz(tmp_path / "d.npz")
+    out = interrupted_run(tmp_path, npz)
+    arrays, meta = read_checkpoint(out / CHECKPOINT)
+    for f in fields(TrainConfig):
+        wrong = "rmsprop" if f.metadata["choices"] is not None else ("wide" if f.name != "augment" else 1)
+        for edit in (lambda m, name=f.name, wrong=wrong: m["config"].update({name: wrong}),
+                     lambda m, name=f.name: m["config"].pop(name)):
+            tampered = json.loads(json.dumps(meta))
+            edit(tampered)
+            save_arrays(out / CHECKPOINT, arrays, tampered)
+            with pytest.raises(ModelFileError, match=rf"field config\.{f.name} "):
+                read_checkpoint(out / CHECKPOINT)
+
+
 def test_tune_without_dask_says_what_to_install(tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)      # import distributed now fails
     line = one_line_error(capsys, main(["tune", "--scheduler", "tcp://127.0.0.1:8786", "--out",

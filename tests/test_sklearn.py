@@ -365,3 +365,18 @@ def test_warm_start_keeps_the_best_weights_it_may_return_to():
     assert max(np.nan_to_num(clf.validation_scores_[n_scores:], nan=0.0)) <= first_best
     for a, b in zip(clf.coefs_, best):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("activation", list(__import__("netprop.core.activations").core.activations.ACTIVATIONS))
+def test_every_registered_activation_is_an_estimator_activation(activation):
+    """scikit-learn's alias map is read off the registry: each activation trains (its loss falls), and
+    "logistic" is sigmoid's alias."""
+    X, y = blobs(n=120, d=4)
+    clf = MLPClassifier(hidden_layer_sizes=(6,), activation=activation, solver="lbfgs", max_iter=30, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+        logistic = MLPClassifier(activation="logistic", max_iter=2).fit(X, y)
+    assert clf.network_.activation == activation
+    assert clf.loss_curve_[-1] < clf.loss_curve_[0]
+    assert logistic.network_.activation == "sigmoid"

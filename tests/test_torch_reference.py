@@ -5,16 +5,12 @@ import pytest
 
 import netprop
 from conftest import close_rel
+from helpers import torch_activation
+from netprop.core.activations import ACTIVATIONS
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
-TORCH_ACT = {
-    "relu": F.relu,
-    "leaky_relu": lambda z: F.leaky_relu(z, negative_slope=0.01),
-    "tanh": torch.tanh,
-    "sigmoid": torch.sigmoid,
-}
 
 
 def torch_loss_and_grads(net, X, y, l2):
@@ -24,7 +20,7 @@ def torch_loss_and_grads(net, X, y, l2):
     h = torch.tensor(X, dtype=torch.float64)
     for l, (W, b) in enumerate(zip(Ws, bs)):
         z = F.linear(h, W, b)
-        h = TORCH_ACT[net.activation](z) if l < len(Ws) - 1 else z
+        h = torch_activation(net.activation)(z) if l < len(Ws) - 1 else z
     if net.loss_name == "cross_entropy":
         target = torch.tensor(y)
         loss = F.cross_entropy(z, target if target.ndim == 1 else target.to(torch.float64))
@@ -40,9 +36,9 @@ def random_case(seed):
     rng = np.random.default_rng(seed)
     n_layers = int(rng.integers(1, 5))
     sizes = [int(s) for s in rng.integers(1, 51, size=n_layers + 1)]
-    activation = ["relu", "leaky_relu", "tanh", "sigmoid"][seed % 4]
-    loss = ["cross_entropy", "mse"][(seed // 4) % 2]
-    l2 = [0.0, 0.1][(seed // 8) % 2]
+    activation = list(ACTIVATIONS)[seed % len(ACTIVATIONS)]
+    loss = ["cross_entropy", "mse"][(seed // len(ACTIVATIONS)) % 2]
+    l2 = [0.0, 0.1][(seed // (2 * len(ACTIVATIONS))) % 2]
     if loss == "cross_entropy":
         sizes[-1] = max(sizes[-1], 2)
     n = int(rng.integers(1, 33))
@@ -74,7 +70,7 @@ def test_gradients_match_torch_autograd(seed):
 def test_every_combination_is_covered():
     seen = {(random_case(s)[0].activation, random_case(s)[0].loss_name, random_case(s)[3])
             for s in range(64)}
-    assert len(seen) == 4 * 2 * 2
+    assert len(seen) == len(ACTIVATIONS) * 2 * 2      # 64 cases cover up to 16 activations
 
 
 def test_one_example_as_column_vector_matches_torch(rng):

@@ -18,7 +18,8 @@ def resume_flags():
 def check_resume_flags(args, out_dir):
     """Refuse flags given beside --resume that differ from the checkpoint's (they would be ignored)."""
     from ..storage.models import ModelFileError
-    from ..training.train_run import CHECKPOINT, read_checkpoint
+    from ..storage.run_directory import CHECKPOINT
+    from ..training.train_run import read_checkpoint
 
     try:
         _, meta = read_checkpoint(out_dir / CHECKPOINT)
@@ -46,7 +47,8 @@ def check_resume_flags(args, out_dir):
 
 def saved_epochs(out_dir):
     """The epoch count of the run being resumed in out_dir."""
-    from ..training.train_run import CHECKPOINT, read_checkpoint
+    from ..storage.run_directory import CHECKPOINT
+    from ..training.train_run import read_checkpoint
 
     _, meta = read_checkpoint(Path(out_dir) / CHECKPOINT)
     return meta["config"]["epochs"]

@@ -69,7 +69,7 @@ def add_parser(sub):
 
 def _run_plan(args):
     """(run directory, TrainConfig, data source) of a new run; (run directory, None, None) to resume."""
-    from ..training.train_run import CHECKPOINT
+    from ..storage.run_directory import CHECKPOINT
     from ..training.fit import TrainConfig
 
     if args.out is not None and not args.out.strip():
@@ -91,7 +91,8 @@ def _run_plan(args):
 def cmd_train(args):
     """Train (or resume) a run; exit 0, 130 on Ctrl-C (checkpoint kept), 3 when training diverged."""
     from ..storage.models import ModelFileError
-    from ..training.train_run import CHECKPOINT, train_run, verified_checkpoint_epoch
+    from ..storage.run_directory import CHECKPOINT
+    from ..training.train_run import train_run, verified_checkpoint_epoch
     from ..training.fit import TrainingDiverged
 
     out_dir, config, source = _run_plan(args)

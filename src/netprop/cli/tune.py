@@ -40,7 +40,7 @@ def add_parser(sub):
                    help="random search with N settings (default 12)")
     g.add_argument("--grid", action="store_true",
                    help="grid: hidden 30,50,100 × lr 0.01,0.05,0.2 × l2 0,1e-4 (batch 64, 10 epochs)")
-    p.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd",
+    p.add_argument("--optimizer", choices=list(OPTIMIZERS), default="sgd",
                    help="update rule of every trial (default sgd, the course's minibatch SGD)")
     p.add_argument("--subset", type=positive_int, metavar="N",
                    help="train each trial on N examples of the training split, as train --subset "

@@ -1,13 +1,37 @@
-"""The output layer: softmax, and the losses with the output activation each pairs with.
+"""The output layer: softmax, and the losses, each one record with the output activation it pairs with.
 
-The losses take the *pre-activation* of the output layer (the logits z⁽ᴸ⁾), not ŷ, so that they
-can be computed stably: log-softmax via log-sum-exp never takes the log of a probability that
-underflowed to 0.
+A ``Loss`` holds everything netprop knows about one loss, so that adding one is one record here:
+the output activation ŷ = out(z⁽ᴸ⁾), the loss itself, what its targets are, and how the lecture
+writes it.  The losses take the *pre-activation* of the output layer (the logits z⁽ᴸ⁾), not ŷ,
+so that they can be computed stably: log-softmax via log-sum-exp never takes the log of a
+probability that underflowed to 0.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Callable
+
 import numpy as np
+
+@dataclass(frozen=True)
+class Loss:
+    """One loss with its output layer; each pairs the two so that ∂f/∂z⁽ᴸ⁾ = (ŷ − y)/n, the lecture's δ_L.
+
+    output(z): ŷ from the logits z⁽ᴸ⁾ (n, c); output_name: its name in the derivation's formulas.
+    function(logits, Y): the mean loss from the logits and dense targets Y (n, c).
+    class_targets: targets are classes (integer labels or one-hot rows), not real numbers.
+    formula: the loss of one example as the lecture writes it; description: the output and loss in words.
+    """
+
+    name: str
+    output: Callable
+    output_name: str
+    function: Callable
+    class_targets: bool
+    formula: str
+    description: str
+
 
 def softmax(logits):
     """Row-wise softmax of (n, c) logits (or one (c,) vector); stable for any finite input."""
@@ -53,9 +77,11 @@ def identity(z):
     return z
 
 
-# Each loss: (output activation turning logits into ŷ, loss from logits and targets).
-# Both pair with their output so that ∂f/∂z⁽ᴸ⁾ = (ŷ - y)/n, the lecture's δ_L.
-LOSSES = {
-    "cross_entropy": (softmax, cross_entropy),
-    "mse": (identity, mse),
-}
+LOSSES = {loss.name: loss for loss in (
+    Loss("cross_entropy", softmax, "softmax", cross_entropy, class_targets=True,
+         formula="−Σ_k y_k log ŷ_k", description="softmax output with cross-entropy"),
+    # mse's ŷ is the logits themselves, so the loss from the logits is mse(z, Y)
+    Loss("mse", identity, "identity", mse, class_targets=False,
+         formula="½ ‖ŷ − y‖²", description="identity output with half squared error"),
+)}
+"""name → Loss."""

@@ -83,8 +83,9 @@ class Network:
     layer_sizes : list of int
         ``[d, m, c]`` is the lecture's 3-layer network (d inputs, m hidden units, c outputs);
         ``[d, m1, m2, c]`` adds a hidden layer, and so on.
-    activation : {"relu", "leaky_relu", "tanh", "sigmoid"}
-        The hidden layers' activation (leaky_relu has slope 0.01).
+    activation : str
+        The hidden layers' activation, a name in ``netprop.core.activations.ACTIVATIONS``: "relu",
+        "leaky_relu" (slope 0.01), "tanh", "sigmoid", "identity", ….
     loss : {"cross_entropy", "mse"}
         ``cross_entropy``: softmax output, mean cross-entropy.
         ``mse``: identity output, f = (1/2n) Σ ‖ŷ - y‖².
@@ -93,9 +94,10 @@ class Network:
     dtype : "float64" or "float32"
         Precision of the parameters and of every computation.
     init : {"default", "course"}
-        ``default``: He (relu, leaky_relu) or Glorot (tanh, sigmoid) weights, zero biases but
-        0.01 on relu hidden layers.  ``course``: the course's exercise, W uniform in
-        ±1/√fan_in and every bias 0.01 (netprop.teaching.course converts its flat vectors).
+        ``default``: what the activation's record asks for: He weights and hidden biases 0.01 for
+        relu-like units, Glorot weights and zero biases for the others; output biases 0.
+        ``course``: the course's exercise, W uniform in ±1/√fan_in and every bias 0.01
+        (netprop.teaching.course converts its flat vectors).
 
     Attributes
     ----------
@@ -111,8 +113,10 @@ class Network:
         self.activation = validation.choice(activation, ACTIVATIONS, "activation")
         self.loss_name = validation.choice(loss, LOSSES, "loss")
         self.dtype = validation.dtype(dtype)
-        self.act, self.act_prime = ACTIVATIONS[activation]
-        self.output, self.data_loss = LOSSES[loss]
+        act, out = ACTIVATIONS[activation], LOSSES[loss]
+        self.act, self.act_prime = act.function, act.derivative
+        # data_loss(logits, Y): the mean loss from z⁽ᴸ⁾ (for mse, ŷ is z⁽ᴸ⁾ itself)
+        self.output, self.data_loss = out.output, out.function
         self.init = validation.choice(init, INITS, "init")
         self.seed = seed
         self.weights, self.biases = initial_parameters(self.layer_sizes, activation, init, seed, self.dtype)
@@ -213,7 +217,7 @@ class Network:
         """The loss of a forward cache (no new forward pass): mean data loss + L2 penalty."""
         cache = cache.rows()
         Y = self.targets(y, cache.x.shape[0])
-        data = self.data_loss(cache.z[-1] if self.loss_name == "cross_entropy" else cache.y_hat, Y)
+        data = self.data_loss(cache.z[-1], Y)
         return data + self.l2_penalty(validation.l2(l2))
 
     def loss(self, x, y, l2=0.0):

@@ -44,6 +44,8 @@ def read_idx(path):
 
 
 def _read_idx_stream(fh, path, file_size, compressed):
+    """The array in an IDX stream (fh at its start): magic number, dimensions, then the data, each checked
+    against the file's size before anything is allocated; compressed says file_size is not the data's."""
     magic = fh.read(4)
     if len(magic) < 4:
         raise DataError(f"{path}: too short to be an IDX file ({len(magic)} bytes)")

@@ -16,7 +16,8 @@ from urllib.parse import parse_qsl, urlencode
 
 import numpy as np
 
-from ..teaching.derive import MAX_LAYERS, MAX_UNITS, Derivation
+from ..teaching.derive import MAX_LAYERS, MAX_UNITS, Derivation, seeded_inputs
+from ..teaching.derive.compute import delta_names
 from ..core.activations import ACTIVATIONS
 from ..core.losses import LOSSES
 from ..teaching.derive.tex import tex
@@ -188,12 +189,9 @@ def _target(raw, sizes, loss):
 
 
 def seeded_state(sizes, activation="relu", loss="cross_entropy", seed=DEFAULT_SEED, strict=False):
-    """The state ``netprop derive`` shows for these settings: W, b from Network's seed; x, y drawn after."""
-    net = Network(sizes, activation=activation, loss=loss, seed=seed, dtype="float64")
-    rng = np.random.default_rng(seed)
-    x = np.round(rng.uniform(-1, 1, size=sizes[0]), 2)
-    c = sizes[-1]
-    y = int(rng.integers(0, c)) if loss == "cross_entropy" else np.round(rng.uniform(-1, 1, c), 2)
+    """The state ``netprop derive`` shows for these settings (derive's seeded_inputs: W, b from Network's
+    seed; x, y drawn after)."""
+    net, x, y = seeded_inputs(sizes, activation, loss, seed)
     return State(sizes=list(sizes), activation=activation, loss=loss, seed=seed, strict=strict,
                  x=x, y=y, weights=net.weights, biases=net.biases)
 
@@ -275,11 +273,6 @@ def derivation(state):
     return Derivation(state.network(), state.x, state.y, strict=state.strict)
 
 
-def _delta_names(L):
-    """δ of each layer as the slides name it: g (g1, g2, … when deeper) below, ŷ − y at the top."""
-    return ["g" if L == 2 else f"g{l}" for l in range(1, L)] + ["ŷ − y"]
-
-
 def _transposed(name):
     return f"({name})ᵀ" if " " in name else f"{name}ᵀ"
 
@@ -352,6 +345,8 @@ def _factor_lights(name, l, L, n_top):
 
 
 def _forward_steps(state):
+    """Forward propagation one equation a step: z_l = W_l h_{l-1} + b_l, then h_l = act(z_l) or ŷ = softmax(z_L),
+    each with the nodes and edges the diagram lights."""
     L = len(state.sizes) - 1
     z_names, h_names = layer_names(L)
     out_act = "softmax" if state.loss == "cross_entropy" else "identity"
@@ -412,6 +407,8 @@ def _factor_notes(d, name, l, L, n_top):
 
 
 def _backward_steps(d, simplifications, L):
+    """{"W1": [steps], "b1": …}: each gradient's chain from the derivation d, factor by factor, with the
+    lecture's simplification (simplifications[name]) as the step that checks it."""
     out = {}
     for l in range(1, L + 1):
         for name in (f"W{l}", f"b{l}"):
@@ -491,7 +488,8 @@ def lecture(state):
                            f"first factor −y/ŷ is infinite (the lecture's chain, strict off, has no such division)")
     z_names, h_names = layer_names(L)
     deltas = [np.asarray(d.gradients[f"b{l}"]["backprop"]) for l in range(1, L + 1)]
-    names = _delta_names(L)
+    names = delta_names(L)
+    # derive's steps_to_shortcut, with each step's operands beside it for the page to show
     simplifications = _simplifications(net, state, deltas, names)
     return {
         "state": state.to_dict(),

@@ -1,4 +1,5 @@
-"""The run view's JSON API: one training run directory, read-only.
+"""The run view's JSON API: one run directory (written by training/train_run.py, its files named by
+storage/run_directory.py), read-only.
 
     GET /api/run/summary                 network, config, status, metrics, per-epoch history
     GET /api/run/first_layer?limit=      the rows of W1 (one hidden unit's weights on the inputs)
@@ -23,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import csv
 import json
 import math
 import threading
@@ -39,10 +39,12 @@ from starlette.routing import Route
 
 from ..data import DataError
 from ..storage.models import ModelFileError, load_model
-from ..training.train_run import CHECKPOINT, HISTORY_COLUMNS, build_network
+from ..storage.run_directory import (CHECKPOINT, CONFIG, HISTORY, HISTORY_COLUMNS, METRICS, MODEL,
+                                     checkpoint_metadata, read_history)
+from ..training.evaluation import confusion_matrix
 from ..training.fit import TrainConfig
+from ..training.train_run import build_network
 
-MODEL, CONFIG, HISTORY, METRICS = "model.safetensors", "config.json", "history.csv", "metrics.json"
 IMAGE_SHAPE = (28, 28)              # 784 inputs are drawn as images, as netprop train does
 MAX_TILES = 1024
 MAX_IMAGES = 200
@@ -102,22 +104,9 @@ class RunView:
         if p is None:
             return None
         try:
-            with open(p, "rb") as fh:
-                n = int.from_bytes(fh.read(8), "little")
-                if not 0 < n <= 64 << 20:
-                    raise ValueError(f"header length {n}")
-                header = json.loads(fh.read(n))
-            meta = json.loads(header["__metadata__"]["netprop"])
-            history = meta["state"]["history"]
-            if not isinstance(history, list) or not all(isinstance(r, dict) for r in history):
-                raise ValueError("its history is not a list of epochs")
-            missing = {k for r in history for k in HISTORY_COLUMNS if k not in r}
-            if missing:
-                raise ValueError(f"its history lacks {', '.join(sorted(missing))}")
-            meta["shapes"] = {k: v["shape"] for k, v in header.items() if k.startswith("param.")}
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+            return checkpoint_metadata(p)
+        except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
             raise RunViewError(409, f"{CHECKPOINT}: not a readable netprop checkpoint ({exc})") from None
-        return meta
 
     def status(self, meta):
         """"training", "finished" or "waiting" (no checkpoint or model yet).
@@ -134,17 +123,14 @@ class RunView:
         return "training"
 
     def history_csv(self):
+        """history.csv's records, or [] before the run has finished."""
         p = self.path(HISTORY)
         if p is None:
             return []
-        rows = []
         try:
-            with open(p, newline="") as fh:
-                for row in csv.DictReader(fh):
-                    rows.append({k: (int(row[k]) if k == "epoch" else float(row[k])) for k in HISTORY_COLUMNS})
+            return read_history(p)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise RunViewError(409, f"{HISTORY}: not a readable history ({exc})") from None
-        return rows
 
     def history(self, meta):
         """Per-epoch records; the checkpoint's (full precision, always current) when there is one."""
@@ -218,6 +204,7 @@ class RunView:
     # --- the answers ---------------------------------------------------------------------
 
     def summary(self):
+        """The run at a glance: status, network, config, data, metrics (when finished) and per-epoch history."""
         meta = self.checkpoint_meta()
         status = self.status(meta)
         history = self.history(meta)
@@ -373,8 +360,7 @@ class RunView:
             if y.max() >= c:
                 raise RunViewError(409, f"the test set has label {int(y.max())}, the model only {c} classes")
             predicted = np.concatenate([model.predict(X[s:s + 2048]) for s in range(0, len(X), 2048)])
-            matrix = np.zeros((c, c), dtype=np.int64)
-            np.add.at(matrix, (y.astype(np.int64), predicted), 1)
+            matrix = confusion_matrix(y.astype(np.int64), predicted, c)
             with self._lock:
                 self._confusion = (key, matrix)
         total, correct = int(matrix.sum()), int(np.trace(matrix))
@@ -466,6 +452,7 @@ def _events(view, poll_seconds, keepalive_seconds, stopping):
     """
 
     async def endpoint(request: Request):
+        """The event stream for one request, starting after `after` (or Last-Event-ID); a bad value is a 400."""
         try:
             last_id = request.headers.get("last-event-id")
             if last_id is not None and "after" not in request.query_params:
@@ -479,6 +466,8 @@ def _events(view, poll_seconds, keepalive_seconds, stopping):
             return _error(exc.status, str(exc))
 
         async def stream():
+            """Poll the run directory; yield each new epoch, "restart" when the run began again, "finished"
+            at the end."""
             sent, key, quiet_since = after, None, time.monotonic()
             yield "retry: 2000\n\n"
             while stopping is None or not stopping.is_set():

@@ -11,9 +11,11 @@ raises one; so a grid, a pipeline or a saved model carries over.  ``coefs_[l]`` 
 (in, out) matrix; the netprop Network that trains it (``network_``) holds its transpose
 Wₗ = coefs_[l]ᵀ, the lecture's (out, in) W, as a view of the same memory.
 
-netprop's additions: ``activation="leaky_relu"`` (and "sigmoid", the lecture's name for
-"logistic"), ``solver="momentum"`` and ``solver="nesterov"`` (SGD with heavy-ball or Nesterov
-momentum whatever ``nesterovs_momentum`` says), ``callback(estimator, epoch, loss)`` after every
+netprop's additions: every hidden activation core/activations.py holds (``"leaky_relu"``,
+``"gelu"``, and "sigmoid", the lecture's name for "logistic"); every optimizer
+training/optimizers.py registers as a ``solver`` (``"momentum"`` and ``"nesterov"``: SGD with
+heavy-ball or Nesterov momentum whatever ``nesterovs_momentum`` says; any other runs netprop's
+rule under scikit-learn's learning-rate schedules), ``callback(estimator, epoch, loss)`` after every
 epoch (every L-BFGS iteration), ``validation_loss_curve_`` beside ``validation_scores_``, a
 ``loss_curve_`` for lbfgs, and ``network_``.
 """
@@ -38,6 +40,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from ..core.activations import ACTIVATIONS as NETWORK_ACTIVATIONS
 from ..core.losses import log_softmax, softmax
 # The shared training step's pieces (fast.py): forward propagation without input checks (x dense
 # or SciPy sparse: the first product W xᵀ goes through scipy.sparse), each layer's δ already
@@ -46,13 +49,20 @@ from ..training.step import deltas as layer_deltas
 from ..training.step import forward as forward_cache
 from ..training.step import gradients_from_deltas
 from ..core.network import Network
+from ..training.optimizers import OPTIMIZERS, Optimizer, make_optimizer
 
 
-# scikit-learn's activation names, and netprop's own, to the Network's names.
-ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu",
-               "leaky_relu": "leaky_relu", "sigmoid": "sigmoid"}
-SOLVERS = ("lbfgs", "sgd", "adam", "momentum", "nesterov")
-STOCHASTIC = ("sgd", "adam", "momentum", "nesterov")
+# scikit-learn's activation names ("logistic" is an alias in sigmoid's record), and netprop's own, to
+# the Network's names: every activation core/activations.py holds.
+ACTIVATIONS = {alias: a.name for a in NETWORK_ACTIVATIONS.values() for alias in (a.name, *a.aliases)}
+# Every optimizer netprop registers (training/optimizers.py's OPTIMIZERS, read when a solver is checked)
+# is a stochastic solver: sgd, momentum, nesterov and adam follow scikit-learn's own rules (below);
+# any other runs netprop's rule under scikit-learn's schedules.
+STOCHASTIC = OPTIMIZERS
+
+
+def _solvers():
+    return ("lbfgs", *STOCHASTIC)
 LEARNING_RATES = ("constant", "invscaling", "adaptive")
 
 # The output layer ŷ = out(z⁽ᴸ⁾) of each of scikit-learn's out_activation_, each paired with the loss
@@ -92,7 +102,7 @@ def _is_bool(v):
 # Every constructor parameter, its test and what it must be: scikit-learn's constraints.
 _CONSTRAINTS = {
     "activation": (lambda v: v in ACTIVATIONS, "one of " + ", ".join(map(repr, ACTIVATIONS))),
-    "solver": (lambda v: v in SOLVERS, "one of " + ", ".join(map(repr, SOLVERS))),
+    "solver": (lambda v: v in _solvers(), lambda: "one of " + ", ".join(map(repr, _solvers()))),
     "alpha": (lambda v: _is_real(v) and v >= 0, "a number >= 0"),
     "batch_size": (lambda v: v == "auto" or _is_int(v, 1), "'auto' or an integer >= 1"),
     "learning_rate": (lambda v: v in LEARNING_RATES, "one of " + ", ".join(map(repr, LEARNING_RATES))),
@@ -124,7 +134,7 @@ _CONSTRAINTS = {
 # scikit-learn's rules, so that its learning-rate schedules and hyper-parameters mean the same here.
 
 
-class SGDSchedule:
+class SGDSchedule(Optimizer):
     """SGD with momentum μ: v ← μ v − η ∇;  θ ← θ + v, or with Nesterov θ ← θ + μ v − η ∇.
 
     ``learning_rate`` η is "constant" (learning_rate_init), "invscaling" (learning_rate_init / (t + 1)^power_t
@@ -141,11 +151,6 @@ class SGDSchedule:
         self.nesterov = nesterov
         self.power_t = power_t
         self.velocities = [np.zeros_like(p) for p in params]
-
-    def step_from_deltas(self, params, deltas, inputs, lr, l2=0.0):
-        """One update of params [W1, b1, W2, b2, …] from each layer's δ and input h: ∇W = δᵀh + l2·W, ∇b = Σ δ."""
-        grads = gradients_from_deltas(deltas, inputs, params[0::2], l2)
-        self.step(params, grads.weights_and_biases(), lr)
 
     def step(self, params, grads, lr):
         """Update params in place from their gradients (which are consumed)."""
@@ -174,6 +179,21 @@ class SGDSchedule:
         if verbose:
             print(message + f" Setting learning rate to {self.learning_rate:f}")
         return False
+
+
+class RegisteredSchedule(SGDSchedule):
+    """A netprop optimizer with no scikit-learn counterpart (training/optimizers.py's registry), under
+    scikit-learn's learning-rate schedules: the rule is netprop's, η is SGDSchedule's."""
+
+    def __init__(self, params, name, learning_rate_init, schedule="constant", momentum=0.9, power_t=0.5):
+        super().__init__(params[:0], learning_rate_init, schedule, momentum, False, power_t)
+        self.optimizer = make_optimizer(name, params, momentum)
+
+    def step(self, params, grads, lr):
+        self.optimizer.step(params, grads, lr)
+
+    def update_from_deltas(self, params, deltas, inputs, lr, l2=0.0):
+        self.optimizer.update_from_deltas(params, deltas, inputs, lr, l2)
 
 
 class AdamSchedule(SGDSchedule):
@@ -220,6 +240,7 @@ class _BaseMLP(BaseEstimator):
                  warm_start=False, momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10,
                  max_fun=15000, callback=None):
+        """Store every parameter as given (scikit-learn's convention): they are checked when fit starts."""
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -260,6 +281,7 @@ class _BaseMLP(BaseEstimator):
             if name in _CONSTRAINTS:
                 test, wanted = _CONSTRAINTS[name]
                 if not test(value):
+                    wanted = wanted() if callable(wanted) else wanted      # the solvers: the registry now
                     raise ValueError(f"{name} must be {wanted}, got {value!r}")
         return self._hidden_sizes()
 
@@ -354,7 +376,7 @@ class _BaseMLP(BaseEstimator):
         deltas, total = self._deltas(net, cache, Yb, sample_weight)
         loss = self._loss(net, cache, Yb, sample_weight, total)
         # alpha/Σs: scikit-learn divides the penalty's gradient αW by the minibatch's size too
-        self._optimizer.step_from_deltas(params, deltas, [cache.x] + cache.h, lr, self.alpha / total)
+        self._optimizer.update_from_deltas(params, deltas, [cache.x] + cache.h, lr, self.alpha / total)
         return loss
 
     def _loss_and_gradients(self, net, X, Y, sample_weight):
@@ -396,6 +418,9 @@ class _BaseMLP(BaseEstimator):
                 self.best_validation_score_ = None
 
     def _fit(self, X, y, sample_weight=None, incremental=False):
+        """fit and partial_fit: check the parameters and data, start (or continue) the parameters, run the solver.
+
+        incremental: partial_fit's one epoch that keeps the fitted state; otherwise warm_start decides."""
         hidden = self._check_params()
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, Y, y_checked = self._validate_input(X, y, incremental, reset=first_pass)
@@ -487,7 +512,10 @@ class _BaseMLP(BaseEstimator):
     def _make_optimizer(self, params):
         if self.solver == "adam":
             return AdamSchedule(params, self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon)
-        nesterov = {"sgd": self.nesterovs_momentum, "momentum": False, "nesterov": True}[self.solver]
+        nesterov = {"sgd": self.nesterovs_momentum, "momentum": False, "nesterov": True}.get(self.solver)
+        if nesterov is None:
+            return RegisteredSchedule(params, self.solver, self.learning_rate_init, self.learning_rate,
+                                      self.momentum, self.power_t)
         return SGDSchedule(params, self.learning_rate_init, self.learning_rate, self.momentum, nesterov,
                            self.power_t)
 
@@ -509,6 +537,8 @@ class _BaseMLP(BaseEstimator):
         return X_train, Y_train, sw_train, (X_val, Y_val, sw_val)
 
     def _fit_stochastic(self, X, Y, y_checked, sample_weight, rng, incremental):
+        """scikit-learn's stochastic solvers: up to max_iter epochs of shuffled minibatches, each epoch
+        followed by its stopping rules; partial_fit (incremental) runs one epoch."""
         net = self._network()
         params = [p for W, b in zip(net.weights, net.biases) for p in (W, b)]
         if not incremental or not hasattr(self, "_optimizer"):
@@ -517,29 +547,16 @@ class _BaseMLP(BaseEstimator):
         if self.early_stopping:
             X, Y, sample_weight, validation = self._validation_split(X, Y, y_checked, sample_weight, rng)
         n = X.shape[0]
-        if self.batch_size == "auto":
-            batch = min(200, n)
-        else:
-            if self.batch_size > n:
-                warnings.warn(f"batch_size={self.batch_size} is larger than the {n} training samples; "
-                              f"using {n}", stacklevel=3)
-            batch = min(self.batch_size, n)
+        batch = self._minibatch_size(n)
         order = np.arange(n)
         self.n_iter_ = 0
         try:
             for _ in range(self.max_iter):
                 if self.shuffle:
                     rng.shuffle(order)           # scikit-learn's draws: the same minibatches as its MLP
-                total = 0.0
-                lr = self._optimizer.learning_rate
-                for start in range(0, n, batch):
-                    rows = order[start:start + batch] if self.shuffle else slice(start, start + batch)
-                    sw = None if sample_weight is None else sample_weight[rows]
-                    Xb = X[rows]
-                    total += self._minibatch_step(net, params, Xb, Y[rows], sw, lr) * Xb.shape[0]
+                self.loss_ = self._epoch(net, params, X, Y, sample_weight, order, batch)
                 self.n_iter_ += 1
                 self.t_ += n
-                self.loss_ = total / n
                 self.loss_curve_.append(self.loss_)
                 if self.verbose:
                     print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
@@ -547,16 +564,7 @@ class _BaseMLP(BaseEstimator):
                 self._optimizer.iteration_ends(self.t_)
                 if self.callback is not None:
                     self.callback(self, self.n_iter_, self.loss_)
-                if not all(np.isfinite(p).all() for p in params):
-                    break                        # diverged: more epochs cannot bring it back
-                if self._no_improvement_count > self.n_iter_no_change:
-                    what = "Validation score" if self.early_stopping else "Training loss"
-                    message = (f"{what} did not improve more than tol={self.tol:f} "
-                               f"for {self.n_iter_no_change} consecutive epochs.")
-                    if self._optimizer.trigger_stopping(message, self.verbose):
-                        break
-                    self._no_improvement_count = 0
-                if incremental:
+                if self._stops_after_epoch(params) or incremental:
                     break
                 if self.n_iter_ == self.max_iter:
                     warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and "
@@ -567,6 +575,41 @@ class _BaseMLP(BaseEstimator):
             # copies: a warm start trains coefs_ in place, and must not move the best it may come back to
             self.coefs_ = [C.copy() for C in self._best_coefs]
             self.intercepts_ = [b.copy() for b in self._best_intercepts]
+
+    def _minibatch_size(self, n):
+        """batch_size for n training examples: "auto" is min(200, n); a larger one is cut to n, with a warning."""
+        if self.batch_size == "auto":
+            return min(200, n)
+        if self.batch_size > n:
+            warnings.warn(f"batch_size={self.batch_size} is larger than the {n} training samples; "
+                          f"using {n}", stacklevel=4)
+        return min(self.batch_size, n)
+
+    def _epoch(self, net, params, X, Y, sample_weight, order, batch):
+        """One pass over the minibatches in `order` (consecutive rows when not shuffling); its mean loss."""
+        n = X.shape[0]
+        total = 0.0
+        lr = self._optimizer.learning_rate
+        for start in range(0, n, batch):
+            rows = order[start:start + batch] if self.shuffle else slice(start, start + batch)
+            sw = None if sample_weight is None else sample_weight[rows]
+            Xb = X[rows]
+            total += self._minibatch_step(net, params, Xb, Y[rows], sw, lr) * Xb.shape[0]
+        return total / n
+
+    def _stops_after_epoch(self, params):
+        """True when training ends here: the parameters diverged, or the stopping rule fired and the
+        schedule does not lower η instead (scikit-learn's adaptive rate)."""
+        if not all(np.isfinite(p).all() for p in params):
+            return True                          # diverged: more epochs cannot bring it back
+        if self._no_improvement_count > self.n_iter_no_change:
+            what = "Validation score" if self.early_stopping else "Training loss"
+            message = (f"{what} did not improve more than tol={self.tol:f} "
+                       f"for {self.n_iter_no_change} consecutive epochs.")
+            if self._optimizer.trigger_stopping(message, self.verbose):
+                return True
+            self._no_improvement_count = 0
+        return False
 
     def _update_no_improvement_count(self, net, validation):
         """scikit-learn's rule: count epochs whose score (or loss) did not improve on the best by tol."""
@@ -618,8 +661,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     Parameters and attributes are scikit-learn's (see its documentation, and the table in netprop's
     README).  Two classes train one logistic output, more classes a softmax, a label indicator
-    matrix (multilabel) one logistic output per label.  Additions: ``activation`` "leaky_relu" and
-    "sigmoid"; ``solver`` "momentum" and "nesterov"; ``callback(estimator, epoch, loss)``;
+    matrix (multilabel) one logistic output per label.  Additions: every netprop ``activation``
+    ("leaky_relu", "gelu", "sigmoid", …); every netprop optimizer as a ``solver`` ("momentum",
+    "nesterov", …); ``callback(estimator, epoch, loss)``;
     ``validation_loss_curve_`` (cross-entropy) beside ``validation_scores_`` (accuracy).
     """
 

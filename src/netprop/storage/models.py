@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import json
 import os
 import platform
@@ -29,6 +30,8 @@ from ..core.network import Network
 FORMAT_VERSION = 1
 # safetensors stores a JSON header before the arrays; netprop's are a few KiB
 MAX_SAFETENSORS_HEADER = 1 << 20
+# A saved model is these two files in one directory (storage/run_directory.py names the rest of a run's).
+MODEL_FILE, CONFIG_FILE = "model.safetensors", "config.json"
 
 
 @dataclass
@@ -198,11 +201,8 @@ def load_arrays(path, require_checksum=False):
     except FileNotFoundError:
         raise ModelFileError(f"{path}: no such file") from None
     try:
-        header_len = int.from_bytes(blob[:8], "little")
-        if len(blob) < 8 or header_len > min(MAX_SAFETENSORS_HEADER, len(blob) - 8):
-            raise ValueError(f"header length {header_len} does not fit the file's {len(blob)} bytes")
+        header = read_safetensors_header(io.BytesIO(blob), MAX_SAFETENSORS_HEADER, str(path), ModelFileError)
         arrays = load(blob)              # safetensors checks the header's structure and offsets
-        header = schema.parse_json(blob[8:8 + header_len].decode("utf-8"), str(path), ModelFileError)
         meta = header.get("__metadata__") or {}
         meta_json = meta.get("netprop", "")
         metadata = schema.parse_json(meta_json, str(path), ModelFileError) if meta_json else None
@@ -219,6 +219,23 @@ def load_arrays(path, require_checksum=False):
         raise ModelFileError(f"{path}: contents do not match its checksum (the file was changed or "
                              f"corrupted after it was written)")
     return arrays, metadata
+
+
+def read_safetensors_header(fh, limit, label="safetensors file", error=ValueError):
+    """The JSON header of a safetensors file (a binary file object at its start), parsed with its depth
+    bounded; only the header is read, never the arrays behind it.
+
+    The file begins with the header's length (8 bytes, little-endian), then the header: a length
+    of 0, above limit or beyond the end of the file raises ValueError.  label and error name the
+    file and the exception class in messages about the JSON.
+    """
+    start = fh.tell()
+    size = fh.seek(0, 2) - start
+    fh.seek(start)
+    header_len = int.from_bytes(fh.read(8), "little")
+    if size < 8 or not 0 < header_len <= min(limit, size - 8):
+        raise ValueError(f"header length {header_len} does not fit the file's {size} bytes")
+    return schema.parse_json(fh.read(header_len).decode("utf-8"), label, error)
 
 
 def sha256(path, block=1 << 20):
@@ -276,10 +293,10 @@ def save_model(model, directory, extra_config=None):
                                    "formula": "x' = (x - mean) / std"}
     if extra_config:
         config.update(extra_config)
-    save_arrays(directory / "model.safetensors", arrays)
-    config["model_sha256"] = sha256(directory / "model.safetensors")
+    save_arrays(directory / MODEL_FILE, arrays)
+    config["model_sha256"] = sha256(directory / MODEL_FILE)
     config["config_sha256"] = config_digest(config)
-    write_json(directory / "config.json", config)
+    write_json(directory / CONFIG_FILE, config)
     return directory
 
 
@@ -296,9 +313,29 @@ def load_model(directory, trust_unverified=False):
     from ..data import Preprocessing
 
     directory = Path(directory)
+    config_path, model_path = directory / CONFIG_FILE, directory / MODEL_FILE
+    config = _verified_config(directory, config_path, model_path, trust_unverified)
+    spec = config["network"]
+    expected = _expected_shapes(spec["layer_sizes"], bool(config.get("preprocessing")))
+    arrays = _verified_arrays(model_path, config_path, config, expected)
+    net = Network(spec["layer_sizes"], activation=spec["activation"], loss=spec["loss"],
+                  dtype=np.dtype(spec.get("dtype") or "float32").name)
+    net.weights = [arrays[f"W{l + 1}"].astype(net.dtype) for l in range(net.n_layers)]
+    net.biases = [arrays[f"b{l + 1}"].astype(net.dtype) for l in range(net.n_layers)]
+    preprocessing = None
+    if config.get("preprocessing"):
+        std = arrays["preprocessing.std"].astype(np.float64)
+        if (std <= 0).any():
+            raise ModelFileError(f"{model_path}: preprocessing.std must be positive")
+        preprocessing = Preprocessing(config["preprocessing"]["kind"],
+                                      arrays["preprocessing.mean"].astype(np.float64), std)
+    return TrainedModel(net, preprocessing, config.get("class_names"), config)
+
+
+def _verified_config(directory, config_path, model_path, trust_unverified):
+    """config.json of a saved model: both files there, parsed, its hash and every field checked."""
     if not directory.is_dir():
         raise ModelFileError(f"{directory}: not a directory (expected a run directory from netprop train)")
-    config_path, model_path = directory / "config.json", directory / "model.safetensors"
     for p in (config_path, model_path):
         if not p.is_file():
             raise ModelFileError(f"{directory}: missing {p.name} (is this a netprop run directory?)")
@@ -314,16 +351,26 @@ def load_model(directory, trust_unverified=False):
         raise ModelFileError(f"{config_path}: contents do not match its config_sha256 (the file was "
                              f"changed or corrupted after saving)")
     schema.check_model_config(config, str(config_path), ModelFileError)
-    spec = config["network"]
-    sizes = spec["layer_sizes"]
-    dtype = np.dtype(spec.get("dtype") or "float32")
+    return config
+
+
+def _expected_shapes(sizes, preprocessing):
+    """{array name: shape} that model.safetensors must hold for a network of these layer sizes."""
     expected = {}
     for l in range(len(sizes) - 1):
         expected[f"W{l + 1}"] = (sizes[l + 1], sizes[l])
         expected[f"b{l + 1}"] = (sizes[l + 1],)
-    if config.get("preprocessing"):
+    if preprocessing:
         expected["preprocessing.mean"] = (sizes[0],)
         expected["preprocessing.std"] = (sizes[0],)
+    return expected
+
+
+def _verified_arrays(model_path, config_path, config, expected):
+    """model.safetensors' arrays: its size checked against the shapes before it is read, its SHA-256
+    against config.json's, then each array's name, shape, dtype and finiteness."""
+    sizes = config["network"]["layer_sizes"]
+    dtype = np.dtype(config["network"].get("dtype") or "float32")
     # Sizes come from a file: compare them with the arrays' file before allocating anything.
     values = sum(int(np.prod(shape, dtype=object)) for shape in expected.values())
     size = model_path.stat().st_size
@@ -349,15 +396,4 @@ def load_model(directory, trust_unverified=False):
             raise ModelFileError(f"{model_path}: {name} has dtype {arrays[name].dtype}, expected floats")
         if not np.isfinite(arrays[name]).all():
             raise ModelFileError(f"{model_path}: {name} contains NaN or infinite values")
-    net = Network(sizes, activation=spec["activation"], loss=spec["loss"], dtype=dtype.name)
-    net.weights = [arrays[f"W{l + 1}"].astype(net.dtype) for l in range(net.n_layers)]
-    net.biases = [arrays[f"b{l + 1}"].astype(net.dtype) for l in range(net.n_layers)]
-    preprocessing = None
-    if config.get("preprocessing"):
-        std = arrays["preprocessing.std"].astype(np.float64)
-        if (std <= 0).any():
-            raise ModelFileError(f"{model_path}: preprocessing.std must be positive")
-        preprocessing = Preprocessing(config["preprocessing"]["kind"],
-                                      arrays["preprocessing.mean"].astype(np.float64), std)
-    names = config.get("class_names")
-    return TrainedModel(net, preprocessing, names, config)
+    return arrays

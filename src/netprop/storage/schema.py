@@ -219,20 +219,32 @@ def check_model_config(config, label, error=SchemaError):
     return config
 
 
-def check_train_config(config, label, error=SchemaError, where="config"):
-    """A TrainConfig as a dict (checkpoint metadata): types here, ranges by TrainConfig itself."""
-    from ..core.activations import ACTIVATIONS
+# The JSON kind and lower bound each of TrainConfig's parse names implies (training/fit.py's setting()):
+# the types are checked here, the ranges by TrainConfig itself when the run is read back.
+_SAVED_AS = {"positive_int": ("int", 1), "non_negative_int": ("int", 0), "int": ("int", 0),
+             "positive_float": ("number", None), "non_negative_float": ("number", None), "float": ("number", None)}
 
+
+def check_train_config(config, label, error=SchemaError, where="config", settings=None):
+    """A TrainConfig as a dict (checkpoint metadata): each field's type and choices, read from settings.
+
+    settings: TrainConfig.settings() ({name: metadata with "parse", "choices", "default"}), passed in by
+    training (this module sits below it), so that the schema follows the fields without a copy.
+    """
     f = Fields(config, label, error, where)
-    f.int_list("hidden", lo=1, hi=MAX_UNITS, min_len=1, max_len=MAX_LAYERS)
-    f.get("activation", "str", choices=list(ACTIVATIONS))
-    for key in ("epochs", "batch_size", "step_epochs", "patience", "shift", "seed"):
-        f.get(key, "int", lo=0 if key in ("patience", "shift", "seed") else 1, hi=2 ** 63 - 1)
-    for key in ("lr", "momentum", "l2", "gamma", "validation"):
-        f.get(key, "number")
-    f.get("optimizer", "str")
-    f.get("schedule", "str")
-    f.get("augment", "bool")
+    for name, setting in settings.items():
+        parse, choices = setting["parse"], setting["choices"]
+        if parse == "int_list":
+            f.int_list(name, lo=1, hi=MAX_UNITS, min_len=1, max_len=MAX_LAYERS)
+        elif parse in _SAVED_AS:
+            kind, lo = _SAVED_AS[parse]
+            f.get(name, kind, lo=lo, hi=2 ** 63 - 1 if kind == "int" else None)
+        elif choices is not None:
+            f.get(name, "str", choices=list(choices))
+        elif isinstance(setting["default"], bool):
+            f.get(name, "bool")
+        else:
+            raise TypeError(f"TrainConfig.{name}: no saved form for parse={parse!r}")
     return config
 
 
@@ -252,10 +264,13 @@ def check_source(source, label, error=SchemaError, where="source"):
 _HISTORY_FIELDS = ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "seconds")
 
 
-def check_checkpoint_meta(meta, label, error=SchemaError):
-    """The metadata of checkpoint.safetensors: state, config, source, subset (and data hash)."""
+def check_checkpoint_meta(meta, label, error=SchemaError, settings=None):
+    """The metadata of checkpoint.safetensors: state, config, source, subset (and data hash).
+
+    settings: TrainConfig.settings(), which describe the config's fields (see check_train_config).
+    """
     top = Fields(meta, label, error)
-    check_train_config(top.get("config", "dict"), label, error)
+    check_train_config(top.get("config", "dict"), label, error, settings=settings)
     check_source(top.get("source", "dict"), label, error)
     top.get("subset", "int", optional=True, lo=1)
     digest = top.get("data_sha256", "str", optional=True)

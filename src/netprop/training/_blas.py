@@ -2,9 +2,9 @@
 
 Training a wide network spends much of each minibatch on the first layer's weights.  With NumPy
 alone, SGD with momentum forms ∇W1 = δᵀx in a new array and then makes four more passes over
-W1-sized arrays (v ← μv, v ← v + ∇W1, lr·v, W1 ← W1 − lr·v); at 1024 × 784 those passes cost a
-quarter of the epoch.  BLAS's gemm takes a β and adds the product into v while it writes it,
-and axpy does W1 ← W1 − lr·v in one more pass.
+W1-sized arrays (v ← μv, v ← v + ∇W1, lr·v, W1 ← W1 − lr·v).  BLAS's gemm takes a β and adds the
+product into v while it writes it, and axpy does W1 ← W1 − lr·v in one more pass (what that saves:
+docs/design.md, "Performance notes").
 
 The functions call the OpenBLAS that NumPy's wheels bundle: the very library NumPy's own
 products run on, already loaded (it is opened with RTLD_NOLOAD, so never a second copy), with
@@ -23,9 +23,8 @@ import numpy as np
 
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 
-# A direct call costs about 10 µs more than a NumPy expression (ctypes, argument checks), the
-# price of one pass over some 64k floats; smaller arrays (biases, the output layer's W) are left
-# to NumPy.
+# A direct call costs more than a NumPy expression (ctypes, argument checks); smaller arrays
+# (biases, the output layer's W) are left to NumPy (the threshold's measurement: docs/design.md).
 DIRECT_FROM = 1 << 16
 
 

@@ -3,11 +3,11 @@
 NumPy makes one pass over memory per operation: Adam's update is eleven of them over every
 parameter, and z += b then relu(z) two over every hidden activation.  Compiled, each becomes a
 single loop that reads and writes every element once.  They compute the same arithmetic in the
-same order and precision as the NumPy code in optim.py and fast.py (constants are passed in the
+same order and precision as the NumPy code in optimizers.py and step.py (constants are passed in the
 arrays' dtype, so float32 stays float32), and tests/test_fast.py holds them equal to it.
 
 Numba is an optional extra (``pip install netprop[fast]``).  Without it, or with the environment
-variable NETPROP_NUMBA=0, ``get()`` returns None and fast.py uses NumPy alone.  Numba is imported
+variable NETPROP_NUMBA=0, ``get()`` returns None and the training step uses NumPy alone.  Numba is imported
 on the first training step, not with netprop, so commands that do not train start as quickly as
 before; compiled code is cached beside this file, so only the first run ever compiles.
 """
@@ -20,6 +20,7 @@ import numpy as np
 
 
 def _compile():
+    """The kernels compiled by Numba (cached on disk), or None without Numba or with NETPROP_NUMBA=0."""
     if os.environ.get("NETPROP_NUMBA", "1") == "0":
         return None
     try:

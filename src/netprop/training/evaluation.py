@@ -1,6 +1,6 @@
 """A trained model on labelled data (what `netprop evaluate` prints) and its top-k predictions.
 
-The cross-entropy and accuracy are train.evaluate's, the numbers the training run reports for
+The cross-entropy and accuracy are fit.evaluate's, the numbers the training run reports for
 its test set, so evaluating a run's own test set reproduces them.
 """
 
@@ -9,8 +9,18 @@ from __future__ import annotations
 import numpy as np
 
 from ..data import DataError
-from .plots import confusion_matrix
 from .fit import evaluate
+
+
+def confusion_matrix(labels, predictions, n_classes):
+    """(n_classes, n_classes) int64 counts: entry [i, j] is how many of class i were predicted j.
+
+    The one confusion matrix: the run's report, `netprop evaluate` and the run view all count here.
+    labels, predictions: integer classes (n,), each below n_classes.
+    """
+    m = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(m, (labels, predictions), 1)
+    return m
 
 
 def evaluate_model(model, X, y, name="the data"):

@@ -4,6 +4,9 @@ fit() is a plain loop a reader can follow: shuffle, slice a minibatch, forward, 
 Around it: a learning-rate schedule, optional augmentation, early stopping on the validation
 split, a checkpoint after every epoch (resumable bit for bit), and a stop at the first
 non-finite loss.  The test set never comes here.
+
+Arrays in, arrays out: fit() writes no files (its checkpoint is a callback).  train_run.py turns it
+into a run directory; TrainConfig, here, is every hyper-parameter of a run, described once.
 """
 
 from __future__ import annotations
@@ -15,31 +18,59 @@ from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
-from . import step as fast
+from .step import forward as forward_cache, train_step
 from ..core.losses import cross_entropy
+from ..core.activations import ACTIVATIONS
 from .optimizers import OPTIMIZERS, SCHEDULES, learning_rate, make_optimizer
+
+
+def setting(default, help, parse=None, choices=None, metavar=None):
+    """A TrainConfig field and everything said about it once: the flags and the saved-run schema read it.
+
+    help: --help's text, {default} standing for the default.  parse: how a command-line word becomes
+    the value, by name ("positive_int", "non_negative_int", "int", "positive_float",
+    "non_negative_float", "float", "int_list"; None for choices and booleans); the schema checks the
+    kind it implies.  choices: the names allowed (a registry dict is read when checked, so an
+    optimizer registered later is allowed).  metavar: the placeholder in --help.
+    """
+    meta = {"help": help, "parse": parse, "choices": choices, "metavar": metavar}
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata=meta)
+    return field(default=default, metadata=meta)
 
 
 @dataclass
 class TrainConfig:
-    """Every hyper-parameter of a run; the defaults are the ones chosen on validation (README)."""
+    """Every hyper-parameter of a run; the defaults are the ones chosen on validation (README).
 
-    hidden: list = field(default_factory=lambda: [512])
-    activation: str = "relu"
-    epochs: int = 15
-    batch_size: int = 256
-    lr: float = 0.002
-    optimizer: str = "adam"
-    momentum: float = 0.9
-    l2: float = 0.0
-    schedule: str = "cosine"
-    step_epochs: int = 10
-    gamma: float = 0.1
-    patience: int = 0                 # 0: no early stopping; the best epoch is still restored
-    augment: bool = False             # horizontal flips and shifts of up to `shift` pixels
-    shift: int = 2
-    seed: int = 0
-    validation: float = 0.2
+    Each field's metadata (``setting``) describes its flag and its saved form: ``netprop train``'s
+    flags (cli/config_flags.py) and the checkpoint schema (storage/schema.py) are generated from it.
+    """
+
+    hidden: list = setting([512], "hidden layer widths, e.g. 128 or 256,128 (default {default})",
+                           "int_list", metavar="H[,H...]")
+    activation: str = setting("relu", "hidden activation (default {default})", choices=ACTIVATIONS)
+    epochs: int = setting(15, "passes over the training split (default {default})", "positive_int")
+    batch_size: int = setting(256, "examples per minibatch (default {default})", "positive_int")
+    lr: float = setting(0.002, "learning rate (default {default})", "positive_float")
+    optimizer: str = setting("adam", "update rule (default {default})", choices=OPTIMIZERS)
+    momentum: float = setting(0.9, "momentum for momentum/nesterov (default {default})", "non_negative_float")
+    l2: float = setting(0.0, "L2 strength: adds (l2/2)·Σ‖W‖² to the loss (default {default})",
+                        "non_negative_float")
+    schedule: str = setting("cosine", "learning-rate schedule (default {default}; cosine anneals the rate to 0, "
+                                      "minibatch by minibatch)", choices=SCHEDULES)
+    step_epochs: int = setting(10, "with --schedule step: multiply the rate by --gamma every EPOCHS epochs "
+                                   "(default {default})", "positive_int", metavar="EPOCHS")
+    gamma: float = setting(0.1, "with --schedule step: the factor (default {default})", "positive_float")
+    patience: int = setting(0, "stop after this many epochs without a better validation accuracy (default "
+                               "{default}; 0 runs every epoch; the best epoch is kept either way)",
+                            "int", metavar="EPOCHS")
+    augment: bool = setting(False, "random horizontal flips and shifts of training images")
+    shift: int = setting(2, "largest shift for --augment (default {default})", "int", metavar="PIXELS")
+    seed: int = setting(0, "seed for split, weights, shuffles and augmentation (default {default})",
+                        "non_negative_int")
+    validation: float = setting(0.2, "fraction of the training set held out for validation (default {default})",
+                                "float", metavar="FRACTION")
 
     def __post_init__(self):
         checks = [
@@ -64,8 +95,15 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d):
+        """A TrainConfig from a saved dict; keys that are not fields are ignored."""
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in names})
+
+    @classmethod
+    def settings(cls):
+        """{field name: its metadata (help, parse, choices, metavar) with its "default"}, in field order."""
+        defaults = cls()
+        return {f.name: {**f.metadata, "default": getattr(defaults, f.name)} for f in fields(cls)}
 
 
 class TrainingDiverged(RuntimeError):
@@ -88,7 +126,7 @@ def evaluate(net, X, labels, batch_size=4096, transform=None):
     for start in range(0, len(X), batch_size):
         xb = X[start:start + batch_size]
         xb = transform(xb, net.dtype) if transform else xb.astype(net.dtype, copy=False)
-        z = fast.forward(net, xb).z[-1]
+        z = forward_cache(net, xb).z[-1]
         yb = labels[start:start + batch_size]
         total += cross_entropy(z.astype(np.float64), yb) * len(yb)
         p = z.argmax(axis=1)
@@ -173,8 +211,8 @@ class Trainer:
             # A diverging run overflows before its loss turns NaN; that loss is checked below,
             # so NumPy's warnings would only repeat it.
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                # forward, backward, θ ← θ − lr·∇θ: fast.py's step, equal to network.py's lines
-                cache = fast.train_step(net, self.optimizer, xb, self.one_hot[yb], lr, config.l2, self.params)
+                # forward, backward, θ ← θ − lr·∇θ: the training step (step.py), equal to network.py's lines
+                cache = train_step(net, self.optimizer, xb, self.one_hot[yb], lr, config.l2, self.params)
                 batch_loss = cross_entropy(cache.z[-1], yb, cache.y_hat)
             if not math.isfinite(batch_loss):
                 raise TrainingDiverged(epoch, state.step + 1, lr, batch_loss)

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ..storage.models import atomic_write, save_arrays, write_json
+from ..storage.run_directory import REPORT
 
 SNAPSHOT_DIR = "trajectory"
 DIRECTIONS = ("pca", "random")
@@ -241,6 +242,8 @@ class PlaneLoss:
     """
 
     def __init__(self, net, plane, X, labels, l2=0.0, dtype=np.float64):
+        """Set up the loss on the plane θ = centre + α·d1 + β·d2 for net on (X, labels): the directions, the
+        buffers each grid point reuses, and whether relu's in-place fast path applies."""
         if net.loss_name != "cross_entropy":
             raise ValueError("the loss landscape is drawn for cross-entropy networks")
         self.act = net.act
@@ -396,9 +399,9 @@ def landscape_for_run(run_dir, net, X, labels, directions="pca", resolution=25, 
     plots.plot_landscape_surface(alphas, betas, loss, plane.coords, path_loss, run_dir / "landscape_surface.png",
                                  what, title)
     plots.plot_landscape_contour(alphas, betas, loss, plane.coords, run_dir / "landscape_contour.png", what, title)
-    _write_report_section(run_dir / "report.md", result)
+    _write_report_section(run_dir / REPORT, result)
     result.files = ["landscape.safetensors", "landscape.json", "landscape_surface.png", "landscape_contour.png",
-                    "report.md"]
+                    REPORT]
     return result
 
 

@@ -99,13 +99,6 @@ def plot_confusion(matrix, class_names, path, title="test confusion matrix"):
     plt.close(fig)
 
 
-def confusion_matrix(labels, predictions, n_classes):
-    """(n_classes, n_classes) int64 counts: entry [i, j] is how many of class i were predicted j."""
-    m = np.zeros((n_classes, n_classes), dtype=np.int64)
-    np.add.at(m, (labels, predictions), 1)
-    return m
-
-
 def plot_trials(board, path):
     """A sweep's leaderboard as bars (best first) beside validation accuracy by learning rate.
 

@@ -7,9 +7,7 @@ and report into the run directory.  The test set is read once, after training, f
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io as _io
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -20,12 +18,12 @@ from .. import data as data_mod
 from ..storage import schema
 from ..storage.models import (ModelFileError, TrainedModel, atomic_write, clean_stale_temporaries, directory_lock,
                               load_arrays, save_arrays, save_model, versions, write_json)
+from ..storage.run_directory import (CHECKPOINT, CONFIG, HISTORY, HISTORY_COLUMNS, METRICS, MODEL, REPORT,  # noqa: F401
+                                     write_history)
 from ..core.limits import check_memory, network_bytes
 from ..core.network import Network
+from .evaluation import confusion_matrix
 from .fit import TrainConfig, TrainState, evaluate, fit, state_from_json, state_to_json
-
-CHECKPOINT = "checkpoint.safetensors"
-
 
 @dataclass
 class Dataset:
@@ -129,7 +127,7 @@ def read_checkpoint(path):
     arrays, meta = load_arrays(path, require_checksum=True)
     if not isinstance(meta, dict) or "state" not in meta or "config" not in meta:
         raise ModelFileError(f"{path}: not a netprop checkpoint")
-    schema.check_checkpoint_meta(meta, str(path), ModelFileError)
+    schema.check_checkpoint_meta(meta, str(path), ModelFileError, TrainConfig.settings())
     try:
         TrainConfig.from_dict(meta["config"])
     except ValueError as exc:
@@ -208,27 +206,13 @@ def train_run(out_dir, config=None, source=None, subset=None, resume=False, call
 
 
 def _train_run_locked(out_dir, config, source, subset, resume, callback, on_data, download_progress, landscape):
-    arrays = None
+    """train_run's work once out_dir is locked: settings (the checkpoint's on resume), data, network,
+    fit with a checkpoint after every epoch, then the files of a finished run."""
+    arrays = meta = None
     if resume:
-        ckpt = out_dir / CHECKPOINT
-        if not ckpt.is_file():
-            raise ModelFileError(f"{out_dir}: no {CHECKPOINT} to resume from")
-        clean_stale_temporaries(out_dir)
-        arrays, meta = read_checkpoint(ckpt)
-        differ = []
-        if config is not None:
-            differ += _differences(asdict(config), meta["config"])
-        if source is not None:
-            differ += _differences(source, meta["source"])
-        if subset is not None and subset != meta.get("subset"):
-            differ.append(f"subset {subset!r} (checkpoint: {meta.get('subset')!r})")
-        if differ:
-            raise ValueError(f"{ckpt}: resuming continues the run with its saved settings, but these "
-                             f"differ: {'; '.join(differ)}")
-        config = TrainConfig.from_dict(meta["config"])
-        source, subset = meta["source"], meta.get("subset")
+        arrays, meta, config, source, subset = _resumed_settings(out_dir, config, source, subset)
     else:
-        taken = [name for name in (CHECKPOINT, "config.json", "model.safetensors") if (out_dir / name).exists()]
+        taken = [name for name in (CHECKPOINT, CONFIG, MODEL) if (out_dir / name).exists()]
         if taken:
             raise ModelFileError(f"{out_dir}: already holds another run's {', '.join(taken)}; choose an "
                                  f"empty directory (or resume that run)")
@@ -259,18 +243,7 @@ def _train_run_locked(out_dir, config, source, subset, resume, callback, on_data
 
     state = optimizer_state = None
     if arrays is not None:
-        names = net.parameter_names()
-        try:
-            net.unpack(np.concatenate([arrays[f"param.{k}"].ravel() for k in names]))
-            best = [arrays[f"best.{k}"].copy() for k in names]
-        except (KeyError, ValueError) as exc:
-            raise ModelFileError(f"{out_dir / CHECKPOINT}: does not match the run's network ({exc})") from None
-        if any(b.shape != p.shape for b, p in zip(best, net.named_parameters().values())):
-            raise ModelFileError(f"{out_dir / CHECKPOINT}: its best.* arrays do not match the run's network")
-        optimizer_state = {k[len("optimizer."):]: v for k, v in arrays.items() if k.startswith("optimizer.")}
-        state = state_from_json(meta["state"], best)
-        if not math.isfinite(state.best_loss) and state.epoch:
-            raise ModelFileError(f"{out_dir / CHECKPOINT}: field state.best_loss must be finite after an epoch")
+        state, optimizer_state = _restore_checkpoint(out_dir, net, arrays, meta)
     run_info = {"config": asdict(config), "source": source, "subset": subset, "data_sha256": fingerprint}
 
     def checkpoint(net_, optimizer, state_):
@@ -291,18 +264,56 @@ def _train_run_locked(out_dir, config, source, subset, resume, callback, on_data
     return RunResult(net, state, metrics, out_dir, landscape)
 
 
+def _resumed_settings(out_dir, config, source, subset):
+    """(arrays, metadata, config, source, subset) of the checkpoint in out_dir, whose settings a resume
+    continues with; config, source and subset, where given, must equal the checkpoint's."""
+    ckpt = out_dir / CHECKPOINT
+    if not ckpt.is_file():
+        raise ModelFileError(f"{out_dir}: no {CHECKPOINT} to resume from")
+    clean_stale_temporaries(out_dir)
+    arrays, meta = read_checkpoint(ckpt)
+    differ = []
+    if config is not None:
+        differ += _differences(asdict(config), meta["config"])
+    if source is not None:
+        differ += _differences(source, meta["source"])
+    if subset is not None and subset != meta.get("subset"):
+        differ.append(f"subset {subset!r} (checkpoint: {meta.get('subset')!r})")
+    if differ:
+        raise ValueError(f"{ckpt}: resuming continues the run with its saved settings, but these "
+                         f"differ: {'; '.join(differ)}")
+    return arrays, meta, TrainConfig.from_dict(meta["config"]), meta["source"], meta.get("subset")
+
+
+def _restore_checkpoint(out_dir, net, arrays, meta):
+    """Put the checkpoint's parameters into net; return (TrainState, optimizer state) to continue from."""
+    names = net.parameter_names()
+    try:
+        net.unpack(np.concatenate([arrays[f"param.{k}"].ravel() for k in names]))
+        best = [arrays[f"best.{k}"].copy() for k in names]
+    except (KeyError, ValueError) as exc:
+        raise ModelFileError(f"{out_dir / CHECKPOINT}: does not match the run's network ({exc})") from None
+    if any(b.shape != p.shape for b, p in zip(best, net.named_parameters().values())):
+        raise ModelFileError(f"{out_dir / CHECKPOINT}: its best.* arrays do not match the run's network")
+    optimizer_state = {k[len("optimizer."):]: v for k, v in arrays.items() if k.startswith("optimizer.")}
+    state = state_from_json(meta["state"], best)
+    if not math.isfinite(state.best_loss) and state.epoch:
+        raise ModelFileError(f"{out_dir / CHECKPOINT}: field state.best_loss must be finite after an epoch")
+    return state, optimizer_state
+
+
 def training_split(run_dir):
     """(X_train, y_train, config) of a finished run, rebuilt from its config.json: the same seeded split,
     subset and preprocessing as training used (for pictures drawn after the run)."""
     import json
 
-    config_path = Path(run_dir) / "config.json"
+    config_path = Path(run_dir) / CONFIG
     try:
         info = json.loads(config_path.read_text())["training"]
         config = TrainConfig.from_dict(info["config"])
         source, subset = info["source"], info.get("subset")
     except FileNotFoundError:
-        raise ModelFileError(f"{run_dir}: no config.json (is this a netprop run directory?)") from None
+        raise ModelFileError(f"{run_dir}: no {CONFIG} (is this a netprop run directory?)") from None
     except (ValueError, KeyError, TypeError) as exc:
         raise ModelFileError(f"{config_path}: no training settings to rebuild the data from ({exc})") from None
     prepared = prepare(load_dataset(source), config, subset)
@@ -329,13 +340,13 @@ def finish_run(out_dir, net, state, config, dataset, prepared, run_info):
         # The test set's one use: scored once, after every choice was made on validation.
         test_loss, test_acc, preds = evaluate(net, dataset.X_test, dataset.y_test,
                                               transform=prepared.preprocessing.apply)
-        confusion = plots.confusion_matrix(dataset.y_test, preds, len(dataset.class_names))
+        confusion = confusion_matrix(dataset.y_test, preds, len(dataset.class_names))
         metrics.update(test_accuracy=test_acc, test_loss=test_loss,
                        test_examples=int(len(dataset.X_test)))
     save_model(TrainedModel(net, prepared.preprocessing, dataset.class_names), out_dir,
                {"training": run_info, "versions": versions()})
-    write_history(out_dir / "history.csv", state.history)
-    write_json(out_dir / "metrics.json", metrics)
+    write_history(out_dir / HISTORY, state.history)
+    write_json(out_dir / METRICS, metrics)
     plots.plot_curves(state.history, out_dir / "curves.png")
     if dataset.image_shape is not None:
         plots.plot_first_layer(net.weights[0], out_dir / "first_layer.png", dataset.image_shape)
@@ -347,20 +358,8 @@ def finish_run(out_dir, net, state, config, dataset, prepared, run_info):
     return metrics
 
 
-HISTORY_COLUMNS = ["epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "seconds"]
-
-
-def write_history(path, history):
-    buf = _io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=HISTORY_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for r in history:
-        writer.writerow({k: (f"{r[k]:.6g}" if isinstance(r[k], float) else r[k]) for k in HISTORY_COLUMNS})
-    with atomic_write(path, "w") as fh:
-        fh.write(buf.getvalue())
-
-
 def write_report(out_dir, net, config, run_info, metrics, history, dataset, confusion):
+    """report.md: the network, data, hyper-parameters, results, plots and per-epoch table of a finished run."""
     lines = [f"# netprop training run: {out_dir.name}", ""]
     lines.append(f"Network {'-'.join(map(str, net.layer_sizes))} ({net.activation} hidden, softmax "
                  f"output, mean cross-entropy{f' + (l2/2)·Σ‖W‖², l2 = {config.l2:g}' if config.l2 else ''}).")
@@ -403,5 +402,5 @@ def write_report(out_dir, net, config, run_info, metrics, history, dataset, conf
         lines.append(f"| {r['epoch']} | {r['train_loss']:.4f} | {100 * r['train_accuracy']:.2f} % | "
                      f"{r['val_loss']:.4f} | {100 * r['val_accuracy']:.2f} % | {r['lr']:.3g} | "
                      f"{r['seconds']:.2f} |")
-    with atomic_write(out_dir / "report.md", "w") as fh:
+    with atomic_write(out_dir / REPORT, "w") as fh:
         fh.write("\n".join(lines) + "\n")

@@ -6,9 +6,9 @@ import json
 
 import numpy as np
 
-from ...training import step as fast
+from ...training.step import data_loss, forward as forward_cache
 from ..gradcheck import numerical_gradient
-from ..jacobian import jacobian_chain, layer_names
+from ..jacobian import block_matrix, jacobian_chain, layer_names
 from .document import build_document
 from .html import render_html
 from .tex import render_latex, render_markdown
@@ -53,6 +53,8 @@ class Derivation:
     """
 
     def __init__(self, net, x, y, strict=False):
+        """Compute every number of the derivation for net on one example x (d,) with target y: the forward
+        pass, each gradient's Jacobian chain and backprop formula, and central differences to check both."""
         check_size(net.layer_sizes)
         net = net.copy(dtype="float64")
         x = np.asarray(x, dtype=np.float64)
@@ -78,7 +80,7 @@ class Derivation:
 
         def loss_unchecked():
             # x, y and the shapes were checked above: the 2·P evaluations skip net.loss's re-checks
-            return fast.data_loss(net, fast.forward(net, x1), Y)
+            return data_loss(net, forward_cache(net, x1), Y)
 
         numeric = numerical_gradient(loss_unchecked, params, eps=1e-6)
         z_names, h_names = layer_names(L)
@@ -105,7 +107,10 @@ class Derivation:
                     "finite_difference": num.tolist(),
                     "max_abs_difference": float(max(diffs)),
                 }
-        self.simplifications = _simplifications(net, cache, deltas, L, z_names)
+        # per parameter, the lecture's steps from its chain to its shortcut (the live lecture shows each);
+        # the document and the JSON form show the two the slides do
+        self.steps_to_shortcut = steps_to_shortcut(net, cache, deltas)
+        self.simplifications = _simplifications(self.steps_to_shortcut, L)
 
         self.document = build_document(self)
 
@@ -158,33 +163,58 @@ class Derivation:
         return self.to_markdown()
 
 
-def _simplifications(net, cache, deltas, L, z_names):
-    """The lecture's two steps from the Jacobian chain to the shortcut, shown numerically."""
-    out = []
-    if L < 2:
-        return out
-    # (1) multiplying by diag(act'(z)) is the Hadamard product with act'(z)
-    row = (deltas[L - 1] @ net.weights[L - 1])[None, :]
-    d = net.act_prime(cache.z[L - 2])
-    with_diag, with_hadamard = row @ np.diag(d), row * d
-    z, a = z_names[L - 1], net.activation
-    out.append({"name": "diagonal Jacobian = Hadamard product",
-                "lhs_formula": f"((ŷ − y)ᵀ W{L}) · diag({a}'({z}))",
-                "rhs_formula": f"((ŷ − y)ᵀ W{L}) ⊙ {a}'({z}ᵀ)",
-                "lhs": with_diag.tolist(), "rhs": with_hadamard.tolist(),
-                "max_abs_difference": float(np.abs(with_diag - with_hadamard).max())})
-    # (2) gᵀ times the block matrix of x, reshaped, is the outer product g xᵀ
-    g = deltas[0]
-    x = cache.x
-    m = net.layer_sizes[1]
-    blocks = (g[None, :] @ np.kron(np.eye(m), x[None, :])).reshape(m, -1)
-    gname = delta_names(L)[0]
-    out.append({"name": "block matrix = outer product",
-                "lhs_formula": f"reshape({gname}ᵀ · ∂{z_names[1]}/∂W1)",
-                "rhs_formula": f"{gname} xᵀ",
-                "lhs": blocks.tolist(), "rhs": np.outer(g, x).tolist(),
-                "max_abs_difference": float(np.abs(blocks - np.outer(g, x)).max())})
+def steps_to_shortcut(net, cache, deltas):
+    """Per parameter ("W1", "b1", …), the lecture's steps from its Jacobian chain to its shortcut, with numbers.
+
+    Hadamard (hidden layers): (δ_{l+1}ᵀ W_{l+1}) · diag(act'(z_l)) equals (δ_{l+1}ᵀ W_{l+1}) ⊙ act'(z_lᵀ).
+    Outer product (weights): reshape(δ_lᵀ · ∂z_l/∂W_l) equals δ_l h_{l-1}ᵀ.
+    cache: net's forward cache of one example; deltas[l - 1]: layer l's δ (for one example, ∇b_l).
+    Each step: kind, title, lhs_formula, rhs_formula, result, lhs, rhs, max_abs_difference.
+    """
+    L = net.n_layers
+    names = delta_names(L)
+    z_names, h_names = layer_names(L)
+    inputs = [cache.x] + list(cache.h)
+    act = net.activation
+    out = {}
+    for l in range(1, L + 1):
+        steps = []
+        if l < L:
+            above = names[l]
+            above_t = f"({above})ᵀ" if " " in above else f"{above}ᵀ"
+            row = (deltas[l] @ net.weights[l])[None, :]
+            d = net.act_prime(cache.z[l - 1])
+            lhs, rhs = row @ np.diag(d), row * d
+            steps.append({"kind": "hadamard", "title": "diagonal Jacobian → Hadamard product",
+                          "lhs_formula": f"({above_t} W{l + 1}) · diag({act}'({z_names[l]}))",
+                          "rhs_formula": f"({above_t} W{l + 1}) ⊙ {act}'({z_names[l]}ᵀ)",
+                          "result": f"{names[l - 1]}ᵀ", "lhs": lhs.tolist(), "rhs": rhs.tolist(),
+                          "max_abs_difference": float(np.abs(lhs - rhs).max())})
+        g = names[l - 1]
+        g_t = f"({g})ᵀ" if " " in g else f"{g}ᵀ"
+        m = net.layer_sizes[l]
+        lhs = (deltas[l - 1][None, :] @ block_matrix(inputs[l - 1], m)).reshape(m, -1)
+        rhs = np.outer(deltas[l - 1], inputs[l - 1])
+        z_here = "z" + str(L) if l == L else z_names[l]
+        g_col = f"({g})" if " " in g else g
+        out[f"W{l}"] = steps + [{
+            "kind": "outer", "title": "block matrix → outer product",
+            "lhs_formula": f"reshape({g_t} · ∂{z_here}/∂W{l})", "rhs_formula": f"{g_col} {h_names[l - 1]}ᵀ",
+            "result": f"∇W{l} f", "lhs": lhs.tolist(), "rhs": rhs.tolist(),
+            "max_abs_difference": float(np.abs(lhs - rhs).max())}]
+        out[f"b{l}"] = list(steps)
     return out
+
+
+def _simplifications(steps, L):
+    """The slides' two steps, taken from steps_to_shortcut: the Hadamard product below the output layer
+    and W1's outer product (none for a network without a hidden layer)."""
+    if L < 2:
+        return []
+    names = {"hadamard": "diagonal Jacobian = Hadamard product", "outer": "block matrix = outer product"}
+    chosen = [steps[f"W{L - 1}"][0], steps["W1"][-1]]
+    return [{"name": names[s["kind"]], **{k: s[k] for k in ("lhs_formula", "rhs_formula", "lhs", "rhs",
+                                                             "max_abs_difference")}} for s in chosen]
 
 
 def derive(net, x, y, strict=False):

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...core.losses import LOSSES
 from ..jacobian import layer_names
 
 
@@ -121,7 +122,7 @@ class Figure:
 
 def loss_formula(loss):
     """The loss as the lecture writes it, for the net's loss name ("cross_entropy" or "mse")."""
-    return "−Σ_k y_k log ŷ_k" if loss == "cross_entropy" else "½ ‖ŷ − y‖²"
+    return LOSSES[loss].formula
 
 
 def forward_rows(d):
@@ -129,7 +130,7 @@ def forward_rows(d):
     L = len(d.weights)
     z_names, h_names = layer_names(L)
     act = d.network["activation"]
-    out_act = "softmax" if d.network["loss"] == "cross_entropy" else "identity"
+    out_act = LOSSES[d.network["loss"]].output_name
     rows = [("x", None, d.x)]
     for l in range(1, L + 1):
         affine = f"W{l} {h_names[l - 1]} + b{l}"
@@ -147,8 +148,7 @@ def forward_rows(d):
 def build_document(d):
     """The derivation d (a Derivation) as an ordered list of blocks, in the lecture's order."""
     sizes = "-".join(map(str, d.network["sizes"]))
-    output = ("softmax output with cross-entropy" if d.network["loss"] == "cross_entropy"
-              else "identity output with half squared error")
+    output = LOSSES[d.network["loss"]].description
     doc = [Heading(1, f"Derivation for the {sizes} network"),
            Note(f"Hidden activation {d.network['activation']}; {output}. Vectors are columns."),
            Figure(tuple(d.network["sizes"]), tuple([d.x] + d.forward["h"] + [d.forward["y_hat"]]),

@@ -12,6 +12,7 @@ import re
 
 import numpy as np
 
+from ...core.activations import ACTIVATIONS
 from .document import Chain, Difference, Figure, Formula, Heading, Note, Value, as_matrix
 from .text import num
 
@@ -20,7 +21,9 @@ _DIGIT, _DOT, _MINUS, _COLUMN_GAP, _BRACKETS, _CDOT, _LABEL_CHAR = 5.0, 2.8, 7.8
 LATEX_WIDTH = 720.0      # of the 757 pt line of an A4 landscape page with 1.5 cm margins
 MARKDOWN_WIDTH = 520.0   # GitHub's and Jupyter's text column, at their larger font
 
-_FUNCTIONS = ("relu", "tanh", "sigmoid", "leaky_relu", "softmax", "diag", "reshape", "identity", "log")
+# The words set as operator names: every hidden activation as its record spells it, then the rest.
+_FUNCTIONS = {word: r"\operatorname{" + word + "}" for word in ("softmax", "diag", "reshape", "identity", "log")}
+_FUNCTIONS.update({a.name: a.latex for a in ACTIVATIONS.values()})
 _TEX_SYMBOLS = [("ŷ", r"\hat{y}"), ("∂", r"\partial "), ("ᵀ", r"^{\top}"), ("⊙", r"\odot "),
                 ("·", r"\cdot "), ("−", "-"), ("‖", r"\|"), ("½", r"\tfrac{1}{2}"), ("²", "^{2}"),
                 ("Σ_k", r"\sum_k "), ("Σ", r"\sum ")]
@@ -29,7 +32,7 @@ _TEX_SYMBOLS = [("ŷ", r"\hat{y}"), ("∂", r"\partial "), ("ᵀ", r"^{\top}"), 
 def _word(m):
     word = m.group(1)
     if word in _FUNCTIONS:
-        return r"\operatorname{" + word.replace("_", r"\_") + "}"
+        return _FUNCTIONS[word]
     return r"\mathrm{" + word + "}"
 
 

@@ -35,7 +35,7 @@ def cross_entropy(weights, biases, X, Y, activation):
 def variant(weights, biases, X, Y, activation, l2, mistake):
     """(loss, y_hat, {name: gradient block}) of the computation carrying one mistake, or None where it
     cannot run on these shapes (ŷ − y at a hidden layer of another width, W for Wᵀ on a non-square W)."""
-    act, act_prime = ACTIVATIONS[activation]
+    act, act_prime = ACTIVATIONS[activation].function, ACTIVATIONS[activation].derivative
     n, L = len(X), len(weights)
     h, zs, hs = X, [], [X]
     for l, (W, b) in enumerate(zip(weights, biases)):
@@ -72,7 +72,7 @@ def _propagated(delta, output_delta, W, shape, mistake):
 
 def _derivative(mistake, activation, z, h, act, act_prime):
     if mistake.startswith("prime_of:"):
-        return ACTIVATIONS[mistake[len("prime_of:"):]][1](z)
+        return ACTIVATIONS[mistake[len("prime_of:"):]].derivative(z)
     if mistake == "prime_on_h":
         return act_prime(h)
     if mistake == "act_not_prime":
