@@ -137,15 +137,9 @@ def child(args):
     """Measure the configurations under this process's kernel; print one JSON line."""
     import torch
 
-    try:
-        from netprop import _kernels
-        kernels = "Numba" if _kernels.available() else "NumPy (no Numba)"
-    except ImportError:
-        try:
-            from netprop.training import _kernels
-            kernels = "Numba" if _kernels.available() else "NumPy (no Numba)"
-        except ImportError:                             # a netprop from before the kernels
-            kernels = "none"
+    from netprop.training import _kernels
+
+    kernels = "Numba" if _kernels.available() else "NumPy (no Numba)"
 
     torch.set_num_threads(len(os.sched_getaffinity(0)))
     X, y, _, _ = fashion_mnist_float32()

@@ -21,7 +21,7 @@ import numpy as np
 from common import blas_description, machine, table
 
 from netprop import Network
-from netprop.landscape import Plane, PlaneLoss, filter_normalised_direction
+from netprop.training.landscape import Plane, PlaneLoss, filter_normalised_direction
 
 
 def images(n, seed):

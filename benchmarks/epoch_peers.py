@@ -20,10 +20,7 @@ SEED = 0
 def netprop_trainer(X, y, sizes, batch, optimizer):
     """netprop's Trainer (what `netprop train` runs each epoch) for a new float32 network, seed 0."""
     import netprop
-    try:
-        from netprop.training.fit import TrainConfig, Trainer
-    except ImportError:                                  # a netprop from before the layout of issue 20
-        from netprop.train import TrainConfig, Trainer
+    from netprop.training.fit import TrainConfig, Trainer
 
     config = TrainConfig(hidden=sizes[1:-1], epochs=1000, batch_size=batch, lr=LR[optimizer],
                          optimizer=optimizer, momentum=MOMENTUM, schedule="constant", seed=SEED)
@@ -111,7 +108,7 @@ def numpy_products_epochs(X, y, sizes, batch, optimizer):
     arrays of the training shapes, computed the way round fast.py computes them.  No activation,
     softmax, update or bookkeeping.
     """
-    from netprop._blas import gemm_tn
+    from netprop.training._blas import gemm_tn
 
     rng = np.random.default_rng(0)
     Ws = [rng.standard_normal((b, a), dtype=np.float32) * 0.05 for a, b in zip(sizes[:-1], sizes[1:])]

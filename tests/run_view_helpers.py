@@ -35,7 +35,7 @@ def run_dir(tmp_path_factory):
 
 def write_partial_checkpoint(finished_dir, out_dir, epochs):
     """out_dir/checkpoint.safetensors as the finished run's was after `epochs` epochs (history cut)."""
-    from netprop.io import load_arrays, save_arrays
+    from netprop.storage.models import load_arrays, save_arrays
 
     arrays, meta = load_arrays(Path(finished_dir) / "checkpoint.safetensors")
     meta["state"]["history"] = meta["state"]["history"][:epochs]

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import netprop
-from netprop import checks
+from netprop.core import validation as checks
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from netprop import _blas
+from netprop.training import _blas
 
 
 @pytest.fixture(params=["direct", "numpy"])

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import netprop
-from netprop.check import CheckError, check
+from netprop.teaching.homework import CheckError, check
 
 SOLUTION = textwrap.dedent('''
     import numpy as np

@@ -11,7 +11,7 @@ import pytest
 
 from helpers import fashion_mnist_or_skip, synthetic_npz
 from netprop.cli import main
-from netprop.io import load_arrays
+from netprop.storage.models import load_arrays
 
 
 def run_cli(*args, cwd=None):
@@ -207,7 +207,7 @@ def test_evaluate_and_predict_bad_input(tmp_path, fashion_run):
 
 def test_help_tells_the_truth():
     text = " ".join(run_cli("train", "--help").stdout.split())
-    from netprop.train import TrainConfig
+    from netprop.training.fit import TrainConfig
     d = TrainConfig()
     assert f"(default {d.hidden[0]})" in text and f"(default {d.epochs})" in text
     assert f"(default {d.optimizer})" in text and "/usr/share/datasets/fashion-mnist" in text
@@ -245,7 +245,7 @@ def test_train_flags_are_the_fields_of_trainconfig(tmp_path):
     from dataclasses import asdict, fields
 
     from netprop.cli import CONFIG_FLAGS, build_parser
-    from netprop.train import TrainConfig
+    from netprop.training.fit import TrainConfig
 
     names = [f.name for f in fields(TrainConfig)]
     assert set(SETTINGS) == set(names) and set(CONFIG_FLAGS) == set(names)   # each with written help
@@ -272,7 +272,7 @@ def test_train_flags_are_the_fields_of_trainconfig(tmp_path):
 def test_tune_flags_that_set_trainconfig_fields_parse_as_train_does():
     from dataclasses import fields
 
-    from netprop.train import TrainConfig
+    from netprop.training.fit import TrainConfig
 
     train, tune = subcommand_actions("train"), subcommand_actions("tune")
     shared = {f.name for f in fields(TrainConfig)} & set(tune)

@@ -10,9 +10,9 @@ import sys
 import pytest
 
 from helpers import fashion_mnist_or_skip, synthetic_npz
-from netprop import tune
+from netprop.training import tune
 from netprop.cli import main
-from netprop.tune import leaderboard
+from netprop.training.tune import leaderboard
 
 QUICK = ["--subset", "300", "--validation", "0.05", "--trials", "10", "--seed", "3"]
 

@@ -1,10 +1,10 @@
-"""netprop.course: the course's layout (columns, W's then b's) and its initialisation."""
+"""netprop.teaching.course: the course's layout (columns, W's then b's) and its initialisation."""
 
 import numpy as np
 import pytest
 
 from netprop import Network
-from netprop.course import (
+from netprop.teaching.course import (
     course_layer_sizes,
     from_columns,
     from_course_vector,

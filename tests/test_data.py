@@ -199,7 +199,7 @@ def test_predict_inputs_name_the_file_and_the_problem(tmp_path, name, writer, d,
 
 
 def test_a_npy_to_predict_is_checked_against_memory_before_it_is_read(tmp_path, monkeypatch):
-    from netprop import limits
+    from netprop.core import limits
     from netprop.data import DataError, load_predict_inputs
 
     np.save(tmp_path / "stack.npy", np.zeros((50, 784)))    # 313,600 bytes of float64

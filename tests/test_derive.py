@@ -14,7 +14,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import netprop
-from netprop.derive import MAX_LAYERS, MAX_UNITS, ParamsError, derive, load_params, seeded_inputs
+from netprop.teaching.derive import MAX_LAYERS, MAX_UNITS, ParamsError, derive, load_params, seeded_inputs
 
 CASES = [
     ([2, 2, 3], "relu", "cross_entropy"),

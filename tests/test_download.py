@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from netprop import data
-from netprop.data import DataError
+from netprop.data import DataError, fashion_mnist
 
 
 def small_dataset():
@@ -69,11 +69,13 @@ def isolated(tmp_path, monkeypatch):
     arrays, files = small_dataset()
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.delenv("NETPROP_DATA", raising=False)
-    monkeypatch.setattr(data, "DEBIAN_DIR", tmp_path / "no-debian")
-    monkeypatch.setattr(data, "FASHION_MNIST_FILES", {
-        key: (name, hashlib.md5(files[name]).hexdigest())
-        for key, (name, _) in data.FASHION_MNIST_FILES.items()})
-    monkeypatch.setattr(data, "EXPECTED_SHAPES", {k: a.shape for k, a in arrays.items()})
+    # the finder reads these from its own module; the package re-exports them for users
+    for module in (data, fashion_mnist):
+        monkeypatch.setattr(module, "DEBIAN_DIR", tmp_path / "no-debian")
+        monkeypatch.setattr(module, "FASHION_MNIST_FILES", {
+            key: (name, hashlib.md5(files[name]).hexdigest())
+            for key, (name, _) in data.FASHION_MNIST_FILES.items()})
+        monkeypatch.setattr(module, "EXPECTED_SHAPES", {k: a.shape for k, a in arrays.items()})
     monkeypatch.setattr(data, "load_fashion_mnist", _small_loader(data.load_fashion_mnist))
     return arrays, files, tmp_path / "cache" / "netprop" / "fashion-mnist"
 

@@ -85,7 +85,7 @@ def test_evaluate_prints_the_confusion_matrix_in_columns_for_twelve_classes(tmp_
     """Rows of classes 10 and 11 start where those of 0-9 do, under the same column headers."""
     import netprop
     from netprop.cli import main
-    from netprop.io import TrainedModel
+    from netprop.storage.models import TrainedModel
 
     net = netprop.Network([3, 12], seed=0, dtype="float32")
     TrainedModel(net).save(tmp_path / "m")

@@ -141,7 +141,7 @@ def test_an_api_error_is_one_line_on_the_page(run_dir, watched, tmp_path):  # no
     config = json.loads((live / "config.json").read_text())
     config["training"]["source"] = {"kind": "file", "path": str(tmp_path / "gone.npz"),
                                     "test_path": str(tmp_path / "gone_test.npz")}
-    from netprop.io import config_digest
+    from netprop.storage.models import config_digest
 
     config["config_sha256"] = config_digest(config)     # a run as saved, whose data went away since
     (live / "config.json").write_text(json.dumps(config))

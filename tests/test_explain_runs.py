@@ -21,7 +21,7 @@ from starlette.testclient import TestClient  # noqa: E402
 
 import netprop  # noqa: E402
 from netprop.data import load_fashion_mnist  # noqa: E402
-from netprop.io import load_arrays  # noqa: E402
+from netprop.storage.models import load_arrays  # noqa: E402
 
 
 @pytest.fixture(scope="module")

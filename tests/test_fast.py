@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import netprop
-from netprop import fast
-from netprop.optim import make_optimizer
+from netprop.training import step as fast
+from netprop.training.optimizers import make_optimizer
 
 torch = pytest.importorskip("torch")
 
@@ -30,7 +30,7 @@ def test_train_step_matches_torch_training_a_network(name, l2, blas, monkeypatch
     torch.optim fed by autograd, with weight decay on the weights only (netprop's l2); once with
     every product and update as a direct BLAS call, once with _blas's NumPy fallbacks."""
     import netprop
-    from netprop import _blas
+    from netprop.training import _blas
 
     if blas == "numpy":
         monkeypatch.setattr(_blas, "_FUNCTIONS", None)
@@ -70,7 +70,7 @@ def test_train_step_matches_torch_training_a_network(name, l2, blas, monkeypatch
 
 def use_kernels(kind, monkeypatch):
     """Run a test with the compiled kernels (skipped where Numba is absent) or with NumPy alone."""
-    from netprop import _kernels
+    from netprop.training import _kernels
 
     if kind == "numpy":
         monkeypatch.setattr(_kernels, "get", lambda: None)
@@ -120,7 +120,7 @@ def test_train_step_equals_reference_path_in_float64(name, activation, loss, bla
     """Every optimizer, activation and loss: fast.train_step leaves the same parameters (to 1e-12)
     as Network.forward + Network.backward + optimizer.step, with l2, over several steps; with and
     without the compiled kernels."""
-    from netprop import _blas
+    from netprop.training import _blas
 
     use_kernels(kernels, monkeypatch)
     if blas == "numpy":

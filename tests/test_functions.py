@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from netprop.functions import cross_entropy, softmax
+from netprop.core.losses import cross_entropy, softmax
 
 torch = pytest.importorskip("torch")
 

@@ -24,7 +24,7 @@ import pytest
 
 import netprop
 from netprop.data import DataError, Preprocessing, read_idx
-from netprop.io import ModelFileError, TrainedModel
+from netprop.storage.models import ModelFileError, TrainedModel
 
 MUTATIONS = int(os.environ.get("NETPROP_FUZZ_MUTATIONS", "3000"))
 SEED = int(os.environ.get("NETPROP_FUZZ_SEED", "13"))      # CI runs the default; other seeds by hand

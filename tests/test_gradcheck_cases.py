@@ -5,7 +5,7 @@ import pytest
 
 from helpers import fashion_mnist_or_skip
 from netprop import data as data_mod
-from netprop.gradcheck import gradcheck, gradcheck_cases
+from netprop.teaching.gradcheck import gradcheck, gradcheck_cases
 
 
 def test_default_is_a_random_net_then_the_lecture_net(monkeypatch):

@@ -8,7 +8,7 @@ import pytest
 
 import netprop
 from netprop.data import Preprocessing
-from netprop.io import ModelFileError, TrainedModel, atomic_write, save_arrays, sha256
+from netprop.storage.models import ModelFileError, TrainedModel, atomic_write, save_arrays, sha256
 
 
 def reseal(config):

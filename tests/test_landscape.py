@@ -9,7 +9,7 @@ import pytest
 
 from helpers import synthetic_npz
 from netprop import Network
-from netprop.landscape import (
+from netprop.training.landscape import (
     SNAPSHOT_DIR,
     Plane,
     PlaneLoss,
@@ -20,7 +20,7 @@ from netprop.landscape import (
     random_plane,
     snapshot_files,
 )
-from netprop.train import TrainConfig, fit
+from netprop.training.fit import TrainConfig, fit
 
 
 def train_with_snapshots(tmp_path, sizes, activation="relu", epochs=4, batch_size=8, max_snapshots=40, n=96,
@@ -178,7 +178,7 @@ def test_cli_train_landscape_then_landscape_command(tmp_path):
     assert "loss landscape (pca):" in proc.stdout and "PC1" in proc.stdout
     assert len(snapshot_files(out / SNAPSHOT_DIR)) <= 12
     assert "## Loss landscape" in (out / "report.md").read_text()
-    from netprop.landscape import LandscapeOptions
+    from netprop.training.landscape import LandscapeOptions
     assert LandscapeOptions.of_run(out) == LandscapeOptions(max_snapshots=12, resolution=5)   # what --resume uses
     proc = run_cli("landscape", str(out), "--directions", "random", "--grid", "4", "--json")
     assert proc.returncode == 0, proc.stderr

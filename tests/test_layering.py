@@ -1,4 +1,4 @@
-"""The package's import graph has no cycle, counting imports inside functions too."""
+"""The package's import graph has no cycle and only goes down the layers, counting imports inside functions too."""
 
 import ast
 from pathlib import Path
@@ -77,11 +77,55 @@ def test_the_finder_finds_a_planted_cycle():
 
 def test_no_import_cycle_in_netprop():
     graph = import_graph()
-    assert "netprop.network" in graph and "netprop.checks" in graph["netprop.network"]
+    assert "netprop.core.network" in graph and "netprop.core.validation" in graph["netprop.core.network"]
     cycle = find_cycle(graph)
     assert cycle is None, "import cycle: " + " -> ".join(cycle)
 
 
 def test_network_is_the_lecture_alone():
-    """network.py imports only NumPy, the activations/losses, the initial weights and the input checks."""
-    assert import_graph()["netprop.network"] == {"netprop.checks", "netprop.functions", "netprop.initial"}
+    """network.py imports only NumPy, the activations, the losses, the initial weights and the input checks."""
+    assert import_graph()["netprop.core.network"] == {
+        "netprop.core.validation", "netprop.core.activations", "netprop.core.losses", "netprop.core.initialisation"}
+
+
+# The layers, bottom to top (DESIGN.md): a folder may import its own modules and any folder of a
+# lower layer, never one above.  The package root (netprop/__init__, __main__, _version) sits on
+# top as the public face, except _version, which anyone may read.
+LAYERS = [("core",), ("data",), ("storage",), ("training",), ("teaching",), ("explain", "sklearn"), ("cli",)]
+
+
+def layer_of(module):
+    parts = module.split(".")
+    if len(parts) == 1 or parts[1] in ("__main__",):
+        return len(LAYERS)
+    if parts[1] == "_version":
+        return -1
+    return next(rank for rank, folders in enumerate(LAYERS) if parts[1] in folders)
+
+
+def upward_imports(graph):
+    """(importer, imported) pairs where a module imports one of a higher layer or a sibling folder."""
+    bad = []
+    for m, targets in graph.items():
+        for t in targets:
+            if layer_of(t) > layer_of(m) or (layer_of(t) == layer_of(m) and t.split(".")[1] != m.split(".")[1]
+                                               and layer_of(m) < len(LAYERS)):
+                bad.append((m, t))
+    return sorted(bad)
+
+
+def test_the_layer_check_finds_a_planted_upward_import():
+    graph = {"netprop.core.network": {"netprop.training.step"}, "netprop.training.step": {"netprop.core.network"},
+             "netprop.explain.api": {"netprop.sklearn.estimators"}}
+    assert upward_imports(graph) == [("netprop.core.network", "netprop.training.step"),
+                                     ("netprop.explain.api", "netprop.sklearn.estimators")]
+
+
+def test_every_module_lives_in_a_layer_folder():
+    top = {p.name for p in PACKAGE.glob("*.py")}
+    assert top == {"__init__.py", "__main__.py", "_version.py", "cli.py"} or top == {"__init__.py", "__main__.py",
+                                                                                    "_version.py"}, sorted(top)
+
+
+def test_imports_only_go_down_the_layers():
+    assert upward_imports(import_graph()) == []

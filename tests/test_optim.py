@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from netprop.optim import SGD, Adam, learning_rate, make_optimizer
+from netprop.training.optimizers import SGD, Adam, learning_rate, make_optimizer
 
 torch = pytest.importorskip("torch")
 

@@ -9,12 +9,12 @@ from helpers import fashion_mnist_or_skip
 from test_check import SOLUTION, write_module
 
 import netprop
-from netprop.check import CheckError, check
+from netprop.teaching.homework import CheckError, check
 from netprop.cli import main
-from netprop.course import course_layer_sizes
-from netprop.derive import ParamsError, load_params
-from netprop.gradcheck import gradcheck, rel_error
-from netprop.landscape import pca_plane, random_plane
+from netprop.teaching.course import course_layer_sizes
+from netprop.teaching.derive import ParamsError, load_params
+from netprop.teaching.gradcheck import gradcheck, rel_error
+from netprop.training.landscape import pca_plane, random_plane
 
 GRADIENT_RETURN = "return np.hstack([dW.flatten() for dW in dJdWs] + [db.flatten() for db in dJdbs])"
 
@@ -214,7 +214,8 @@ def test_numba_relu_keeps_nan_like_numpy():
     # relu(NaN) was 0 in the compiled bias_relu, so a NaN weight never reached the loss: the run's
     # NaN guard did not fire and the NaN was saved with the model.  np.maximum(NaN, 0) is NaN.
     pytest.importorskip("numba")
-    from netprop import _kernels, fast
+    from netprop.training import _kernels
+    from netprop.training import step as fast
 
     if not _kernels.available():
         pytest.skip("compiled kernels switched off (NETPROP_NUMBA=0)")

@@ -26,9 +26,9 @@ from helpers import synthetic_npz
 from netprop import data
 from netprop.cli import main
 from netprop.data import DataError
-from netprop.io import ModelFileError, TrainedModel, directory_lock, save_arrays, sha256
-from netprop.run import CHECKPOINT, read_checkpoint, train_run, verified_checkpoint_epoch
-from netprop.train import TrainConfig
+from netprop.storage.models import ModelFileError, TrainedModel, directory_lock, save_arrays, sha256
+from netprop.training.train_run import CHECKPOINT, read_checkpoint, train_run, verified_checkpoint_epoch
+from netprop.training.fit import TrainConfig
 
 MiB = 1 << 20
 
@@ -138,7 +138,7 @@ def test_a_second_run_into_a_locked_directory_is_refused(tmp_path, capsys):
 
 def test_a_killed_run_leaves_no_stale_lock(tmp_path):
     holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time\nfrom netprop.io import directory_lock\n"
+        "import sys, time\nfrom netprop.storage.models import directory_lock\n"
         "with directory_lock(sys.argv[1]):\n    print('locked', flush=True)\n    time.sleep(120)"),
         str(tmp_path)], stdout=subprocess.PIPE, text=True)
     try:
@@ -593,7 +593,7 @@ json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(a
 
 @given(json_values, st.sampled_from([None, 2]))
 def test_json_depth_ignores_brackets_in_strings(value, indent):
-    from netprop.schema import json_depth
+    from netprop.storage.schema import json_depth
 
     assert json_depth(json.dumps(value, indent=indent)) == nesting(value)
 
@@ -605,6 +605,6 @@ def test_json_depth_ignores_brackets_in_strings(value, indent):
     "[]" * 500_000,
 ])
 def test_json_depth_is_one_pass(text):
-    from netprop.schema import json_depth
+    from netprop.storage.schema import json_depth
 
     assert json_depth(text) <= 1

@@ -5,11 +5,11 @@ import pytest
 
 import netprop
 from helpers import fashion_mnist_or_skip, synthetic_npz
-from netprop import run as run_mod
-from netprop import train as train_mod
-from netprop.io import load_arrays
-from netprop.run import CHECKPOINT, read_checkpoint, train_run
-from netprop.train import TrainConfig, TrainingDiverged
+from netprop.training import train_run as run_mod
+from netprop.training import fit as train_mod
+from netprop.storage.models import load_arrays
+from netprop.training.train_run import CHECKPOINT, read_checkpoint, train_run
+from netprop.training.fit import TrainConfig, TrainingDiverged
 
 
 def weights_of(run_dir):

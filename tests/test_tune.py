@@ -8,8 +8,8 @@ import pytest
 import netprop
 from helpers import synthetic_npz
 from netprop import data as data_mod
-from netprop import tune
-from netprop.tune import SweepError, grid_trials, random_trials, run_sweep
+from netprop.training import tune
+from netprop.training.tune import SweepError, grid_trials, random_trials, run_sweep
 
 # 4 settings of a tiny network: a few hundred milliseconds for the whole sweep
 GRID = {"hidden": [4, 8], "lr": [0.05, 0.3], "batch_size": [32], "epochs": [3], "l2": [0.0]}

@@ -1,16 +1,16 @@
 """netprop: forward and backward propagation as the lecture derives them."""
 
-from .check import CheckReport, check
-from .derive import Derivation, derive
-from .evaluation import evaluate_model, predict_top
-from .gradcheck import GradcheckResult, gradcheck, gradcheck_cases, rel_error
+from .teaching.homework import CheckReport, check
+from .teaching.derive import Derivation, derive
+from .training.evaluation import evaluate_model, predict_top
+from .teaching.gradcheck import GradcheckResult, gradcheck, gradcheck_cases, rel_error
 from .explain import explain
-from .io import TrainedModel, load_model as load
-from .jacobian import JacobianChain, jacobian_chain
-from .network import ForwardCache, Gradients, Network
-from .run import train_run
-from .train import TrainConfig, TrainingDiverged, fit
-from .tune import SweepResult, run_sweep
+from .storage.models import TrainedModel, load_model as load
+from .teaching.jacobian import JacobianChain, jacobian_chain
+from .core.network import ForwardCache, Gradients, Network
+from .training.train_run import train_run
+from .training.fit import TrainConfig, TrainingDiverged, fit
+from .training.tune import SweepResult, run_sweep
 
 from ._version import __version__
 

@@ -12,8 +12,9 @@ from pathlib import Path
 import numpy as np
 
 from ._version import __version__
-from .functions import ACTIVATIONS, LOSSES
-from .optim import OPTIMIZERS, SCHEDULES
+from .core.activations import ACTIVATIONS
+from .core.losses import LOSSES
+from .training.optimizers import OPTIMIZERS, SCHEDULES
 
 
 class CLIError(Exception):
@@ -80,7 +81,7 @@ def _progress(total, desc, enabled):
 
 
 def cmd_gradcheck(args):
-    from .gradcheck import gradcheck, gradcheck_cases
+    from .teaching.gradcheck import gradcheck, gradcheck_cases
 
     if args.sizes is not None and len(args.sizes) < 2:
         raise CLIError(f"--sizes needs at least two layer sizes, got {args.sizes}")
@@ -207,9 +208,9 @@ def _download_progress(quiet):
 
 
 def cmd_train(args):
-    from .io import ModelFileError
-    from .run import CHECKPOINT, train_run, verified_checkpoint_epoch
-    from .train import TrainConfig, TrainingDiverged
+    from .storage.models import ModelFileError
+    from .training.train_run import CHECKPOINT, train_run, verified_checkpoint_epoch
+    from .training.fit import TrainConfig, TrainingDiverged
 
     if args.out is not None and not args.out.strip():
         raise CLIError("--out is empty; give a directory (or leave --out out for runs/<timestamp>)")
@@ -279,7 +280,7 @@ def cmd_train(args):
 
 def _resume_flags():
     """The flags of `netprop train` that a checkpoint fixes: flag -> TrainConfig field (one flag per field)."""
-    from .train import TrainConfig
+    from .training.fit import TrainConfig
 
     return {"--" + f.name.replace("_", "-"): f.name for f in fields(TrainConfig)}
 
@@ -290,8 +291,8 @@ def _resume_options():
 
 def _check_resume_flags(args, out_dir):
     """Refuse flags given beside --resume that differ from the checkpoint's (they would be ignored)."""
-    from .io import ModelFileError
-    from .run import CHECKPOINT, read_checkpoint
+    from .storage.models import ModelFileError
+    from .training.train_run import CHECKPOINT, read_checkpoint
 
     try:
         _, meta = read_checkpoint(out_dir / CHECKPOINT)
@@ -319,7 +320,7 @@ def _check_resume_flags(args, out_dir):
 
 def _saved_epochs(out_dir):
     """The epoch count of the run being resumed in out_dir."""
-    from .run import CHECKPOINT, read_checkpoint
+    from .training.train_run import CHECKPOINT, read_checkpoint
 
     _, meta = read_checkpoint(Path(out_dir) / CHECKPOINT)
     return meta["config"]["epochs"]
@@ -329,7 +330,7 @@ def _saved_epochs(out_dir):
 
 
 def _load_run(run_dir, trust_unverified=False):
-    from .io import ModelFileError, load_model
+    from .storage.models import ModelFileError, load_model
 
     try:
         return load_model(run_dir, trust_unverified=trust_unverified)
@@ -339,7 +340,7 @@ def _load_run(run_dir, trust_unverified=False):
 
 def cmd_evaluate(args):
     from . import data as data_mod
-    from .evaluation import evaluate_model
+    from .training.evaluation import evaluate_model
 
     if args.data and args.data_dir:
         raise CLIError("--data-dir is for Fashion-MNIST and would be ignored beside --data; give one of them")
@@ -374,7 +375,7 @@ def cmd_evaluate(args):
 
 def cmd_predict(args):
     from .data import load_predict_inputs
-    from .evaluation import predict_top
+    from .training.evaluation import predict_top
 
     model = _load_run(args.run_dir, args.trust_unverified)
     items = load_predict_inputs(args.files, model.net.layer_sizes[0])
@@ -393,8 +394,8 @@ def cmd_predict(args):
 
 
 def cmd_derive(args):
-    from .derive import ParamsError, derive, load_params, seeded_inputs
-    from .io import atomic_write
+    from .teaching.derive import ParamsError, derive, load_params, seeded_inputs
+    from .storage.models import atomic_write
 
     if args.params:
         if args.sizes is not None or args.seed is not None:
@@ -404,7 +405,7 @@ def cmd_derive(args):
         except ParamsError as exc:
             raise CLIError(f"--params {exc}") from None
         if args.activation or args.loss:      # a flag given here wins over the file's "network" entry
-            from .network import Network
+            from .core.network import Network
 
             weights, biases = net.weights, net.biases
             net = Network(net.layer_sizes, activation=args.activation or net.activation,
@@ -504,7 +505,7 @@ def _print_board(board, file=sys.stdout, limit=None):
 
 
 def cmd_tune(args):
-    from .tune import grid_trials, random_trials, run_sweep
+    from .training.tune import grid_trials, random_trials, run_sweep
 
     if args.grid and args.trials is not None:
         raise CLIError("--grid and --trials exclude each other")
@@ -520,7 +521,7 @@ def cmd_tune(args):
     if args.out is not None and not args.out.strip():
         raise CLIError("--out is empty; give a directory (or leave --out out for runs/tune-<timestamp>)")
     if args.trials:
-        from .limits import check_memory
+        from .core.limits import check_memory
 
         check_memory(4096 * args.trials, f"--trials {args.trials}: the settings and their results")
     trials = grid_trials(optimizer=args.optimizer) if args.grid else \
@@ -585,7 +586,7 @@ def _add_landscape_arguments(g, train):
 
 def _landscape_options(args, out_dir):
     """LandscapeOptions for train_run: from the flags, or for --resume as the run was started."""
-    from .landscape import LandscapeOptions
+    from .training.landscape import LandscapeOptions
 
     if args.resume:
         return LandscapeOptions.of_run(out_dir)
@@ -598,7 +599,7 @@ def _landscape_options(args, out_dir):
 
 
 def _print_landscape(result):
-    from .landscape import summary
+    from .training.landscape import summary
 
     options = getattr(result, "landscape", None)
     if options is not None and options.result is not None:
@@ -606,9 +607,9 @@ def _print_landscape(result):
 
 
 def cmd_landscape(args):
-    from .io import ModelFileError, load_model
-    from .landscape import landscape_for_run, summary
-    from .run import training_split
+    from .storage.models import ModelFileError, load_model
+    from .training.landscape import landscape_for_run, summary
+    from .training.train_run import training_split
 
     try:
         model = load_model(args.run_dir)
@@ -631,7 +632,7 @@ def cmd_landscape(args):
 def cmd_check(args):
     import contextlib
 
-    from .check import check
+    from .teaching.homework import check
 
     # With --json, standard output is for programs: what the student's code prints goes to stderr.
     with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
@@ -690,7 +691,7 @@ def _add_config_flag(group, name):
 
     A field missing from CONFIG_FLAGS still gets a flag, parsed by its default's type.
     """
-    from .train import TrainConfig
+    from .training.fit import TrainConfig
 
     default = getattr(TrainConfig(), name)
     spec = dict(CONFIG_FLAGS.get(name) or {"help": f"TrainConfig.{name} (default {{default}})"})
@@ -749,7 +750,7 @@ def build_parser():
     p.add_argument("--quiet", action="store_true", help="print nothing unless the check fails")
     p.set_defaults(func=cmd_gradcheck)
 
-    from .train import TrainConfig
+    from .training.fit import TrainConfig
 
     p = sub.add_parser(
         "train",

@@ -16,10 +16,11 @@ from urllib.parse import parse_qsl, urlencode
 
 import numpy as np
 
-from ..derive import MAX_LAYERS, MAX_UNITS, Derivation
-from ..functions import ACTIVATIONS, LOSSES
-from ..jacobian import block_matrix, layer_names
-from ..network import Network
+from ..teaching.derive import MAX_LAYERS, MAX_UNITS, Derivation
+from ..core.activations import ACTIVATIONS
+from ..core.losses import LOSSES
+from ..teaching.jacobian import block_matrix, layer_names
+from ..core.network import Network
 
 MAX_ABS_VALUE = 1e6      # larger inputs or weights make a page of overflowing exponentials, not a lecture
 MAX_SEED = 2**32 - 1

@@ -38,9 +38,9 @@ from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
 
 from ..data import DataError
-from ..io import ModelFileError, load_model
-from ..run import CHECKPOINT, HISTORY_COLUMNS, build_network
-from ..train import TrainConfig
+from ..storage.models import ModelFileError, load_model
+from ..training.train_run import CHECKPOINT, HISTORY_COLUMNS, build_network
+from ..training.fit import TrainConfig
 
 MODEL, CONFIG, HISTORY, METRICS = "model.safetensors", "config.json", "history.csv", "metrics.json"
 IMAGE_SHAPE = (28, 28)              # 784 inputs are drawn as images, as netprop train does

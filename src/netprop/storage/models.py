@@ -23,8 +23,8 @@ except ImportError:                 # Windows: no flock; directory_lock says so
     fcntl = None
 
 from . import schema
-from .limits import check_memory, human_bytes
-from .network import Network
+from ..core.limits import check_memory, human_bytes
+from ..core.network import Network
 
 FORMAT_VERSION = 1
 # safetensors stores a JSON header before the arrays; netprop's are a few KiB
@@ -245,7 +245,7 @@ def config_digest(config):
 def versions():
     import numpy
 
-    from ._version import __version__
+    from .._version import __version__
     return {"netprop": __version__, "numpy": numpy.__version__, "python": platform.python_version()}
 
 
@@ -293,7 +293,7 @@ def load_model(directory, trust_unverified=False):
     ModelFileError.  A config without the two hashes (an older netprop, or removed by hand) is
     refused too, unless trust_unverified=True says to load it anyway.
     """
-    from .data import Preprocessing
+    from ..data import Preprocessing
 
     directory = Path(directory)
     if not directory.is_dir():

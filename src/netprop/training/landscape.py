@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .io import atomic_write, save_arrays, write_json
+from ..storage.models import atomic_write, save_arrays, write_json
 
 SNAPSHOT_DIR = "trajectory"
 DIRECTIONS = ("pca", "random")

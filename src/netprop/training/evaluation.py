@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .data import DataError
+from ..data import DataError
 from .plots import confusion_matrix
-from .train import evaluate
+from .fit import evaluate
 
 
 def evaluate_model(model, X, y, name="the data"):

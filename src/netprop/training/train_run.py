@@ -16,13 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-from . import data as data_mod
-from . import schema
-from .io import (ModelFileError, TrainedModel, atomic_write, clean_stale_temporaries, directory_lock, load_arrays,
-                 save_arrays, save_model, versions, write_json)
-from .limits import check_memory, network_bytes
-from .network import Network
-from .train import TrainConfig, TrainState, evaluate, fit, state_from_json, state_to_json
+from .. import data as data_mod
+from ..storage import schema
+from ..storage.models import (ModelFileError, TrainedModel, atomic_write, clean_stale_temporaries, directory_lock,
+                              load_arrays, save_arrays, save_model, versions, write_json)
+from ..core.limits import check_memory, network_bytes
+from ..core.network import Network
+from .fit import TrainConfig, TrainState, evaluate, fit, state_from_json, state_to_json
 
 CHECKPOINT = "checkpoint.safetensors"
 

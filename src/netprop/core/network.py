@@ -25,9 +25,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import checks
-from .functions import ACTIVATIONS, LOSSES
-from .initial import INITS, initial_parameters
+from . import validation
+from .activations import ACTIVATIONS
+from .losses import LOSSES
+from .initialisation import INITS, initial_parameters
 
 
 @dataclass
@@ -94,7 +95,7 @@ class Network:
     init : {"default", "course"}
         ``default``: He (relu, leaky_relu) or Glorot (tanh, sigmoid) weights, zero biases but
         0.01 on relu hidden layers.  ``course``: the course's exercise, W uniform in
-        ±1/√fan_in and every bias 0.01 (netprop.course converts its flat vectors).
+        ±1/√fan_in and every bias 0.01 (netprop.teaching.course converts its flat vectors).
 
     Attributes
     ----------
@@ -106,13 +107,13 @@ class Network:
 
     def __init__(self, layer_sizes, activation="relu", loss="cross_entropy", seed=None, dtype="float64",
                  init="default"):
-        self.layer_sizes = checks.layer_sizes(layer_sizes)
-        self.activation = checks.choice(activation, ACTIVATIONS, "activation")
-        self.loss_name = checks.choice(loss, LOSSES, "loss")
-        self.dtype = checks.dtype(dtype)
+        self.layer_sizes = validation.layer_sizes(layer_sizes)
+        self.activation = validation.choice(activation, ACTIVATIONS, "activation")
+        self.loss_name = validation.choice(loss, LOSSES, "loss")
+        self.dtype = validation.dtype(dtype)
         self.act, self.act_prime = ACTIVATIONS[activation]
         self.output, self.data_loss = LOSSES[loss]
-        self.init = checks.choice(init, INITS, "init")
+        self.init = validation.choice(init, INITS, "init")
         self.seed = seed
         self.weights, self.biases = initial_parameters(self.layer_sizes, activation, init, seed, self.dtype)
 
@@ -159,7 +160,7 @@ class Network:
         """An independent copy of this network, optionally in another dtype."""
         other = Network.__new__(Network)
         other.__dict__.update(self.__dict__)
-        other.dtype = checks.dtype(dtype) if dtype is not None else self.dtype
+        other.dtype = validation.dtype(dtype) if dtype is not None else self.dtype
         other.weights = [W.astype(other.dtype, copy=True) for W in self.weights]
         other.biases = [b.astype(other.dtype, copy=True) for b in self.biases]
         return other
@@ -170,7 +171,7 @@ class Network:
 
     def targets(self, y, n):
         """Dense targets Y (n, c) in this network's dtype from labels, one-hot rows or real targets."""
-        return checks.targets(y, n, self.layer_sizes[-1], self.loss_name, self.dtype)
+        return validation.targets(y, n, self.layer_sizes[-1], self.loss_name, self.dtype)
 
     # --- forward propagation ----------------------------------------------------------
 
@@ -179,8 +180,8 @@ class Network:
 
         x: (n, d) with one example per row, or (d,) for one example (the lecture's x).
         """
-        checks.parameters(self)
-        x = checks.inputs(x, self.layer_sizes[0], self.dtype)
+        validation.parameters(self)
+        x = validation.inputs(x, self.layer_sizes[0], self.dtype)
         if x.ndim == 1:
             return self.forward(x[None]).row(0)
         cache = ForwardCache(x)
@@ -213,14 +214,14 @@ class Network:
         cache = cache.rows()
         Y = self.targets(y, cache.x.shape[0])
         data = self.data_loss(cache.z[-1] if self.loss_name == "cross_entropy" else cache.y_hat, Y)
-        return data + self.l2_penalty(checks.l2(l2))
+        return data + self.l2_penalty(validation.l2(l2))
 
     def loss(self, x, y, l2=0.0):
         """f = mean loss over the examples + (l2/2)·Σ_l ‖W_l‖²_F.
 
         x: (n, d) or (d,); y: labels (n,) or one-hot (n, c) for cross-entropy, real targets (n, c) for mse.
         """
-        checks.l2(l2)
+        validation.l2(l2)
         return self.loss_from_cache(self.forward(x), y, l2)
 
     # --- backward propagation -----------------------------------------------------------
@@ -231,7 +232,7 @@ class Network:
         Uses the lecture's formulas on the cached z, h, ŷ; runs no second forward pass.
         Returns Gradients with ``.weights`` and ``.biases`` shaped like the parameters.
         """
-        checks.l2(l2)
+        validation.l2(l2)
         cache = cache.rows()
         n = cache.x.shape[0]
         Y = self.targets(y, n)

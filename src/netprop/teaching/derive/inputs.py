@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..network import Network
-from ..schema import load_json
+from ...core.network import Network
+from ...storage.schema import load_json
 from .compute import check_size
 
 

@@ -38,14 +38,14 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from .functions import log_softmax, softmax
+from ..core.losses import log_softmax, softmax
 # The shared training step's pieces (fast.py): forward propagation without input checks (x dense
 # or SciPy sparse: the first product W xᵀ goes through scipy.sparse), each layer's δ already
 # divided by n, and the gradients from δ.
-from .fast import deltas as layer_deltas
-from .fast import forward as forward_cache
-from .fast import gradients_from_deltas
-from .network import Network
+from ..training.step import deltas as layer_deltas
+from ..training.step import forward as forward_cache
+from ..training.step import gradients_from_deltas
+from ..core.network import Network
 
 
 # scikit-learn's activation names, and netprop's own, to the Network's names.

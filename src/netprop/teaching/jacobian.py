@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .network import Gradients
+from ..core.network import Gradients
 
 
 @dataclass

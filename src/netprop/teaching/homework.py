@@ -8,7 +8,7 @@ student's numbers are compared with the same computation carrying one known mist
 (a sum instead of a mean, L2 on the biases, act' taken on h, softmax over the examples, …); the
 mistake that reproduces them is named.
 
-The defaults follow the course's exercise (netprop.course): examples as columns, one-hot label
+The defaults follow the course's exercise (netprop.teaching.course): examples as columns, one-hot label
 columns, the flat vector W1, W2, …, b1, b2, …, functions ``forward_prop(x, y, weightsAndBiases)``
 returning ``loss, zs, hs, yhat`` and ``back_prop(x, y, weightsAndBiases)`` returning the flat
 gradient, and the sizes read from the module's NUM_INPUT, NUM_HIDDEN, NUM_HIDDEN_LAYERS and
@@ -26,9 +26,10 @@ from pathlib import Path
 import numpy as np
 
 from .course import ORDERS, block_slices, course_layer_sizes, join_vector, split_vector
-from .functions import ACTIVATIONS, softmax
+from ..core.activations import ACTIVATIONS
+from ..core.losses import softmax
 from .gradcheck import rel_error
-from .network import Network
+from ..core.network import Network
 
 LAYOUTS = ("columns", "rows")
 SIZE_NAMES = ("NUM_INPUT", "NUM_HIDDEN", "NUM_HIDDEN_LAYERS", "NUM_OUTPUT")
@@ -304,7 +305,7 @@ def _random_case(title, sizes, n, rng):
 
 def _image_case(sizes, n, rng, data_dir):
     """n Fashion-MNIST test images scaled to [0, 1], with the course's initial weights; None without the data."""
-    from .data import FASHION_MNIST_FILES, DataError, find_fashion_mnist, read_idx
+    from ..data import FASHION_MNIST_FILES, DataError, find_fashion_mnist, read_idx
 
     try:
         directory = find_fashion_mnist(data_dir, download=False)

@@ -15,9 +15,9 @@ from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
-from . import fast
-from .functions import cross_entropy
-from .optim import OPTIMIZERS, SCHEDULES, learning_rate, make_optimizer
+from . import step as fast
+from ..core.losses import cross_entropy
+from .optimizers import OPTIMIZERS, SCHEDULES, learning_rate, make_optimizer
 
 
 @dataclass

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .network import Network
+from ..core.network import Network
 
 ORDERS = ("weights-first", "interleaved")
 

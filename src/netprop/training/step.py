@@ -23,9 +23,9 @@ from __future__ import annotations
 import numpy as np
 
 from ._blas import axpy, gemm_tn
-from .network import ForwardCache, Gradients
+from ..core.network import ForwardCache, Gradients
 from . import _kernels
-from .optim import SGD, Adam
+from .optimizers import SGD, Adam
 
 
 def forward(net, x):

@@ -112,8 +112,8 @@ def gradcheck_cases(sizes=None, hidden=32, lecture_only=False, examples=4, activ
     examples : n, the minibatch size.  One seeded generator draws every X and y in turn.
     Returns a list of GradcheckCase (X: (n, sizes[0]) or (n, 784); y as Network.loss takes it).
     """
-    from .limits import check_memory, network_bytes
-    from .network import Network
+    from ..core.limits import check_memory, network_bytes
+    from ..core.network import Network
 
     rng = np.random.default_rng(seed)
     cases = []
@@ -148,7 +148,7 @@ def lecture_examples(rng, net, n):
     Fashion-MNIST images scaled to [0, 1] when the data set is installed (no download for a
     gradient check), else random pixel intensities with random targets.
     """
-    from .data import DataError, load_fashion_mnist
+    from ..data import DataError, load_fashion_mnist
 
     try:
         X, y, _, _ = load_fashion_mnist(download=False)

@@ -187,7 +187,8 @@ def check_value(value, kind, name, fail, lo=None, hi=None, choices=None, finite=
 
 def check_network_spec(spec):
     """The "network" object of config.json: layer_sizes, activation, loss, dtype (a Fields)."""
-    from .functions import ACTIVATIONS, LOSSES
+    from ..core.activations import ACTIVATIONS
+    from ..core.losses import LOSSES
 
     spec.int_list("layer_sizes", lo=1, hi=MAX_UNITS, min_len=2, max_len=MAX_LAYERS + 1)
     spec.get("activation", "str", choices=list(ACTIVATIONS))
@@ -220,7 +221,7 @@ def check_model_config(config, label, error=SchemaError):
 
 def check_train_config(config, label, error=SchemaError, where="config"):
     """A TrainConfig as a dict (checkpoint metadata): types here, ranges by TrainConfig itself."""
-    from .functions import ACTIVATIONS
+    from ..core.activations import ACTIVATIONS
 
     f = Fields(config, label, error, where)
     f.int_list("hidden", lo=1, hi=MAX_UNITS, min_len=1, max_len=MAX_LAYERS)

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 
-from .. import fast
+from ...training import step as fast
 from ..gradcheck import numerical_gradient
 from ..jacobian import jacobian_chain, layer_names
 from .document import build_document

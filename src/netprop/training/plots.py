@@ -17,7 +17,7 @@ def _pyplot():
 
 
 def _save(fig, path):
-    from .io import atomic_write
+    from ..storage.models import atomic_write
 
     with atomic_write(Path(path)) as fh:
         fig.savefig(fh, format="png", dpi=110, bbox_inches="tight")

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .io import atomic_write, clean_stale_temporaries, directory_lock, write_json
-from .train import TrainConfig
+from ..storage.models import atomic_write, clean_stale_temporaries, directory_lock, write_json
+from .fit import TrainConfig
 
 # The course's suggested ranges: hidden 30/40/50 and larger, learning rate 0.001–0.5 (plain
 # minibatch SGD, as in the exercise), minibatch 16–256; plus epochs and L2 strength.
@@ -93,7 +93,7 @@ def _prepared(source_json, seed, validation, subset):
 
     A user's test file is left unread: no trial may look at it.
     """
-    from .run import load_dataset, prepare
+    from .train_run import load_dataset, prepare
 
     source = json.loads(source_json)
     if source.get("test_path"):
@@ -110,8 +110,8 @@ def run_trial(trial, source, seed, validation, subset):
     """
     from threadpoolctl import threadpool_limits
 
-    from .run import build_network
-    from .train import TrainingDiverged, fit
+    from .train_run import build_network
+    from .fit import TrainingDiverged, fit
 
     image_shape, n_classes, data = _prepared(json.dumps(source, sort_keys=True), seed, validation, subset)
     config = TrainConfig(seed=seed, validation=validation, **trial.params)
@@ -225,7 +225,7 @@ def _finished_trials(out_dir, spec):
     A sweep.json without trials.json is a sweep that finished no trial (refused, say, for a bad
     flag): a corrected command replaces it.
     """
-    from .schema import SchemaError, load_sweep, load_trials
+    from ..storage.schema import SchemaError, load_sweep, load_trials
 
     if (out_dir / "sweep.json").is_file() and (out_dir / "trials.json").is_file():
         try:
@@ -287,7 +287,7 @@ def run_sweep(out_dir, trials, source, seed=0, validation=0.2, subset=None, jobs
 def _sweep(out_dir, trials, done, source, seed, validation, subset, jobs, scheduler, final, search, callback):
     """run_sweep's work, in out_dir locked and holding this sweep's sweep.json."""
     from .plots import plot_trials
-    from .run import train_run
+    from .train_run import train_run
 
     todo = [t for t in trials if t.key not in done]
     results = list(done.values())

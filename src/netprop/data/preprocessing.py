@@ -1,0 +1,97 @@
+"""The validation split and the standardisation fitted on the training split only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def stratified_split(y, fraction, seed):
+    """Indices (train, validation): `fraction` of each class goes to validation, chosen with seed."""
+    if not 0 < fraction < 1:
+        raise ValueError(f"validation fraction must be between 0 and 1, got {fraction}")
+    rng = np.random.default_rng(seed)
+    train, val = [], []
+    for label in np.unique(y):
+        idx = np.flatnonzero(y == label)
+        rng.shuffle(idx)
+        k = int(round(fraction * len(idx)))
+        if len(idx) > 1:
+            k = min(max(k, 1), len(idx) - 1)
+        val.append(idx[:k])
+        train.append(idx[k:])
+    return np.sort(np.concatenate(train)), np.sort(np.concatenate(val))
+
+
+@dataclass
+class Preprocessing:
+    """x ↦ (x − mean) / std per feature, the statistics computed on the training split only.
+
+    kind "features" (users' tables): a feature's own std, 1 for a constant feature.
+    kind "pixels" (images): each pixel's own std, but at least a tenth of the average pixel std.
+    Border pixels are almost always black, so their std is tiny; without the floor one stray
+    bright pixel there (a photo given to predict) would become an input in the hundreds.
+    On Fashion-MNIST this per-pixel scaling reached a higher validation accuracy than one
+    mean and std for all pixels (README, "Choosing the defaults").
+    """
+
+    kind: str
+    mean: np.ndarray
+    std: np.ndarray
+
+    @classmethod
+    def fit(cls, X, kind, rows=None, chunk=4096):
+        """Statistics of X[rows] (n, d), accumulated in float64 over chunks (no float64 copy of X).
+
+        Two passes, the mean first and then the spread around it, each feature scaled by its
+        largest |value| on the way: E[x²] − mean² in one pass loses every digit of a small spread
+        on a large offset (1e9 + N(0, 10²) gave std 0), and squares overflow from about 1e154.
+        """
+        if kind not in ("pixels", "features"):
+            raise ValueError(f"unknown preprocessing kind {kind!r}")
+        X = np.asarray(X)
+        n, d = (X.shape[0] if rows is None else len(rows)), X.shape[1]
+
+        def blocks():
+            for start in range(0, n, chunk):
+                block = X[start:start + chunk] if rows is None else X[rows[start:start + chunk]]
+                yield block.astype(np.float64)
+
+        size = np.zeros(d)
+        for block in blocks():
+            np.maximum(size, np.abs(block).max(axis=0), out=size)
+        size[size == 0] = 1.0
+        total = np.zeros(d)
+        for block in blocks():
+            total += (block / size).sum(axis=0)
+        mean = total / n * size
+        spread = np.zeros(d)
+        for block in blocks():
+            spread += (((block - mean) / size) ** 2).sum(axis=0)
+        std = np.sqrt(spread / n) * size
+        if kind == "pixels":
+            std = np.maximum(std, 0.1 * std.mean()) if std.mean() > 0 else np.ones(d)
+        else:
+            std[std <= 1e-10 * np.maximum(np.abs(mean), 1.0)] = 1.0      # constant (up to rounding)
+        return cls(kind, mean, std)
+
+    def apply(self, X, dtype=np.float32, rows=None, chunk=2048):
+        """(X[rows] − mean) / std in dtype, computed in float64 chunk by chunk and rounded once.
+
+        In float64 a small spread on a large offset survives the subtraction (in float32,
+        1e9 + N(0, 10²) rounds to steps of 64); the chunks keep the float64 copy small.
+        """
+        X = np.asarray(X)
+        if X.ndim != 2 or X.shape[1] != self.mean.shape[0]:
+            raise ValueError(f"expected (n, {self.mean.shape[0]}) inputs, got shape {X.shape}")
+        n = X.shape[0] if rows is None else len(rows)
+        out = np.empty((n, X.shape[1]), dtype=dtype)
+        scale = 1.0 / self.std
+        for start in range(0, n, chunk):
+            block = X[start:start + chunk] if rows is None else X[rows[start:start + chunk]]
+            centred = block - self.mean
+            centred *= scale
+            out[start:start + chunk] = centred
+        return out
