@@ -42,8 +42,8 @@ import statistics
 import sys
 
 import numpy as np
-from common import (blas_description, blas_kernel, describe_setting, fashion_mnist_float32, machine, run_child,
-                    sgemm_peak, table)
+from common import (blas_description, blas_kernel, child_cpus, describe_setting, fashion_mnist_float32, machine,
+                    run_child, sgemm_peak, table)
 from epoch_peers import LR, PEERS, SEED, SKIP_WORDS, ignore_event, netprop_trainer
 
 EXAMPLES = 48_000
@@ -223,20 +223,20 @@ def check_rows(runs, settings):
 def report(runs, settings, args):
     """Print the header and the three tables; return whether every same-computation check passed."""
     print(f"machine: {machine()}; {args.examples} images per epoch, {args.cycles} cycles of 1 + {args.epochs} "
-          f"epochs per library")
-    labels = []
+          f"epochs per library; {len(child_cpus(args.cpus))} CPUs per child")
+    kernels = [next(iter(runs[setting].values()))["kernel"] for setting in settings]
+    labels = [kernel if kernels.count(kernel) == 1 else f"{setting}: {kernel}"
+              for setting, kernel in zip(settings, kernels)]
     for setting in settings:
         first = runs[setting][next(iter(runs[setting]))]
-        kernel = first["kernel"]
-        labels.append(kernel)
         peaks = [entry["peak"] for entry in runs[setting].values()]
         versions = first["versions"]
         print(f"{setting}: {describe_setting(setting)} -> NumPy BLAS {first['blas']}; "
               f"sgemm peak (2048² float32) {statistics.median(peaks):.1f} GFLOP/s")
     print(f"PyTorch {versions['torch']} ({versions['torch_threads']} threads), JAX {versions.get('jax', '-')}, "
           f"netprop's element-wise kernels: {first['kernels']}")
-    if len(set(labels)) < len(labels):
-        print(f"note: the settings {', '.join(settings)} ran the same kernel ({labels[0]}): the environment "
+    if len(set(kernels)) < len(kernels):
+        print(f"note: the settings {', '.join(settings)} ran the same kernel ({kernels[0]}): the environment "
               f"sets no other; --kernels Haswell,unset compares with the Haswell kernel")
     print()
     headers = ["network", "batch", "optimizer", "library"]
@@ -279,6 +279,9 @@ def parse_args(argv=None):
                              "type to force, e.g. Haswell (default: as-is,unset)")
     parser.add_argument("--skip", default="",
                         help="comma-separated peers to skip: torch, jax, sklearn, floor (the products-only rows)")
+    parser.add_argument("--cpus", type=int, default=0,
+                        help="run each child on this many of the machine's CPUs, so every library uses that many "
+                             "threads (default: all; 1 keeps a shared machine's load from stalling BLAS threads)")
     parser.add_argument("--json", help="also write every measurement to this JSON file")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -287,8 +290,8 @@ def parse_args(argv=None):
     unknown = set(filter(None, args.skip.split(","))) - set(SKIP_WORDS)
     if unknown:
         parser.error(f"unknown --skip {', '.join(sorted(unknown))}; use {', '.join(SKIP_WORDS)}")
-    if args.cycles < 1 or args.epochs < 1 or not 1 <= args.examples <= 60_000:
-        parser.error("--cycles and --epochs must be >= 1, --examples 1 to 60,000")
+    if args.cycles < 1 or args.epochs < 1 or args.cpus < 0 or not 1 <= args.examples <= 60_000:
+        parser.error("--cycles and --epochs must be >= 1, --cpus >= 0, --examples 1 to 60,000")
     for spec in args.configs.split(","):
         parse_config(spec)
     return args
@@ -306,7 +309,8 @@ def main():
     for i, spec in enumerate(args.configs.split(",")):
         for setting in (settings if i % 2 == 0 else settings[::-1]):
             print(f"{spec}, {setting} ...", file=sys.stderr, flush=True)
-            out = run_child([os.path.abspath(__file__), "--child", "--configs", spec, *common], setting)
+            out = run_child([os.path.abspath(__file__), "--child", "--configs", spec, *common], setting,
+                            child_cpus(args.cpus))
             runs[setting][spec] = {**out.pop("configs")[spec], **out}   # the child's kernel, versions, peak with it
     runs = {setting: {spec: runs[setting][spec] for spec in args.configs.split(",")} for setting in settings}
     if args.json:

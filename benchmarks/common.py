@@ -71,14 +71,25 @@ def describe_setting(setting, base=None):
     return ", ".join(f"{name}={env[name]}" if name in env else f"{name} unset" for name in KERNEL_VARIABLES)
 
 
-def run_child(argv, setting):
+def child_cpus(count):
+    """The first `count` CPUs this process may run on (all of them for None or 0)."""
+    cpus = sorted(os.sched_getaffinity(0))
+    return cpus[:count] if count else cpus
+
+
+def run_child(argv, setting, cpus=None):
     """Run `python argv…` under a kernel setting; return the JSON object it prints as its last line.
 
+    cpus: CPUs to confine the child to (None: as this process).  OpenBLAS, PyTorch and XLA size their
+    thread pools by the CPUs a process may use, so one CPU means one thread in every library: on a
+    machine shared with other work, a second BLAS thread waits at every product for a core that
+    someone else holds, and the timings measure the load rather than the libraries.
     The child's stderr passes through (progress, warnings); a failure stops the parent with the
     child's exit status.
     """
+    confine = None if cpus is None else (lambda: os.sched_setaffinity(0, cpus))
     proc = subprocess.run([sys.executable, *argv], env=kernel_environment(setting), stdout=subprocess.PIPE,
-                          text=True)
+                          text=True, preexec_fn=confine)
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(argv[:1])} under {setting!r} failed with exit status {proc.returncode}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
