@@ -8,7 +8,7 @@ one child process per setting, this process's environment unchanged):
    through NumPy's OpenBLAS exactly as netprop's step calls them (W @ x.T, and _blas.gemm_tn on
    the column-major δ), once compiled by XLA (x @ W1ᵀ and δᵀx, one jitted function each), in
    GFLOP/s.  XLA does not use OpenBLAS: its figure moves with the machine's load only.
-2. netprop's step, phase by phase, in ms per minibatch (the median over an epoch's minibatches):
+2. netprop's step, phase by phase, in ms per minibatch (the fastest of an epoch's minibatches):
    the minibatch gather; forward, backward (δ) and update, each split into its matrix products
    (the same products timed alone on the same shapes) and the rest (element-wise work: bias,
    relu, softmax, ŷ − y, relu', the optimizer's arithmetic, and the Python around it); and the
@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import time
 
@@ -34,15 +33,19 @@ from common import (blas_description, blas_kernel, child_cpus, describe_setting,
 from epoch_peers import LR, MOMENTUM, SEED, ignore_event, netprop_trainer
 
 
-def median_seconds(function, repeats):
-    """The median wall time of function() over repeats calls, after one untimed call."""
+def best_seconds(function, repeats):
+    """The shortest wall time of function() over repeats calls, after one untimed call.
+
+    The shortest, not the median: on a shared machine a call is only ever slowed by other work, and
+    a profile asks what each piece costs, not how the load moved.
+    """
     function()
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
         function()
         times.append(time.perf_counter() - started)
-    return statistics.median(times)
+    return min(times)
 
 
 def first_layer_products(X, sizes, batch, repeats):
@@ -63,10 +66,10 @@ def first_layer_products(X, sizes, batch, repeats):
     grad_xla = jax.jit(lambda delta, x: delta.T @ x)
     xj, Wj, dj = jnp.asarray(x), jnp.asarray(W), jnp.asarray(delta)
     seconds = {
-        "forward z = W1 xᵀ: NumPy": median_seconds(lambda: W @ x.T, repeats),
-        "forward z = W1 xᵀ: XLA": median_seconds(lambda: forward_xla(xj, Wj).block_until_ready(), repeats),
-        "∇W1 = δᵀx: NumPy (gemm_tn)": median_seconds(lambda: gemm_tn(delta, x, grad), repeats),
-        "∇W1 = δᵀx: XLA": median_seconds(lambda: grad_xla(dj, xj).block_until_ready(), repeats),
+        "forward z = W1 xᵀ: NumPy": best_seconds(lambda: W @ x.T, repeats),
+        "forward z = W1 xᵀ: XLA": best_seconds(lambda: forward_xla(xj, Wj).block_until_ready(), repeats),
+        "∇W1 = δᵀx: NumPy (gemm_tn)": best_seconds(lambda: gemm_tn(delta, x, grad), repeats),
+        "∇W1 = δᵀx: XLA": best_seconds(lambda: grad_xla(dj, xj).block_until_ready(), repeats),
     }
     return {name: flops / s / 1e9 for name, s in seconds.items()}
 
@@ -83,8 +86,8 @@ class PhaseClock:
         self.seconds.setdefault(phase, []).append(time.perf_counter() - started)
         return result
 
-    def medians_ms(self):
-        return {phase: 1e3 * statistics.median(times) for phase, times in self.seconds.items()}
+    def best_ms(self):
+        return {phase: 1e3 * min(times) for phase, times in self.seconds.items()}
 
 
 def products_alone(clock, net, x, deltas, inputs, beta):
@@ -123,7 +126,7 @@ def bookkeeping(cache, labels):
 
 
 def netprop_phases(X, y, sizes, batch, optimizer, epochs):
-    """ms per minibatch of each phase of netprop's step (medians), and the Trainer's whole epoch in s."""
+    """ms per minibatch of each phase of netprop's step (the fastest), and the Trainer's whole epoch in s."""
     from netprop.training import step
 
     trainer = netprop_trainer(X, y, sizes, batch, optimizer)
@@ -133,7 +136,7 @@ def netprop_phases(X, y, sizes, batch, optimizer, epochs):
     clock = PhaseClock()
     for _ in range(epochs):
         perm = rng.permutation(len(X))
-        for start in range(0, len(X), batch):
+        for start in range(0, len(X) - batch + 1, batch):             # full minibatches only
             xb, yb, Y = clock.time("minibatch: X[idx], one-hot", minibatch, X, y, one_hot, perm[start:start + batch])
             cache = clock.time("forward: all", step.forward, net, xb)
             deltas = clock.time("backward δ: all", step.deltas, net, cache, Y)
@@ -141,8 +144,8 @@ def netprop_phases(X, y, sizes, batch, optimizer, epochs):
             clock.time("update: all", step.update, opt, params, deltas, inputs, LR[optimizer])
             clock.time("loss and accuracy", bookkeeping, cache, yb)
             products_alone(clock, net, xb, deltas, inputs, beta)
-    epoch = median_seconds(lambda: trainer.train_epoch(1, ignore_event), epochs)
-    return clock.medians_ms(), epoch
+    epoch = best_seconds(lambda: trainer.train_epoch(1, ignore_event), epochs)
+    return clock.best_ms(), epoch
 
 
 def jax_step_ms(X, y, sizes, batch, optimizer, epochs):
@@ -152,8 +155,8 @@ def jax_step_ms(X, y, sizes, batch, optimizer, epochs):
     steps = len(jax_peer.epoch_batch_sizes(len(X), batch))
     whole = jax_peer.jax_epochs(X, y, sizes, batch, optimizer, LR[optimizer])
     products = jax_peer.jax_products_epochs(X, y, sizes, batch, optimizer)
-    return {"JAX whole step": 1e3 * median_seconds(whole, epochs) / steps,
-            "XLA products alone": 1e3 * median_seconds(products, epochs) / steps}
+    return {"JAX whole step": 1e3 * best_seconds(whole, epochs) / steps,
+            "XLA products alone": 1e3 * best_seconds(products, epochs) / steps}
 
 
 def child(args):
@@ -228,12 +231,13 @@ def main():
     for setting in settings:
         print(f"{setting}: {describe_setting(setting)} -> {runs[setting]['blas']}")
     print(f"\nThe first layer's products, {batch} × {sizes[0]} by {sizes[0]} × {sizes[1]}, GFLOP/s "
-          f"(median of {args.repeats} calls):\n")
+          f"(the fastest of {args.repeats} calls):\n")
     names = list(runs[settings[0]]["gflops"])
     print(table([[name] + [f"{runs[s]['gflops'][name]:.0f}" for s in settings] for name in names],
                 ["product"] + [f"{label}" for label in labels]))
     steps = -(-args.examples // batch)
-    print(f"\nms per minibatch (median over {args.epochs} epochs of {steps} minibatches):\n")
+    print(f"\nms per minibatch (the fastest over {args.epochs} epochs of {steps} minibatches; the epoch rows: "
+          f"the fastest epoch ÷ its minibatches):\n")
     print(table(phase_rows(runs, settings, steps), ["phase"] + [f"{label}" for label in labels]))
 
 
