@@ -24,8 +24,9 @@ through NumPy's BLAS as netprop calls it, through PyTorch's kernels and compiled
 under any implementation built on that library.
 
 Before timing, each child checks that netprop and JAX compute the same thing: one epoch of each
-from netprop's initial weights over the same minibatches must end at the same loss on those
-images, to float32 tolerance (SAME_LOSS_RTOL).  A mismatch is printed and the command fails.
+from netprop's initial weights over the same minibatches, in float64, must end at the same loss on
+those images (SAME_LOSS_RTOL); the float32 epochs' difference is shown beside it.  A mismatch is
+printed and the command fails.
 
     python benchmarks/bench_epoch.py                       # every row of docs/benchmarks.md's table
     python benchmarks/bench_epoch.py --quick               # the same rows, a quarter of the images, 2 cycles
@@ -53,11 +54,13 @@ QUICK = {"examples": 12_000, "cycles": 2}
 CONFIGS = ("784-30-10x16:sgd,784-50-50-50-10x16:sgd,784-40-40-40-40-10x64:sgd,784-128-10x64:adam,"
            "784-128-10x64:momentum,784-1024-10x128:momentum,784-512-10x256:adam")
 
-# One epoch in float32 by two libraries that sum in different orders: their losses drift apart by
-# rounding, step after step.  Measured here: at most 3e-5 relative after 3,000 minibatches of 16
-# (784-30-10, SGD); a different computation (another learning rate, a missed bias update, a
-# different minibatch order) moves the loss by a percent or more.
-SAME_LOSS_RTOL = 1e-3
+# The check trains both in float64, where two libraries that sum in different orders still agree
+# to some 1e-15 after an epoch (measured: 2e-16 for 784-50-50-50-10, SGD).  In float32 they can part
+# ways for good: a hidden unit's z within rounding of 0 (7e-7 on minibatch 281 of 784-50-50-50-10,
+# SGD) passes relu in one library and not in the other, and the epochs end 0.4 % apart; that
+# difference is reported beside the check, not judged.  Another computation (β1 = 0.8 for 0.9, μ =
+# 0.8 for 0.9, a float32 bias correction) moves the float64 loss by 1e-6 or more.
+SAME_LOSS_RTOL = 1e-9
 
 
 def parse_config(spec):
@@ -92,15 +95,22 @@ def mean_cross_entropy64(params, X, y, chunk=4096):
     return total / len(X)
 
 
-def same_computation(X, y, sizes, batch, optimizer):
-    """netprop and JAX trained one epoch from the same weights over the same minibatches.
+def same_computation(X, y, sizes, batch, optimizer, dtype="float64"):
+    """netprop and JAX trained one epoch in dtype from the same weights over the same minibatches.
 
     Returns the loss on (X, y) before, after netprop's epoch, after JAX's, and the two results'
     relative difference.
     """
+    import jax
     import jax_peer
 
-    trainer = netprop_trainer(X, y, sizes, batch, optimizer)
+    X = X.astype(dtype)
+    with jax.enable_x64(dtype == "float64"):
+        return _same_computation(X, y, sizes, batch, optimizer, dtype, jax_peer)
+
+
+def _same_computation(X, y, sizes, batch, optimizer, dtype, jax_peer):
+    trainer = netprop_trainer(X, y, sizes, batch, optimizer, dtype)
     start = [(W.copy(), b.copy()) for W, b in zip(trainer.net.weights, trainer.net.biases)]
     # the order the Trainer's first epoch draws: its generator is default_rng(seed), and an
     # epoch's first draw is the permutation
@@ -148,7 +158,8 @@ def child(args):
     configs = {}
     for spec in args.configs.split(","):
         sizes, batch, optimizer = parse_config(spec)
-        check = None if "jax" in skip else same_computation(X, y, sizes, batch, optimizer)
+        check = None if "jax" in skip else {dtype: same_computation(X, y, sizes, batch, optimizer, dtype)
+                                            for dtype in ("float64", "float32")}
         results, compile_seconds = measure(X, y, spec, args.cycles, args.epochs, skip)
         configs[spec] = {"results": results, "compile_seconds": compile_seconds, "check": check}
     versions = {"torch": torch.__version__, "torch_threads": torch.get_num_threads()}
@@ -210,12 +221,14 @@ def check_rows(runs, settings):
             entry = runs[setting][spec]
             check = entry["check"]
             if check is None:
-                row += ["", "", ""]
+                row += ["", "", "", ""]
                 continue
-            ok = check["relative"] <= SAME_LOSS_RTOL
+            exact, single = check["float64"], check["float32"]
+            ok = exact["relative"] <= SAME_LOSS_RTOL
             passed &= ok
-            row += [f"{entry['compile_seconds']:.2f}", f"{check['before']:.4f} → {check['netprop']:.6f} / "
-                    f"{check['jax']:.6f}", f"{check['relative']:.1e}" + ("" if ok else " MISMATCH")]
+            row += [f"{entry['compile_seconds']:.2f}", f"{exact['before']:.4f} → {exact['netprop']:.9f} / "
+                    f"{exact['jax']:.9f}", f"{exact['relative']:.1e}" + ("" if ok else " MISMATCH"),
+                    f"{single['relative']:.1e}"]
         rows.append(row)
     return rows, passed
 
@@ -251,11 +264,13 @@ def report(runs, settings, args):
     rows, passed = check_rows(runs, settings)
     if any(cell for row in rows for cell in row[3:]):
         print("\nJAX's compile seconds (not in any epoch), and the same computation: loss on these images "
-              "at the start → after one epoch of netprop / of JAX, from the same weights over the same "
-              f"minibatches (must agree within {SAME_LOSS_RTOL:g}):\n")
+              "at the start → after one epoch of netprop / of JAX in float64, from the same weights over the "
+              f"same minibatches (must agree within {SAME_LOSS_RTOL:g}); the same epoch in float32 for "
+              "comparison (not judged: see SAME_LOSS_RTOL):\n")
         headers = ["network", "batch", "optimizer"]
         for label in labels:
-            headers += [f"{label}: compile s", f"{label}: loss start → netprop / JAX", f"{label}: rel. diff"]
+            headers += [f"{label}: compile s", f"{label}: float64 loss start → netprop / JAX",
+                        f"{label}: rel. diff", f"{label}: float32 rel. diff"]
         print(table(rows, headers))
     return passed
 

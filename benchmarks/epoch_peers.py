@@ -17,14 +17,14 @@ MOMENTUM = 0.9
 SEED = 0
 
 
-def netprop_trainer(X, y, sizes, batch, optimizer):
-    """netprop's Trainer (what `netprop train` runs each epoch) for a new float32 network, seed 0."""
+def netprop_trainer(X, y, sizes, batch, optimizer, dtype="float32"):
+    """netprop's Trainer (what `netprop train` runs each epoch) for a new network, seed 0."""
     import netprop
     from netprop.training.fit import TrainConfig, Trainer
 
     config = TrainConfig(hidden=sizes[1:-1], epochs=1000, batch_size=batch, lr=LR[optimizer],
                          optimizer=optimizer, momentum=MOMENTUM, schedule="constant", seed=SEED)
-    return Trainer(netprop.Network(sizes, seed=SEED, dtype="float32"), X, y, config)
+    return Trainer(netprop.Network(sizes, seed=SEED, dtype=dtype), X, y, config)
 
 
 def netprop_epochs(X, y, sizes, batch, optimizer):

@@ -11,6 +11,7 @@ once per minibatch shape, and is timed apart from the epochs.
 
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -51,7 +52,7 @@ def initial_state(optimizer, params):
         return ()
     if optimizer == "momentum":
         return zeros
-    return zeros, jax.tree_util.tree_map(jnp.zeros_like, params), jnp.zeros((), jnp.float32)
+    return zeros, jax.tree_util.tree_map(jnp.zeros_like, params), jnp.zeros((), params[0][0].dtype)
 
 
 def apply_update(optimizer, lr, params, grads, state):
@@ -67,8 +68,10 @@ def apply_update(optimizer, lr, params, grads, state):
     t = t + 1
     m = tree_map(lambda m, g: b1 * m + (1 - b1) * g, m, grads)
     v = tree_map(lambda v, g: b2 * v + (1 - b2) * g * g, v, grads)
-    # lr·m̂/(√v̂ + ε) with m̂ = m/c1, v̂ = v/c2, the corrections folded into two scalars as netprop does
-    c1, root_c2 = 1 - b1 ** t, jnp.sqrt(1 - b2 ** t)
+    # lr·m̂/(√v̂ + ε) with m̂ = m/c1, v̂ = v/c2, the corrections folded into two scalars as netprop does.
+    # c = 1 − βᵗ as −expm1(t·log β): 1 − 0.999ᵗ computed in float32 loses five digits to cancellation
+    # (netprop and PyTorch compute it in float64), and Adam's early steps carry that error.
+    c1, root_c2 = -jnp.expm1(t * math.log(b1)), jnp.sqrt(-jnp.expm1(t * math.log(b2)))
     step_size, eps = lr * root_c2 / c1, ADAM_EPS * root_c2
     params = tree_map(lambda p, m, v: p - step_size * m / (jnp.sqrt(v) + eps), params, m, v)
     return params, (m, v, t)
