@@ -77,6 +77,10 @@ def child_cpus(count):
     return cpus[:count] if count else cpus
 
 
+_CONFINE = ("import json, os, sys; os.sched_setaffinity(0, json.loads(sys.argv[1])); "
+            "os.execv(sys.executable, [sys.executable, *sys.argv[2:]])")
+
+
 def run_child(argv, setting, cpus=None):
     """Run `python argv…` under a kernel setting; return the JSON object it prints as its last line.
 
@@ -87,9 +91,10 @@ def run_child(argv, setting, cpus=None):
     The child's stderr passes through (progress, warnings); a failure stops the parent with the
     child's exit status.
     """
-    confine = None if cpus is None else (lambda: os.sched_setaffinity(0, cpus))
+    if cpus is not None:       # confined by a launcher that execs the child (no preexec_fn: JAX's threads)
+        argv = ["-c", _CONFINE, json.dumps(list(cpus)), *argv]
     proc = subprocess.run([sys.executable, *argv], env=kernel_environment(setting), stdout=subprocess.PIPE,
-                          text=True, preexec_fn=confine)
+                          text=True)
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(argv[:1])} under {setting!r} failed with exit status {proc.returncode}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
