@@ -135,18 +135,28 @@ def trainer_step(net, opt, params, X, y, one_hot, idx, lr):
         bookkeeping(cache, yb)
 
 
-def netprop_phases(X, y, sizes, batch, optimizer, epochs):
-    """ms per minibatch of each phase of netprop's step and of the whole step (the fastest minibatch)."""
+def step_phases(X, y, sizes, batch, optimizer, epochs):
+    """ms per minibatch (the fastest) of each phase of netprop's step, of its whole step, and of JAX's.
+
+    The libraries take turns minibatch by minibatch, so that a change in the machine's load falls on
+    all of them alike.
+    """
+    import jax_peer
+
     from netprop.training import step
 
     trainer = netprop_trainer(X, y, sizes, batch, optimizer)
     net, opt, one_hot, params = trainer.net, trainer.optimizer, trainer.one_hot, trainer.params
     beta = MOMENTUM if optimizer == "momentum" else 0.0
+    training = jax_peer.Training(*jax_peer.initial_weights(sizes), X, y, batch, optimizer, LR[optimizer])
+    products = jax_peer.jax_products_epochs(X, y, sizes, batch, optimizer)
     rng = np.random.default_rng(SEED)
     clock = PhaseClock()
     for _ in range(epochs):
         perm = rng.permutation(len(X))
         for start in range(0, len(X) - batch + 1, batch):             # full minibatches only
+            clock.time("JAX whole step", training.one_step, perm[start:start + batch].astype(np.int32))
+            clock.time("XLA products alone", products.one_step, perm[start:start + batch].astype(np.int32))
             xb, yb, Y = clock.time("minibatch: X[idx], one-hot", minibatch, X, y, one_hot, perm[start:start + batch])
             cache = clock.time("forward: all", step.forward, net, xb)
             deltas = clock.time("backward δ: all", step.deltas, net, cache, Y)
@@ -159,23 +169,6 @@ def netprop_phases(X, y, sizes, batch, optimizer, epochs):
     return clock.best_ms()
 
 
-def jax_step_ms(X, y, sizes, batch, optimizer, epochs):
-    """ms of JAX's whole compiled step and of the same products alone (XLA): the fastest minibatch, each waited for."""
-    import jax_peer
-
-    training = jax_peer.Training(*jax_peer.initial_weights(sizes), X, y, batch, optimizer, LR[optimizer])
-    products = jax_peer.jax_products_epochs(X, y, sizes, batch, optimizer)
-    rng = np.random.default_rng(SEED)
-    clock = PhaseClock()
-    for _ in range(epochs):
-        perm = rng.permutation(len(X)).astype(np.int32)
-        for start in range(0, len(X) - batch + 1, batch):
-            idx = perm[start:start + batch]
-            clock.time("JAX whole step", training.one_step, idx)
-            clock.time("XLA products alone", products.one_step, idx)
-    return clock.best_ms()
-
-
 def child(args):
     from bench_epoch import parse_config
 
@@ -183,9 +176,10 @@ def child(args):
     X, y, _, _ = fashion_mnist_float32()
     X, y = X[:args.examples], y[:args.examples]
     gflops = first_layer_products(X, sizes, batch, args.repeats)
-    phases = netprop_phases(X, y, sizes, batch, optimizer, args.epochs)
+    phases = step_phases(X, y, sizes, batch, optimizer, args.epochs)
+    jax = {name: phases.pop(name) for name in ("JAX whole step", "XLA products alone")}
     print(json.dumps({"kernel": blas_kernel(), "blas": blas_description(), "gflops": gflops, "phases": phases,
-                      "jax": jax_step_ms(X, y, sizes, batch, optimizer, args.epochs)}))
+                      "jax": jax}))
 
 
 PHASES = ("minibatch: X[idx], one-hot", "forward", "backward δ", "update", "loss and accuracy")
