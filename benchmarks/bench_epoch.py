@@ -41,6 +41,7 @@ import json
 import os
 import statistics
 import sys
+import time
 
 import numpy as np
 from common import (blas_description, blas_kernel, child_cpus, describe_setting, fashion_mnist_float32, machine,
@@ -127,7 +128,17 @@ def _same_computation(X, y, sizes, batch, optimizer, dtype, jax_peer):
             "relative": abs(netprop_loss - jax_loss) / abs(jax_loss)}
 
 
-def measure(X, y, spec, cycles, epochs, skip):
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+
+
+def timed(epoch, clock):
+    """Seconds of one epoch by clock: wall time, or the CPU time of the process (every thread's)."""
+    started = clock()
+    epoch()
+    return clock() - started
+
+
+def measure(X, y, spec, cycles, epochs, skip, clock=time.perf_counter):
     """{library: [s/epoch of each cycle]}, the JAX step's compile seconds (or None) for one configuration."""
     sizes, batch, optimizer = parse_config(spec)
     runners = {name: make(X, y, sizes, batch, optimizer) for name, (make, words) in PEERS.items()
@@ -141,7 +152,7 @@ def measure(X, y, spec, cycles, epochs, skip):
     for c in range(cycles):
         for name in (names if c % 2 == 0 else names[::-1]):
             runners[name]()
-            results[name].append(statistics.median(runners[name]() for _ in range(epochs)))
+            results[name].append(statistics.median(timed(runners[name], clock) for _ in range(epochs)))
     compile_seconds = getattr(runners.get("JAX (jit)"), "compile_seconds", None)
     return results, compile_seconds
 
@@ -164,7 +175,7 @@ def child(args):
         Xc, yc = X[:CHECK_EXAMPLES], y[:CHECK_EXAMPLES]
         check = None if "jax" in skip else {dtype: same_computation(Xc, yc, sizes, batch, optimizer, dtype)
                                             for dtype in ("float64", "float32")}
-        results, compile_seconds = measure(X, y, spec, args.cycles, args.epochs, skip)
+        results, compile_seconds = measure(X, y, spec, args.cycles, args.epochs, skip, CLOCKS[args.clock])
         configs[spec] = {"results": results, "compile_seconds": compile_seconds, "check": check}
     versions = {"torch": torch.__version__, "torch_threads": torch.get_num_threads()}
     if "jax" not in skip:
@@ -240,7 +251,7 @@ def check_rows(runs, settings):
 def report(runs, settings, args):
     """Print the header and the three tables; return whether every same-computation check passed."""
     print(f"machine: {machine()}; {args.examples} images per epoch, {args.cycles} cycles of 1 + {args.epochs} "
-          f"epochs per library; {len(child_cpus(args.cpus))} CPUs per child")
+          f"epochs per library; {len(child_cpus(args.cpus))} CPUs per child; {args.clock} time")
     kernels = [next(iter(runs[setting].values()))["kernel"] for setting in settings]
     labels = [kernel if kernels.count(kernel) == 1 else f"{setting}: {kernel}"
               for setting, kernel in zip(settings, kernels)]
@@ -301,6 +312,10 @@ def parse_args(argv=None):
     parser.add_argument("--cpus", type=int, default=0,
                         help="run each child on this many of the machine's CPUs, so every library uses that many "
                              "threads (default: all; 1 keeps a shared machine's load from stalling BLAS threads)")
+    parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
+                        help="what an epoch's seconds are: wall time (default), or cpu, the CPU time of the child "
+                             "process (all its threads): with --cpus 1 on a machine shared with other work, the "
+                             "time each library computed rather than how long it waited for the CPU")
     parser.add_argument("--json", help="also write every measurement to this JSON file")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -323,7 +338,7 @@ def main():
         return
     settings = args.kernels.split(",")
     common = ["--cycles", str(args.cycles), "--epochs", str(args.epochs), "--examples", str(args.examples),
-              "--skip", args.skip]
+              "--skip", args.skip, "--clock", args.clock]
     runs = {setting: {} for setting in settings}
     for i, spec in enumerate(args.configs.split(",")):
         for setting in (settings if i % 2 == 0 else settings[::-1]):
