@@ -45,9 +45,13 @@ def torch_loss_and_grads(state):
 def test_default_is_derives_network_and_its_numbers_are_torchs(client, tmp_path):
     lec = client.get("/api/lecture").json()
     st = lec["state"]
-    # the same seeded network and example as `netprop derive` prints by default
+    # the same seeded network and example as `netprop derive` prints for the lecture's seed, chosen so
+    # that one relu is dead (both on would make ∂h/∂z = I and hide the masking)
+    assert st["seed"] == api.DEFAULT_SEED
+    z = np.array(st["weights"][0]) @ np.array(st["x"]) + np.array(st["biases"][0])
+    assert (z < 0).sum() == 1 and "dead" in lec["start_note"]
     out = tmp_path / "d.json"
-    assert main(["derive", "--format", "json", "--out", str(out), "--quiet"]) == 0
+    assert main(["derive", "--seed", str(api.DEFAULT_SEED), "--format", "json", "--output", str(out), "--quiet"]) == 0
     derived = json.loads(out.read_text())
     assert st["sizes"] == [2, 2, 3] and st["x"] == derived["x"] and st["weights"] == derived["weights"]
     assert np.eye(3)[st["y"]].tolist() == derived["y"]
@@ -196,6 +200,9 @@ BAD = [
 ]
 
 
+# x = 1000, -1000 underflows ŷ2 to 0: the strict chain's y ⊘ ŷ divides by it (the 4xx is the point)
+@pytest.mark.filterwarnings("ignore:divide by zero encountered in divide:RuntimeWarning",
+                            "ignore:invalid value encountered in matmul:RuntimeWarning")
 @pytest.mark.parametrize("method,url,body,message", BAD, ids=[b[1] + (json.dumps(b[2]) if b[2] else "") for b in BAD])
 def test_bad_input_is_a_4xx_with_one_line(client, method, url, body, message):
     r = client.request(method, url, json=body)
@@ -284,3 +291,54 @@ def test_no_query_is_a_server_error(client, params):
 def test_no_json_body_is_a_server_error(client, state, lr):
     r = client.post("/api/sgd", json={"state": state, "lr": lr})
     assert r.status_code in (200, 400), (state, lr, r.text)
+
+
+def test_each_step_lights_exactly_its_factor(client):
+    # the lecture's chain for W1 of 2-2-3, by hand: ∂f/∂ŷ is the output's δ (its units), ∂ŷ/∂h = W2
+    # (W2's edges), ∂h/∂z = diag(relu'(z)) (the hidden units, not W1's edges), ∂z/∂W1 (W1's edges)
+    steps = client.get("/api/lecture").json()["steps"]
+    lit = lambda s: (s["lights"]["nodes"], s["lights"]["edges"])
+    assert [lit(s) for s in steps["backward"]["W1"][:4]] == [([2], []), ([], [2]), ([1], []), ([], [1])]
+    # b1's last factor ∂z/∂b1 is the identity on the hidden units; the Hadamard step combines W2 and z's units
+    assert [lit(s) for s in steps["backward"]["b1"][:4]] == [([2], []), ([], [2]), ([1], []), ([1], [])]
+    hadamard = next(s for s in steps["backward"]["W1"] if s["kind"] == "hadamard")
+    outer = next(s for s in steps["backward"]["W1"] if s["kind"] == "outer")
+    assert lit(hadamard) == ([1], [2]) and lit(outer) == ([0, 1], [1])
+    assert [lit(s) for s in steps["forward"]] == [([0, 1], [1]), ([1], []), ([1, 2], [2]), ([2], [])]
+
+
+def test_the_steps_show_their_operands(client):
+    lec = client.get("/api/lecture").json()
+    st = lec["state"]
+    _, gW, gb = torch_loss_and_grads(st)
+    W1, W2 = (torch.tensor(W, dtype=torch.float64) for W in st["weights"])
+    x = torch.tensor(st["x"], dtype=torch.float64)
+    z = W1 @ x + torch.tensor(st["biases"][0], dtype=torch.float64)
+    hadamard, outer = lec["simplifications"]["W1"]
+    # (ŷ − y)ᵀ W2 with ŷ − y = ∇b2 f (torch), and relu'(z) as 0/1
+    (row, mask) = (np.array(o["value"]) for o in hadamard["operands"])
+    np.testing.assert_allclose(row, [gb[1] @ W2.numpy()], atol=1e-12)
+    np.testing.assert_array_equal(mask, [(z > 0).double().numpy()])
+    assert [o["formula"] for o in hadamard["operands"]] == ["(ŷ − y)ᵀ W2", "relu'(zᵀ)"]
+    # the default example has one dead unit: its zero is in the mask
+    assert mask.tolist() == [[1.0, 0.0]]
+    # g (a column) and xᵀ (a row), whose outer product is ∇W1 f
+    (g, xT) = (np.array(o["value"]) for o in outer["operands"])
+    np.testing.assert_allclose(g, gb[0][:, None], atol=1e-12)
+    np.testing.assert_array_equal(xT, [st["x"]])
+    np.testing.assert_allclose(g @ xT, gW[0], atol=1e-12)
+
+
+def test_every_g_is_defined_before_it_is_used(client):
+    lec = client.get("/api/lecture?sizes=4,8,8,3&seed=1").json()
+    for param in ("W1", "b1"):
+        defined, used = [], []
+        for step in lec["steps"]["backward"][param]:
+            if step["kind"] == "hadamard":
+                used += [g for g in ("g1", "g2") if f"{g}ᵀ W" in step["equation"]]
+                assert all(g in defined for g in used), (param, step["equation"], defined)
+                defined.append(step["title"].rsplit(": ", 1)[1])
+        assert defined == ["g2", "g1"] and used == ["g2"]
+    # the g2 the W1 walk defines is b2's gradient (torch)
+    _, _, gb = torch_loss_and_grads(lec["state"])
+    np.testing.assert_allclose(lec["simplifications"]["W1"][0]["rhs"], [gb[1]], atol=1e-12)

@@ -104,11 +104,24 @@ def edit_value(page, q, text):
     wait_for_update(page, before)
 
 
+SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def math_name(text):
+    """A label as the page writes it: the layer number as a subscript (W1 → W₁, z2 → z₂)."""
+    return re.sub(r"([A-Za-zŷδ])(\d+)", lambda m: m.group(1) + m.group(2).translate(SUBSCRIPTS), text)
+
+
+def number(text):
+    """A number as the page prints it (a real minus sign, U+2212) as a float."""
+    return float(text.replace("−", "-"))
+
+
 def shown_matrix(page, name):
     """The numbers of the matrix the page labels data-name=name, as printed."""
     rows = page.eval_on_selector(f'table[data-name="{name}"]',
                                  "t => [...t.rows].map(r => [...r.cells].map(c => c.textContent))")
-    return np.array([[float(v) for v in row] for row in rows])
+    return np.array([[number(v) for v in row] for row in rows])
 
 
 def assert_printed(shown, reference):
@@ -136,11 +149,13 @@ def walk_every_step(page, tag):
             if i:
                 page.keyboard.press("ArrowRight")
             assert page.text_content("#np-counter").startswith(f"step {i + 1} of {len(steps)}")
-            assert page.text_content("#np-step-title") == step["title"]
-            assert page.text_content("#np-step-eq") == step["equation"]
+            assert page.text_content("#np-step-title") == math_name(step["title"])
+            # typeset by KaTeX from the step's LaTeX, the Unicode form kept beside it
+            assert page.get_attribute("#np-step-eq", "data-equation") == math_name(step["equation"])
+            assert page.text_content("#np-step-eq annotation") == step["equation_tex"]
             if step["kind"] == "factor":
-                assert page.text_content("#np-step-body .np-step-note") == step["note"]
-                labels = [f["label"] for f in lec["derivation"]["gradients"][param]["factors"]]
+                assert page.text_content("#np-step-body .np-step-note") == math_name(step["note"])
+                labels = [math_name(f["label"]) for f in lec["derivation"]["gradients"][param]["factors"]]
                 assert page.text_content("#np-step-body .np-chain") == " · ".join(labels)
                 assert page.text_content("#np-step-body .np-chain .np-current") == labels[step["index"]]
             assert page.locator("#np-step-body table.np-matrix, #np-step-f").count() >= 1
@@ -191,7 +206,7 @@ def test_editing_W1_01_gives_backprops_gradient(lecture_page, server):
     # what changed is marked: the edited weight's gradients and downstream values, not x
     assert lecture_page.locator('[data-name="grad-W1"] td.np-changed').count() >= 1
     assert lecture_page.locator('td.np-changed button[data-q="x.0.0"]').count() == 0
-    assert "W1=0.1257302210933933,0.5;" in lecture_page.url
+    assert "W1=0.0012301533574825742,0.5;" in lecture_page.url
 
 
 def test_the_url_reproduces_the_state_in_a_fresh_page(lecture_page, server, browser):
@@ -280,7 +295,7 @@ def test_sgd_step_shows_f_before_and_after(lecture_page, server):
     wait_for_update(lecture_page, before)
     new, summary = api.sgd_step(api.seeded_state([2, 2, 3]), 0.5)
     shown = lecture_page.text_content("#np-sgd-out")
-    f_before, f_after = (float(v) for v in re.fullmatch(r"f: (\S+) → (\S+)", shown).groups())
+    f_before, f_after = (number(v) for v in re.fullmatch(r"f: (\S+) → (\S+)", shown).groups())
     # f for the seeded network by hand from torch, and after the step W − 0.5 ∇W
     assert_printed(np.array([[f_before, f_after]]), [summary["f_before"], summary["f_after"]])
     assert_printed(shown_matrix(lecture_page, "W1"), new.weights[0])
@@ -297,7 +312,7 @@ def test_bad_input_is_shown_on_the_page(lecture_page, server):
     wait_for_update(lecture_page, before)
     assert lecture_page.text_content(".np-error") == "every layer needs 1 to 8 units, got 12"
     lecture_page.refusals = 2
-    assert lecture_page.text_content('button[data-q="W1.0.0"]') == "0.1257"      # the state is kept
+    assert lecture_page.text_content('button[data-q="W1.0.0"]') == "0.00123"      # the state is kept
 
 
 def test_export_downloads_derives_json(lecture_page, server):
@@ -314,12 +329,12 @@ def test_export_downloads_derives_json(lecture_page, server):
 
 # --- the notebook widget's front-end: lecture.js's render() against a real LectureWidget --------------
 
-HARNESS = """<!doctype html><meta charset="utf-8"><link rel="stylesheet" href="/static/explain.css">
+HARNESS = """<!doctype html><meta charset="utf-8"><link rel="stylesheet" href="/widget.css">
 <div id="w"></div>
 <script type="module">
 // A stand-in for anywidget's model: traits and custom messages go to the Python LectureWidget
 // through functions Playwright exposes, the way the notebook's comm would carry them.
-import widget from "/static/lecture.js";
+import widget from "/widget.js";   // the widget's bundle, byte for byte
 const listeners = {};
 const fire = (event, arg) => (listeners[event] || []).forEach((cb) => cb(arg));
 const model = {
@@ -373,7 +388,7 @@ def test_the_widget_front_end_drives_the_python_widget(lecture_page, server):
     page.route(server + "widget-harness", lambda route: route.fulfill(body=HARNESS, content_type="text/html"))
     page.goto(server + "widget-harness")
     page.wait_for_function("() => document.querySelector('.np-lecture')?.dataset.revision >= 1")
-    assert page.text_content("#np-f") == "1.132"
+    assert page.text_content("#np-f") == "1.013"
 
     # an edit on the page reaches the Python widget's traits, and its answer reaches the page
     edit_value(page, "W1.0.1", "0.5")
@@ -388,7 +403,7 @@ def test_the_widget_front_end_drives_the_python_widget(lecture_page, server):
     assert w.step == 2
     w.step, w.param = 7, "W2"
     page.evaluate("t => window.model.apply(t)", traits())
-    assert page.text_content("#np-counter").startswith("step 8 of 10 · backward (W2)")
+    assert page.text_content("#np-counter").startswith("step 8 of 10 · backward (W₂)")
     # SGD on the page runs in Python
     f_before, W2_before = w.lecture["derivation"]["forward"]["loss"], w.values["weights"][1]
     before = revision(page)
@@ -405,8 +420,8 @@ def test_activation_loss_and_y_from_the_controls(lecture_page, server):
     page.select_option("#np-activation", "tanh")            # applies at once, keeping W, b, x, y
     wait_for_update(page, before)
     page.click("#np-next")
-    assert page.text_content("#np-step-eq") == "h = tanh(z)"
-    assert page.text_content('button[data-q="W1.0.0"]') == "0.1257"
+    assert page.get_attribute("#np-step-eq", "data-equation") == "h = tanh(z)"   # one hidden layer: plain z, h
+    assert page.text_content('button[data-q="W1.0.0"]') == "0.00123"
     # cross-entropy: clicking a class of y makes it the true one
     before = revision(page)
     page.click('button[data-q="y.2.0"]')
@@ -417,7 +432,7 @@ def test_activation_loss_and_y_from_the_controls(lecture_page, server):
     h = torch.tanh(torch.tensor(state.weights[0]) @ torch.tensor(state.x) + torch.tensor(state.biases[0]))
     logits = torch.tensor(state.weights[1]) @ h + torch.tensor(state.biases[1])
     assert f == pytest.approx(-torch.log_softmax(logits, 0)[2].item(), rel=1e-12)
-    assert_printed(np.array([[float(page.text_content("#np-f"))]]), [f])
+    assert_printed(np.array([[number(page.text_content("#np-f"))]]), [f])
     # mse: y becomes real targets, edited like any number
     before = revision(page)
     page.select_option("#np-loss", "mse")

@@ -80,8 +80,19 @@ def test_click_a_test_image_shows_the_models_top3(run_dir, watched):  # noqa: F8
         assert len(cells) == 100 and sum(int(c) for c in cells) == len(X)
         assert page.locator(".np-run-tiles-canvas").evaluate("c => [c.width, c.height]") == [8 * 30 - 2, 28]
 
+        # a proper title; after a 2-epoch run the tiles open on W1's change (W1 is still mostly its start)
+        assert page.locator(".np-run-title").inner_text() == f"Training run “{run_dir.name}”"
+        page.wait_for_selector('.np-run-toggle button[data-kind="first_layer_change"][aria-pressed="true"]')
+        # the confusion matrix fits its panel: no column cut off
+        assert page.eval_on_selector(".np-run-matrix", "t => t.getBoundingClientRect().right <= "
+                                     "t.closest('.np-run-panel').getBoundingClientRect().right")
+
         page.click(f'.np-run-thumb[data-index="{index}"]')
         page.wait_for_selector(".np-run-top3 li")
+        # the forward pass appears where the student is looking, with the classes named on the output layer
+        box = page.locator(".np-run-forward-panel").bounding_box()
+        assert box["y"] < page.viewport_size["height"] and box["y"] + box["height"] > 0
+        assert page.locator(".np-run-class").all_inner_texts() == list(model.class_names)
         shown = page.locator(".np-run-top3 li").evaluate_all(
             "items => items.map(li => [Number(li.dataset.class), li.querySelector('.np-run-name').textContent,"
             " li.querySelector('.np-run-prob').textContent])")
@@ -156,3 +167,19 @@ def test_an_api_error_is_one_line_on_the_page(run_dir, watched, tmp_path):  # no
         page.goto("about:blank")
     # the browser reports the 404 itself; nothing else went wrong
     assert all("404" in e for e in errors)
+
+
+def test_axe_finds_no_serious_violation_in_the_run_view(run_dir, watched):  # noqa: F811
+    page, errors, _ = watched
+    axe = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
+    with Server(make_app(run_dir)) as server:
+        page.goto(server.url + "/")
+        page.wait_for_selector(".np-run-matrix")
+        page.click('.np-run-thumb[data-index="0"]')
+        page.wait_for_selector(".np-run-top3 li")
+        page.add_script_tag(content=axe.read_text(encoding="utf-8"))
+        found = page.evaluate("async () => (await axe.run(document)).violations.map((v) => "
+                              "({ id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map((n) => n.html) }))")
+        page.goto("about:blank")
+    assert [v for v in found if v["impact"] in ("serious", "critical")] == []
+    assert errors == []

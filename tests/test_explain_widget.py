@@ -1,6 +1,8 @@
 """netprop.explain(net, x, y): the notebook widget's state round-trips through anywidget's model, its
 front-end is the web app's file byte for byte, and its answers are netprop's numbers (checked with torch)."""
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -63,14 +65,31 @@ def test_state_round_trips_through_the_model(widget):
     assert [f["label"] for f in other.lecture["derivation"]["gradients"]["W1"]["factors"]][1] == "∂ŷ/∂z2"
 
 
-def test_the_bundle_is_the_web_apps_lecture_js(widget):
+def test_the_bundle_is_the_web_apps_modules(widget):
     w, _ = widget
-    served = TestClient(create_app()).get("/static/lecture.js").content
+    client = TestClient(create_app())
     esm = w.get_state()["_esm"]
-    assert (esm.encode() if isinstance(esm, str) else esm) == served
+    esm = esm.encode() if isinstance(esm, str) else esm
+    assert esm == client.get("/widget.js").content           # what the browser tests load
+    # the bundle is KaTeX's script (served to the page) in a function scope, then the served modules, in
+    # order, less their imports of each other (one module cannot import its siblings)
+    text = esm.decode()
+    prelude, modules = text.split("\n// ---- dom.js ----\n", 1)
+    assert client.get("/static/vendored/katex/katex.min.js").text in prelude
+    assert not re.search(r"^import ", modules, re.MULTILINE)
+    expected = []
+    for name in ("dom.js", "lecture.js"):
+        served = client.get(f"/static/{name}").text
+        expected += ([] if name == "dom.js" else [f"// ---- {name} ----"])
+        expected += [line for line in served.splitlines() if not line.startswith('import {')]
+    assert modules.splitlines() == expected
+    assert "export function el(" in text and "function render({ model" in text
+    # the style sheet: KaTeX's with its 20 fonts inlined (a notebook serves no files of ours), then explain.css
     css = w.get_state()["_css"]
-    served_css = TestClient(create_app()).get("/static/explain.css").content
-    assert (css.encode() if isinstance(css, str) else css) == served_css
+    css = css.encode() if isinstance(css, str) else css
+    assert css == client.get("/widget.css").content
+    assert css.decode().endswith(client.get("/static/explain.css").text)
+    assert css.decode().count("data:font/woff2;base64,") == 20 and "url(fonts/" not in css.decode()
 
 
 def test_an_edit_from_the_page_recomputes(widget):
@@ -114,3 +133,24 @@ def test_too_large_a_network_is_refused_up_front():
     net = netprop.Network([3, 9, 2], seed=0)
     with pytest.raises(ValueError, match="1 to 8 units"):
         netprop.explain(net, np.zeros(3), 0)
+
+
+def test_the_export_reply_stays_a_response(widget):
+    # the export's media type once went out as the reply's "type", overwriting "response": the page,
+    # which keeps only replies of type "response", dropped it and Export never answered
+    w, _ = widget
+    w._on_custom_message(w, {"type": "request", "id": 9, "kind": "export",
+                             "payload": {"state": w.lecture["state"], "format": "latex"}}, [])
+    reply = w.sent[-1]
+    assert reply["type"] == "response" and reply["id"] == 9 and reply["ok"]
+    assert reply["media"] == "application/x-latex" and reply["ext"] == "tex" and r"\begin{document}" in reply["text"]
+
+
+def test_the_text_form_says_what_the_widget_shows(widget):
+    w, net = widget
+    w.step, w.param = 4, "W1"
+    text = w._repr_mimebundle_()[0]["text/plain"]
+    f = torch_grad_W1(w.values)[0]
+    assert text.startswith("<LectureWidget: 3-4-2 tanh network, cross_entropy, f = ")
+    assert float(re.search(r"f = (\S+);", text).group(1)) == pytest.approx(f, rel=1e-5)
+    assert "step 5 of " in text and "backward for W1" in text and "object at 0x" not in text

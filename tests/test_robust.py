@@ -149,6 +149,7 @@ def test_a_killed_run_leaves_no_stale_lock(tmp_path):
     finally:
         holder.kill()                       # kill -9: no cleanup code runs in the holder
         holder.wait(timeout=30)
+        holder.stdout.close()
     with directory_lock(tmp_path):          # the kernel released the lock with the process
         pass
 
@@ -340,7 +341,8 @@ def test_16_bit_png_is_scaled_not_clipped(tmp_path):
     a8[6:22, 9:19] = np.linspace(40, 220, 10).astype(np.uint8)     # an article in grey levels on black
     Image.fromarray(a8).save(tmp_path / "eight.png")
     Image.fromarray(a8.astype(np.uint16) * 257).save(tmp_path / "sixteen.png")   # 257 = 65535 / 255
-    assert Image.open(tmp_path / "sixteen.png").mode.startswith("I")
+    with Image.open(tmp_path / "sixteen.png") as sixteen_png:
+        assert sixteen_png.mode.startswith("I")
     eight = data.image_to_pixels(tmp_path / "eight.png").astype(int)
     sixteen = data.image_to_pixels(tmp_path / "sixteen.png").astype(int)
     assert sixteen.max() < 255                   # before: everything above 255 clipped to white
@@ -513,9 +515,13 @@ def test_flags_given_with_resume_must_match_the_checkpoint(tmp_path, capsys):
     out = interrupted_run(tmp_path, npz)
     line = one_line_error(capsys, main(["train", "--resume", str(out), "--lr", "0.5", "--epochs", "9"]))
     assert "--lr 0.5 (checkpoint: 0.01)" in line and "--epochs 9 (checkpoint: 3)" in line
-    # argparse takes an unambiguous prefix for the whole flag; so does the comparison
-    line = one_line_error(capsys, main(["train", "--resume", str(out), "--hid", "64"]))
+    line = one_line_error(capsys, main(["train", "--resume", str(out), "--hidden=64"]))
     assert "--hidden [64] (checkpoint: [8])" in line
+    # a prefix was taken for the whole flag, and had to be compared as one; now it is refused outright
+    with pytest.raises(SystemExit) as info:
+        main(["train", "--resume", str(out), "--hid", "64"])
+    assert info.value.code == 2
+    assert "unrecognized argument --hid; did you mean --hidden?" in capsys.readouterr().err
     other = small_npz(tmp_path / "other.npz", seed=3)
     line = one_line_error(capsys, main(["train", "--resume", str(out), "--data", str(other)]))
     assert "--data" in line and "other.npz" in line

@@ -6,6 +6,10 @@ import numpy as np
 import pytest
 
 sklearn = pytest.importorskip("sklearn")
+
+# scikit-learn's estimators warn when max_iter ends training; most tests here train a few epochs on
+# purpose, and the one test about the warning catches it with pytest.warns, which sees it anyway
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 import joblib  # noqa: E402
 import scipy.sparse as sp  # noqa: E402
 from sklearn import neural_network as sk  # noqa: E402

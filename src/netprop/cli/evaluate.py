@@ -9,15 +9,21 @@ import numpy as np
 from .argtypes import positive_int
 from .common import CLIError, load_run
 from .flags import add_data_dir, add_json
+from .parsing import add_command
 
 TRUST_UNVERIFIED_HELP = ("load a model whose config.json has no SHA-256 hashes (an older netprop's, or "
                          "edited by hand); without this flag such a model is refused")
 
 
 def add_parsers(sub):
-    p = sub.add_parser(
-        "evaluate", help="accuracy, cross-entropy, per-class accuracy and confusion matrix of a run",
-        description="Score a trained run on the Fashion-MNIST test set (default) or on --data.")
+    """`netprop evaluate RUN_DIR` and `netprop predict RUN_DIR FILE...`."""
+    p = add_command(
+        sub, "evaluate", "accuracy, per-class accuracy and confusion matrix of a run",
+        description="Score a trained run on the Fashion-MNIST test set (default) or on --data.",
+        examples=[
+            ("netprop evaluate runs/first", "score the run on the Fashion-MNIST test set"),
+            ("netprop evaluate runs/mine --data mine-test.npz --json", "on your own labelled data, as JSON"),
+        ])
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by netprop train")
     p.add_argument("--data", metavar="FILE", help=".npz (X, y) or CSV (label first) to evaluate on")
     add_data_dir(p)
@@ -25,8 +31,8 @@ def add_parsers(sub):
     p.add_argument("--trust-unverified", action="store_true", help=TRUST_UNVERIFIED_HELP)
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser(
-        "predict", help="class and top-3 probabilities for images or .npy arrays",
+    p = add_command(
+        sub, "predict", "class and top-3 probabilities of PNG/JPEG images or .npy arrays",
         description=(
             "Predict the class of each input. PNG/JPEG images are converted the way Fashion-MNIST "
             "is drawn: grayscale, scaled to fit 28×28 keeping the aspect ratio, centred on black, "
@@ -34,6 +40,10 @@ def add_parsers(sub):
             "becomes a light article on black, as in the dataset). .npy arrays hold raw pixel "
             "values 0-255: one example of 784 values (or 28×28) or a stack of them."
         ),
+        examples=[
+            ("netprop predict runs/first shirt.png boot.jpg", "the class of two photos"),
+            ("netprop predict runs/first images.npy --top 5 --json", "a stack of arrays, five classes each"),
+        ],
     )
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by netprop train")
     p.add_argument("files", metavar="FILE", nargs="+", help="PNG/JPEG images or .npy arrays")
@@ -44,6 +54,7 @@ def add_parsers(sub):
 
 
 def cmd_evaluate(args):
+    """Score a run on the Fashion-MNIST test set or --data: a report, or one JSON object."""
     from .. import data as data_mod
     from ..training.evaluation import evaluate_model
 

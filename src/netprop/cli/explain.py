@@ -6,12 +6,13 @@ from pathlib import Path
 
 from .argtypes import port
 from .common import CLIError
+from .parsing import add_command
 
 
 def add_parser(sub):
-    p = sub.add_parser(
-        "explain",
-        help="the lecture, live: step through forward and backward propagation in the browser",
+    """`netprop explain [RUN_DIR]`: where the local server listens, and whether a browser opens."""
+    p = add_command(
+        sub, "explain", "the lecture live in your browser, one equation at a time",
         description=(
             "Start a local web app (needs the explain extra: pip install 'netprop[explain]') and open "
             "it in the browser: the lecture's network as a diagram, forward propagation one equation "
@@ -20,6 +21,12 @@ def add_parser(sub):
             "that reproduces the page. All numbers are computed by netprop in Python. Given RUN_DIR "
             "(a run written by netprop train), a Run view shows it too. Serves 127.0.0.1 only unless "
             "--host says otherwise; Ctrl-C stops."),
+        examples=[
+            ("netprop explain", "open the live lecture in your browser"),
+            ("netprop explain runs/first", "with the Run view of a run written by netprop train"),
+            ("netprop explain --no-browser --port 8000",
+             "print the address only (on a remote machine: forward port 8000 with ssh -L)"),
+        ],
     )
     p.add_argument("run_dir", metavar="RUN_DIR", nargs="?", default=None,
                    help="a run directory to show in the Run view (optional)")

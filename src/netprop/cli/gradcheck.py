@@ -9,19 +9,27 @@ from ..core.losses import LOSSES
 from .argtypes import int_list, non_negative_float, positive_float, positive_int
 from .common import CLIError
 from .flags import add_json, add_quiet, add_seed
+from .parsing import add_command
 from .progress import progress_bar
 
 
 def add_parser(sub):
-    p = sub.add_parser(
-        "gradcheck",
-        help="check backward propagation against central finite differences",
+    """`netprop gradcheck`: which networks, the finite-difference step and the pass threshold."""
+    p = add_command(
+        sub, "gradcheck", "backward propagation against central finite differences",
         description=(
             "Check every gradient of backward propagation against central finite differences "
             "in float64, and print the relative error per parameter (W1, b1, W2, ...). By "
             "default checks a small random 20-10-5 network and the lecture's 784-H-10 network. "
             "Exits 1 if any relative error exceeds --threshold."
         ),
+        examples=[
+            ("netprop gradcheck", "the default networks: a random 20-10-5 and the lecture's 784-32-10"),
+            ("netprop gradcheck --sizes 4,3,2 --activation tanh --l2 0.01",
+             "one small network with tanh and the L2 term"),
+            ("netprop gradcheck --lecture-only --hidden 128 --json",
+             "the lecture's 784-128-10 network (about 40 s), as JSON"),
+        ],
     )
     p.add_argument("--sizes", type=int_list, default=None, metavar="D,H,...,C",
                    help="check only this network, e.g. 20,10,5 (default: 20,10,5 and the "
@@ -51,6 +59,7 @@ def add_parser(sub):
 
 
 def cmd_gradcheck(args):
+    """Check every case; exit 0 when every relative error is within --threshold, else 1."""
     from ..teaching.gradcheck import gradcheck, gradcheck_cases
 
     if args.sizes is not None and len(args.sizes) < 2:

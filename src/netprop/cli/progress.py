@@ -22,6 +22,7 @@ class TrainProgress:
         self.bar = None
 
     def __call__(self, event, **info):
+        """train_run's callback: epoch_start opens a bar, batch advances it, epoch_end prints the line."""
         if self.quiet:
             return
         from tqdm import tqdm
@@ -67,6 +68,7 @@ class SweepProgress:
         self.bar, self.phase, self.finished, self.total = None, "setup", 0, 0
 
     def __call__(self, event, **info):
+        """run_sweep's callback: start opens the trial bar, result advances it, final closes it."""
         from tqdm import tqdm
 
         if event == "start":

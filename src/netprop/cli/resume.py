@@ -15,10 +15,6 @@ def resume_flags():
     return {"--" + f.name.replace("_", "-"): f.name for f in fields(TrainConfig)}
 
 
-def resume_options():
-    return [*resume_flags(), "--subset", "--out", "--data", "--test-data", "--data-dir", "--header"]
-
-
 def check_resume_flags(args, out_dir):
     """Refuse flags given beside --resume that differ from the checkpoint's (they would be ignored)."""
     from ..storage.models import ModelFileError

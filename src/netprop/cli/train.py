@@ -13,16 +13,17 @@ from .common import CLIError, download_progress, timestamp_dir
 from .config_flags import add_config_flag
 from .flags import add_json, add_out, add_quiet, add_training_data, data_source
 from .landscape import add_landscape_arguments, landscape_options, print_landscape
+from .parsing import add_command
 from .progress import TrainProgress
 from .resume import check_resume_flags, saved_epochs
 
 
 def add_parser(sub):
+    """`netprop train`: data, one flag per TrainConfig field, output, and the landscape's flags."""
     from ..training.fit import TrainConfig
 
-    p = sub.add_parser(
-        "train",
-        help="train the lecture's network (default: on Fashion-MNIST) and write a run directory",
+    p = add_command(
+        sub, "train", "train a network (default: on Fashion-MNIST) into a run directory",
         description=(
             "Train a fully-connected network with minibatch SGD/momentum/Nesterov/Adam on the "
             "lecture's loss (mean cross-entropy + (l2/2)·Σ‖W‖²). Default: Fashion-MNIST, found in "
@@ -34,11 +35,23 @@ def add_parser(sub):
             "once at the end. Writes model.safetensors, config.json, history.csv, metrics.json, "
             "PNG plots, report.md and a checkpoint after every epoch to --out."
         ),
+        examples=[
+            ("netprop train --subset 2000 --epochs 1 --out runs/first",
+             "a first run in seconds: 2,000 Fashion-MNIST images, one epoch"),
+            ("netprop train --hidden 256,128 --optimizer adam --lr 0.001 --epochs 20 --out runs/adam",
+             "two hidden layers trained with Adam"),
+            ("netprop train --resume runs/adam", "continue an interrupted run from its last checkpoint"),
+            ("netprop train --data mine.npz --test-data mine-test.npz --out runs/mine",
+             "your own data: .npz files with arrays X and y (or CSV, label first)"),
+            ("netprop train --subset 5000 --epochs 5 --landscape --out runs/path",
+             "keep the SGD path and draw the loss landscape around it (see netprop landscape)"),
+        ],
     )
     data = p.add_argument_group("data")
     add_training_data(data)
     data.add_argument("--subset", type=positive_int, metavar="N",
-                      help="train on N examples of the training split (a quick run)")
+                      help="train on N examples of the training split (a quick run; validation and "
+                           "test sets stay whole)")
     network = p.add_argument_group("network and optimisation")
     for f in fields(TrainConfig):           # one flag per field: the run's settings cannot drift
         add_config_flag(data if f.name == "validation" else network, f.name)

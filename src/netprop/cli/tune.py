@@ -11,13 +11,14 @@ from .argtypes import positive_int
 from .common import CLIError, timestamp_dir
 from .config_flags import add_config_flag
 from .flags import add_json, add_out, add_quiet, add_seed, add_training_data, data_source
+from .parsing import add_command
 from .progress import SweepProgress
 
 
 def add_parser(sub):
-    p = sub.add_parser(
-        "tune",
-        help="hyper-parameter search scored on the validation split only",
+    """`netprop tune`: the search (--trials or --grid), where it runs, and the shared data and output flags."""
+    p = add_command(
+        sub, "tune", "hyper-parameter search, scored on the validation split only",
         description=(
             "Try settings of hidden units, learning rate, minibatch size, epochs and L2 (random "
             "search over the course's ranges by default: hidden 30-200, learning rate 0.001-0.5 "
@@ -26,6 +27,13 @@ def add_parser(sub):
             "the chosen setting. Writes sweep.json, trials.csv, trials.json, trials.png, "
             "report.md and best/ (the chosen setting's run) to --out; running the same command "
             "again with the same --out skips the trials already finished."),
+        examples=[
+            ("netprop tune --trials 6 --subset 2000 --out runs/sweep",
+             "six random settings, each trained on 2,000 images (again: finishes an interrupted sweep)"),
+            ("netprop tune --grid --jobs 4 --out runs/grid", "the 18-setting grid in four processes"),
+            ("netprop tune --trials 20 --optimizer adam --no-final --json",
+             "Adam settings; the leaderboard as JSON, the test set left unread"),
+        ],
     )
     g = p.add_mutually_exclusive_group()
     g.add_argument("--trials", type=positive_int, metavar="N",
@@ -35,7 +43,8 @@ def add_parser(sub):
     p.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd",
                    help="update rule of every trial (default sgd, the course's minibatch SGD)")
     p.add_argument("--subset", type=positive_int, metavar="N",
-                   help="train each trial on N examples of the training split (quick sweeps)")
+                   help="train each trial on N examples of the training split, as train --subset "
+                        "does (quick sweeps)")
     add_config_flag(p, "validation")
     add_training_data(p)
     p.add_argument("--jobs", type=positive_int, default=1, metavar="N",

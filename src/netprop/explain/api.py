@@ -19,11 +19,15 @@ import numpy as np
 from ..teaching.derive import MAX_LAYERS, MAX_UNITS, Derivation
 from ..core.activations import ACTIVATIONS
 from ..core.losses import LOSSES
+from ..teaching.derive.tex import tex
 from ..teaching.jacobian import block_matrix, layer_names
 from ..core.network import Network
 
 MAX_ABS_VALUE = 1e6      # larger inputs or weights make a page of overflowing exponentials, not a lecture
 MAX_SEED = 2**32 - 1
+# The lecture's starting network: seed 7 gives the 2-2-3 relu net one dead unit (z₂ < 0, so h₂ = 0 and
+# relu'(z₂) = 0 masks its gradient), which seed 0 (both units on, ∂h/∂z = I) hides.
+DEFAULT_SEED = 7
 FORMATS = {"text": ("text/plain", "txt"), "markdown": ("text/markdown", "md"),
            "latex": ("application/x-latex", "tex"), "html": ("text/html", "html"),
            "json": ("application/json", "json")}
@@ -48,7 +52,7 @@ class State:
     sizes: list
     activation: str = "relu"
     loss: str = "cross_entropy"
-    seed: int = 0
+    seed: int = DEFAULT_SEED
     strict: bool = False
     x: np.ndarray = None
     y: object = None
@@ -183,7 +187,7 @@ def _target(raw, sizes, loss):
     return _vector(raw, c, "y")
 
 
-def seeded_state(sizes, activation="relu", loss="cross_entropy", seed=0, strict=False):
+def seeded_state(sizes, activation="relu", loss="cross_entropy", seed=DEFAULT_SEED, strict=False):
     """The state ``netprop derive`` shows for these settings: W, b from Network's seed; x, y drawn after."""
     net = Network(sizes, activation=activation, loss=loss, seed=seed, dtype="float64")
     rng = np.random.default_rng(seed)
@@ -214,7 +218,7 @@ def parse_state(raw):
         raise ApiError(f"unknown loss {_show(loss)}; choose one of {', '.join(LOSSES)}")
     if loss == "cross_entropy" and sizes[-1] < 2:
         raise ApiError("cross-entropy needs at least 2 classes (a softmax over one class is always 1)")
-    seed = _integer(raw.get("seed", 0), "seed")
+    seed = _integer(raw.get("seed", DEFAULT_SEED), "seed")
     if not 0 <= seed <= MAX_SEED:
         raise ApiError(f"seed must be 0..{MAX_SEED}, got {seed}")
     state = seeded_state(sizes, activation, loss, seed, _flag(raw.get("strict", False), "strict"))
@@ -276,45 +280,75 @@ def _delta_names(L):
     return ["g" if L == 2 else f"g{l}" for l in range(1, L)] + ["ŷ − y"]
 
 
-def _simplifications(net, state, deltas, names):
-    """Per parameter, the lecture's two steps from its chain to the shortcut, with numbers.
+def _transposed(name):
+    return f"({name})ᵀ" if " " in name else f"{name}ᵀ"
 
-    Hadamard (hidden layers): (δ_{l+1}ᵀ W_{l+1}) · diag(act'(z_l)) equals (δ_{l+1}ᵀ W_{l+1}) ⊙ act'(z_lᵀ).
-    Outer product (weights): reshape(δ_lᵀ · ∂z_l/∂W_l) equals δ_l h_{l-1}ᵀ.
+
+def _hadamard(net, cache, deltas, names, k):
+    """The step that defines δ_k: (δ_{k+1}ᵀ W_{k+1}) · diag(act'(z_k)) equals (δ_{k+1}ᵀ W_{k+1}) ⊙ act'(z_kᵀ).
+
+    Its operands (the row δ_{k+1}ᵀ W_{k+1} and act'(z_k)) travel with it, so the page shows both factors.
+    """
+    z_names, _ = layer_names(net.n_layers)
+    act, above_t = net.activation, _transposed(names[k])
+    row = (deltas[k] @ net.weights[k])[None, :]
+    d = net.act_prime(cache.z[k - 1])
+    lhs, rhs = row @ np.diag(d), row * d
+    return {"kind": "hadamard", "layer": k, "title": f"diagonal Jacobian → Hadamard product: {names[k - 1]}",
+            "lhs_formula": f"({above_t} W{k + 1}) · diag({act}'({z_names[k]}))",
+            "rhs_formula": f"({above_t} W{k + 1}) ⊙ {act}'({z_names[k]}ᵀ)",
+            "operands": [{"formula": f"{above_t} W{k + 1}", "value": row.tolist()},
+                         {"formula": f"{act}'({z_names[k]}ᵀ)", "value": d[None, :].tolist()}],
+            "result": f"{names[k - 1]}ᵀ", "lhs": lhs.tolist(), "rhs": rhs.tolist(),
+            "max_abs_difference": float(np.abs(lhs - rhs).max())}
+
+
+def _outer(net, inputs, deltas, names, l):
+    """The step from the chain to the shortcut for W_l: reshape(δ_lᵀ · ∂z_l/∂W_l) equals δ_l h_{l-1}ᵀ."""
+    L = net.n_layers
+    z_names, h_names = layer_names(L)
+    g, m = names[l - 1], net.layer_sizes[l]
+    lhs = (deltas[l - 1][None, :] @ block_matrix(inputs[l - 1], m)).reshape(m, -1)
+    rhs = np.outer(deltas[l - 1], inputs[l - 1])
+    z_here = "z" + str(L) if l == L else z_names[l]
+    g_col = f"({g})" if " " in g else g
+    return {"kind": "outer", "layer": l, "title": "block matrix → outer product",
+            "lhs_formula": f"reshape({_transposed(g)} · ∂{z_here}/∂W{l})", "rhs_formula": f"{g_col} {h_names[l - 1]}ᵀ",
+            "operands": [{"formula": g_col, "value": deltas[l - 1][:, None].tolist()},
+                         {"formula": f"{h_names[l - 1]}ᵀ", "value": inputs[l - 1][None, :].tolist()}],
+            "result": f"∇W{l} f", "lhs": lhs.tolist(), "rhs": rhs.tolist(),
+            "max_abs_difference": float(np.abs(lhs - rhs).max())}
+
+
+def _simplifications(net, state, deltas, names):
+    """Per parameter, the lecture's steps from its chain to the shortcut, with numbers.
+
+    Every δ the shortcut uses is defined first, top down: for W_l and b_l a Hadamard step for each
+    hidden layer k = L−1 … l (δ_k from δ_{k+1}), then for W_l the outer product δ_l h_{l-1}ᵀ.
     """
     cache = net.forward(state.x)
     L = net.n_layers
-    z_names, h_names = layer_names(L)
     inputs = [cache.x] + list(cache.h)
-    act = net.activation
     out = {}
     for l in range(1, L + 1):
-        steps = []
-        if l < L:
-            above = names[l]
-            above_t = f"({above})ᵀ" if " " in above else f"{above}ᵀ"
-            row = (deltas[l] @ net.weights[l])[None, :]
-            d = net.act_prime(cache.z[l - 1])
-            lhs, rhs = row @ np.diag(d), row * d
-            steps.append({"kind": "hadamard", "title": "diagonal Jacobian → Hadamard product",
-                          "lhs_formula": f"({above_t} W{l + 1}) · diag({act}'({z_names[l]}))",
-                          "rhs_formula": f"({above_t} W{l + 1}) ⊙ {act}'({z_names[l]}ᵀ)",
-                          "result": f"{names[l - 1]}ᵀ", "lhs": lhs.tolist(), "rhs": rhs.tolist(),
-                          "max_abs_difference": float(np.abs(lhs - rhs).max())})
-        g = names[l - 1]
-        g_t = f"({g})ᵀ" if " " in g else f"{g}ᵀ"
-        m = net.layer_sizes[l]
-        lhs = (deltas[l - 1][None, :] @ block_matrix(inputs[l - 1], m)).reshape(m, -1)
-        rhs = np.outer(deltas[l - 1], inputs[l - 1])
-        z_here = "z" + str(L) if l == L else z_names[l]
-        g_col = f"({g})" if " " in g else g
-        out[f"W{l}"] = steps + [{
-            "kind": "outer", "title": "block matrix → outer product",
-            "lhs_formula": f"reshape({g_t} · ∂{z_here}/∂W{l})", "rhs_formula": f"{g_col} {h_names[l - 1]}ᵀ",
-            "result": f"∇W{l} f", "lhs": lhs.tolist(), "rhs": rhs.tolist(),
-            "max_abs_difference": float(np.abs(lhs - rhs).max())}]
+        steps = [_hadamard(net, cache, deltas, names, k) for k in range(L - 1, l - 1, -1)]
+        out[f"W{l}"] = steps + [_outer(net, inputs, deltas, names, l)]
         out[f"b{l}"] = list(steps)
     return out
+
+
+def _lights(nodes, edges):
+    """What the diagram lights at a step: node columns (0 = x, L = ŷ) and edge layers (l = W_l's edges)."""
+    return {"nodes": sorted(set(nodes)), "edges": sorted(set(edges))}
+
+
+def _factor_lights(name, l, L, n_top):
+    """The nodes or edges of each factor of name's chain: the output's δ; per layer below, the edges of
+    W of the layer above (∂z/∂h) and the layer's own units (diag(act'(z)) = ∂h/∂z); then ∂z/∂W_l on W_l's
+    edges, or ∂z/∂b_l on layer l's units."""
+    below = [_lights([], [L - k // 2]) if k % 2 == 0 else _lights([L - k // 2 - 1], []) for k in range(2 * (L - l))]
+    last = _lights([], [l]) if name.startswith("W") else _lights([l], [])
+    return [_lights([L], [])] * n_top + below + [last]
 
 
 def _forward_steps(state):
@@ -324,18 +358,21 @@ def _forward_steps(state):
     steps = []
     for l in range(1, L + 1):
         if l < L:
-            steps.append({"kind": "affine", "layer": l, "title": f"layer {l}: weighted sum",
+            steps.append({"kind": "affine", "layer": l, "lights": _lights([l - 1, l], [l]),
+                          "title": f"layer {l}: weighted sum",
                           "equation": f"{z_names[l]} = W{l} {h_names[l - 1]} + b{l}", "out": z_names[l],
                           "in": h_names[l - 1]})
-            steps.append({"kind": "activation", "layer": l, "title": f"layer {l}: activation",
+            steps.append({"kind": "activation", "layer": l, "lights": _lights([l], []),
+                          "title": f"layer {l}: activation",
                           "equation": f"{h_names[l]} = {state.activation}({z_names[l]})", "out": h_names[l],
                           "in": z_names[l]})
         else:
-            steps.append({"kind": "output", "layer": l, "title": "output layer",
+            steps.append({"kind": "output", "layer": l, "lights": _lights([l - 1, l], [l]), "title": "output layer",
                           "equation": f"ŷ = {out_act}(W{l} {h_names[l - 1]} + b{l})", "out": "ŷ",
                           "in": h_names[l - 1]})
     loss = "f = −Σₖ yₖ log ŷₖ" if state.loss == "cross_entropy" else "f = ½ ‖ŷ − y‖²"
-    steps.append({"kind": "loss", "layer": L, "title": "loss", "equation": loss, "out": "f"})
+    steps.append({"kind": "loss", "layer": L, "lights": _lights([L], []), "title": "loss", "equation": loss,
+                  "out": "f"})
     return steps
 
 
@@ -385,22 +422,55 @@ def _backward_steps(d, simplifications, L):
             # W of the layer above (∂z/∂h) and the layer's own diag(act'(z)) (∂h/∂z); then l's ∂z/∂W or ∂z/∂b
             layers = [L] * n_top + [L - k // 2 - k % 2 for k in range(2 * (L - l))] + [l]
             notes = _factor_notes(d, name, l, L, n_top)
-            steps = [{"kind": "factor", "param": name, "index": i, "layer": layers[i],
+            lights = _factor_lights(name, l, L, n_top)
+            own = _lights([], [l]) if name.startswith("W") else _lights([l], [])
+            # fold: the lecture folds the softmax into its first factor (the page shows the note there)
+            steps = [{"kind": "factor", "param": name, "index": i, "layer": layers[i], "lights": lights[i],
+                      "fold": d.network["loss"] == "cross_entropy" and i < n_top,
                       "title": f"factor {i + 1} of {n}: {f['label']}", "equation": f["label"], "note": notes[i]}
                      for i, f in enumerate(grad["factors"])]
-            steps.append({"kind": "product", "param": name, "layer": l, "title": "the product",
+            steps.append({"kind": "product", "param": name, "layer": l, "lights": own, "title": "the product",
                           "equation": f"∂f/∂{name} = {grad['formula']}"})
-            steps.append({"kind": "reshape", "param": name, "layer": l,
+            steps.append({"kind": "reshape", "param": name, "layer": l, "lights": own,
                           "title": f"reshape to {name}'s shape",
                           "equation": f"∇{name} f = reshape(∂f/∂{name})"})
             for i, s in enumerate(simplifications[name]):
-                steps.append({"kind": s["kind"], "param": name, "layer": l, "index": i, "title": s["title"],
-                              "equation": f"{s['lhs_formula']} = {s['rhs_formula']}"})
-            steps.append({"kind": "compare", "param": name, "layer": l,
+                k = s["layer"]
+                lit = _lights([k], [k + 1]) if s["kind"] == "hadamard" else _lights([k - 1, k], [k])
+                steps.append({"kind": s["kind"], "param": name, "layer": k, "lights": lit, "index": i,
+                              "title": s["title"], "equation": f"{s['lhs_formula']} = {s['rhs_formula']}"})
+            steps.append({"kind": "compare", "param": name, "layer": l, "lights": own,
                           "title": "chain, backprop, finite differences",
                           "equation": f"∇{name} f = {grad['backprop_formula']}"})
             out[name] = steps
     return out
+
+
+def _start_note(net, state):
+    """The sentence beside "start here": which hidden units are dead for this example, and what that shows."""
+    cache = net.forward(state.x)
+    dead = [(l, i) for l, z in enumerate(cache.z[:-1], start=1) for i, d in enumerate(net.act_prime(z)) if d == 0]
+    if not dead and net.activation != "relu":
+        return ""
+    if not dead:
+        return (f"Every hidden unit is active for this x, so ∂h/∂z has no zero on its diagonal; a seed such as "
+                f"{DEFAULT_SEED} (for 2-2-3 relu) shows a dead one.")
+    z_names, _ = layer_names(net.n_layers)
+    units = ", ".join(f"unit {i + 1} of {z_names[l]}" for l, i in dead)
+    return (f"For this x, {units} {'is' if len(dead) == 1 else 'are'} dead ({net.activation}' = 0 there): watch "
+            f"its zero on the diagonal of ∂h/∂z mask the gradient, on the diagram and in the Hadamard step.")
+
+
+# The loss equations, as derive's LaTeX writes them (tex() reads the page's Unicode labels, not these).
+_LOSS_TEX = {"f = −Σₖ yₖ log ŷₖ": r"f = -\sum_k y_k \log \hat{y}_k",
+             "f = ½ ‖ŷ − y‖²": r"f = \tfrac{1}{2} \lVert \hat{y} - y \rVert^{2}"}
+
+
+def _with_tex(steps):
+    """Each step with equation_tex: its equation in LaTeX (derive's tex()), which the page typesets with KaTeX."""
+    for step in steps:
+        step["equation_tex"] = _LOSS_TEX.get(step["equation"]) or tex(step["equation"]).replace("∇", r"\nabla ")
+    return steps
 
 
 def lecture(state):
@@ -429,8 +499,10 @@ def lecture(state):
         "derivation": d.to_dict(),
         "names": {"z": [*z_names[1:], f"z{L}"], "h": h_names, "delta": names},
         "simplifications": simplifications,
-        "steps": {"forward": _forward_steps(state), "backward": _backward_steps(d, simplifications, L)},
+        "steps": {"forward": _with_tex(_forward_steps(state)),
+                  "backward": {p: _with_tex(s) for p, s in _backward_steps(d, simplifications, L).items()}},
         "params": [f"{k}{l}" for l in range(1, L + 1) for k in "Wb"],
+        "start_note": _start_note(net, state),
         "fold_note": FOLD_NOTE.format(L=L) if state.loss == "cross_entropy" else
         "With the mean-squared error ŷ = z{L} (no softmax), so ∂f/∂ŷ = (ŷ − y)ᵀ is exact and the strict "
         "chain is the lecture's.".format(L=L),

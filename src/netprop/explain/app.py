@@ -71,6 +71,19 @@ async def _state(request):
     return api.parse_state(api.state_from_query(request.url.query)), dict(request.query_params)
 
 
+async def widget_module(request):
+    """The notebook widget's front-end, byte for byte (bundle.py): tests load it in a browser."""
+    from .bundle import widget_bundle
+    return Response(widget_bundle(), media_type="text/javascript; charset=utf-8",
+                    headers={"Cache-Control": "no-cache"})
+
+
+async def widget_style(request):
+    """The notebook widget's style sheet, byte for byte (bundle.py)."""
+    from .bundle import widget_css
+    return Response(widget_css(), media_type="text/css; charset=utf-8", headers={"Cache-Control": "no-cache"})
+
+
 async def index(request):
     return FileResponse(STATIC / "index.html", headers={"Content-Security-Policy": CSP,
                                                         "Cache-Control": "no-cache"})
@@ -132,6 +145,8 @@ def create_app(run_dir=None, allowed_hosts=None, stopping=None):
     run = run_routes(run_dir, stopping=stopping) if run_dir is not None else None
     routes = [
         Route("/", index),
+        Route("/widget.js", widget_module),
+        Route("/widget.css", widget_style),
         Route("/api/info", info_route(run is not None)),
         Route("/api/lecture", lecture, methods=["GET", "POST"]),
         Route("/api/sgd", sgd, methods=["POST"]),

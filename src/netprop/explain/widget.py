@@ -1,4 +1,4 @@
-"""The lecture view in a notebook: an anywidget whose front-end is the web app's own lecture.js.
+"""The lecture view in a notebook: an anywidget whose front-end is the web app's own dom.js + lecture.js.
 
 The state (sizes, activation, loss, seed, strict, values, step, param) lives in traitlets synced
 with the browser. The page asks for computations with custom messages; this side answers with
@@ -8,14 +8,11 @@ Setting a state trait from Python recomputes too, so ``w.values = …`` or ``w.s
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import anywidget
 import traitlets
 
 from . import api
-
-STATIC = Path(__file__).parent / "static"
+from .bundle import widget_bundle, widget_css
 STATE_TRAITS = ("sizes", "activation", "loss", "seed", "strict", "values")
 
 
@@ -28,19 +25,20 @@ class LectureWidget(anywidget.AnyWidget):
     (api.lecture's dict for the current state, read-only in spirit); error (the last refusal, or "").
     """
 
-    _esm = STATIC / "lecture.js"
-    _css = STATIC / "explain.css"
+    _esm = widget_bundle()
+    _css = widget_css()
 
     sizes = traitlets.List(traitlets.Int(), default_value=[2, 2, 3]).tag(sync=True)
     activation = traitlets.Unicode("relu").tag(sync=True)
     loss = traitlets.Unicode("cross_entropy").tag(sync=True)
-    seed = traitlets.Int(0).tag(sync=True)
+    seed = traitlets.Int(api.DEFAULT_SEED).tag(sync=True)
     strict = traitlets.Bool(False).tag(sync=True)
     values = traitlets.Dict().tag(sync=True)
     step = traitlets.Int(0).tag(sync=True)
     param = traitlets.Unicode("W1").tag(sync=True)
     lecture = traitlets.Dict().tag(sync=True)
     error = traitlets.Unicode("").tag(sync=True)
+    request_timeout = traitlets.Float(30.0).tag(sync=True)     # seconds the page waits for an answer
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -61,6 +59,20 @@ class LectureWidget(anywidget.AnyWidget):
             raw["y"] = int(y)
         state = api.parse_state(raw)          # a bad net/x/y raises here, as derive would, not in the page
         return cls(**_traits_of(state))
+
+    def __repr__(self):
+        """The text/plain form (a terminal, a notebook without the widget's front-end): what it shows."""
+        lec = self.lecture
+        if not lec:
+            return f"<LectureWidget: no lecture ({self.error or 'not computed'})>"
+        sizes = "-".join(map(str, self.sizes))
+        n_forward = len(lec["steps"]["forward"])
+        walk = lec["steps"]["forward"] + lec["steps"]["backward"].get(self.param, [])
+        step = walk[min(self.step, len(walk) - 1)]
+        phase = "forward" if self.step < n_forward else f"backward for {self.param}"
+        return (f"<LectureWidget: {sizes} {self.activation} network, {self.loss}, f = "
+                f"{lec['derivation']['forward']['loss']:.6g}; step {self.step + 1} of {len(walk)} ({phase}): "
+                f"{step['title']}>")
 
     def state(self):
         """The api.State these traits describe (raises api.ApiError if they describe none)."""
@@ -96,12 +108,11 @@ class LectureWidget(anywidget.AnyWidget):
         """Requests from lecture.js: {"type": "request", "id", "kind": state | sgd | export, "payload"}."""
         if not isinstance(content, dict) or content.get("type") != "request":
             return
-        reply = {"type": "response", "id": content.get("id")}
         try:
-            reply.update(ok=True, **self.answer(content.get("kind"), content.get("payload")))
+            reply = {"ok": True, **self.answer(content.get("kind"), content.get("payload"))}
         except ValueError as exc:
-            reply.update(ok=False, error=str(exc).splitlines()[0])
-        self.send(reply)
+            reply = {"ok": False, "error": str(exc).splitlines()[0]}
+        self.send({**reply, "type": "response", "id": content.get("id")})     # type last: nothing overwrites it
 
     def answer(self, kind, payload):
         """What the page asked for; updates the traits for "state" and "sgd". Returns the reply's fields."""
@@ -117,7 +128,8 @@ class LectureWidget(anywidget.AnyWidget):
                 self._apply(new)
                 return {"sgd": summary}
             text, media, ext = api.export(state, payload.get("format", "text"))
-            return {"text": text, "type": media, "ext": ext}
+            # "media", not "type": the reply's own "type" is "response", and the page drops anything else
+            return {"text": text, "media": media, "ext": ext}
         raise api.ApiError(f"unknown request {kind!r}")
 
 

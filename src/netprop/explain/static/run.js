@@ -6,41 +6,11 @@
 //   const view = await mountRunView(document.querySelector("#run"), "");   // "" = same origin
 //   view.close();                                                          // stops live updates
 
-const SVG_NS = "http://www.w3.org/2000/svg";
+import { decodeBase64, el, inkOn, mathName, signedColour, svgEl as svg } from "./dom.js";
+
 const THUMBS_PER_PAGE = 40;
 const MAX_TILES = 256;
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (key === "class") node.className = value;
-    else if (key === "text") node.textContent = value;
-    else node.setAttribute(key, value);
-  }
-  for (const child of children) if (child != null) node.append(child);
-  return node;
-}
-
-function svg(tag, attrs = {}, text) {
-  const node = document.createElementNS(SVG_NS, tag);
-  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
-  if (text != null) node.textContent = text;
-  return node;
-}
-
-function decodeBase64(text) {
-  const raw = atob(text);
-  const bytes = new Uint8Array(raw.length);
-  for (let i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
-  return bytes;
-}
-
-// Blue for negative, white for zero, red for positive: the colours of netprop's PNG plots.
-function signedColour(v) {
-  const t = Math.max(-1, Math.min(1, v));
-  const fade = Math.round(255 * (1 - Math.abs(t)));
-  return t >= 0 ? [255, fade, fade] : [fade, fade, 255];
-}
+const SHORT_RUN_EPOCHS = 5;      // up to this many epochs the tiles open on W1's change, not W1
 
 function percent(p, digits = 1) {
   return `${(100 * p).toFixed(digits)} %`;
@@ -135,20 +105,20 @@ function drawGrey(canvas, pixels, [h, w]) {
   ctx.putImageData(image, 0, 0);
 }
 
-const SUPERSCRIPT = "⁰¹²³⁴⁵⁶⁷⁸⁹";
-const sup = (n) => `⁽${String(n).split("").map((d) => SUPERSCRIPT[d]).join("")}⁾`;
 
 // One vector (z or h of a layer) as cells coloured by sign, scaled by its largest |value|: with
-// the numbers written in when there are few, as a canvas strip when there are many.
-function vectorView(values) {
+// the numbers written in when there are few (and each class's name over the output layer's), as a
+// canvas strip when there are many.
+function vectorView(values, names = null) {
   const scale = Math.max(...values.map(Math.abs)) || 1;
-  if (values.length <= 32) {
-    const row = el("div", { class: "np-run-vector" });
+  if (values.length <= 32 || names) {
+    const row = el("div", { class: `np-run-vector${names ? " np-run-named" : ""}` });
     values.forEach((v, i) => {
       const [r, g, b] = signedColour(v / scale);
-      const cell = el("span", { text: v.toFixed(2), title: `[${i}] = ${v}` });
+      const cell = el("span", { title: `${names ? names[i] : `[${i}]`} = ${v}` },
+        names ? el("small", { class: "np-run-class", text: names[i] }) : null, v.toFixed(2));
       cell.style.background = `rgb(${r},${g},${b})`;
-      if (Math.abs(v / scale) > 0.6) cell.classList.add("np-run-dark");
+      cell.style.color = inkOn([r, g, b]);
       row.append(cell);
     });
     return row;
@@ -181,296 +151,322 @@ function probabilityBars(yHat, names, label) {
   return chart;
 }
 
+// --- the view: one state object, named functions that fill its panels ---------------------------
+
+function buildRunView(view) {
+  const ui = view.ui;
+  ui.title = el("h2", { class: "np-run-title", text: "training run" });
+  ui.status = el("p", { class: "np-run-status" });
+  ui.problem = el("p", { class: "np-run-error", role: "alert", hidden: "" });
+  ui.curves = el("div", { class: "np-run-curves" });
+  ui.tileButtons = el("div", { class: "np-run-toggle", role: "group", "aria-label": "which matrix" });
+  ui.tileCanvas = el("canvas", { class: "np-run-tiles-canvas", hidden: "" });
+  ui.tileCaption = el("p", { class: "np-run-caption" });
+  ui.confusion = el("div", { class: "np-run-confusion" });
+  ui.thumbs = el("div", { class: "np-run-thumbs" });
+  ui.pager = el("div", { class: "np-run-pager" });
+  ui.testHeading = el("h3", { text: "Test images" });
+  ui.forward = el("div", { class: "np-run-forward", "aria-live": "polite" });
+  ui.forwardPanel = el("section", { class: "np-run-panel np-run-forward-panel" }, el("h3", { text: "Forward pass" }), ui.forward);
+  view.element.replaceChildren(el("section", { class: "np-run" },
+    el("header", {}, ui.title, ui.status, ui.problem),
+    el("section", { class: "np-run-panel np-run-test" }, ui.testHeading,
+      el("p", { class: "np-run-caption", text: "Pick one to see its forward pass through the trained network." }),
+      ui.pager, ui.thumbs),
+    ui.forwardPanel,
+    el("section", { class: "np-run-panel" }, el("h3", { text: "Learning curves" }), ui.curves),
+    el("section", { class: "np-run-panel" }, el("h3", {}, "First layer: each hidden unit's row of ", mathName("W1")),
+      ui.tileButtons, ui.tileCanvas, ui.tileCaption),
+    el("section", { class: "np-run-panel" }, el("h3", { text: "Test confusion matrix" }), ui.confusion)));
+  for (const [kind, label] of [["first_layer_change", "W₁ − W₁ at initialisation"], ["first_layer", "W₁"]]) {
+    ui.tileButtons.append(el("button", { type: "button", "data-kind": kind,
+      "aria-pressed": String(kind === view.tilesKind), text: label, onclick: () => chooseTiles(view, kind) }));
+  }
+}
+
+function showProblem(view, message) {
+  view.ui.problem.textContent = message;
+  view.ui.problem.hidden = !message;
+}
+
+// JSON from the API, or null after putting the server's one-line message on the page.
+async function api(view, path) {
+  let response;
+  try {
+    response = await fetch(`${view.base}/api/run/${path}`);
+  } catch (exc) {
+    showProblem(view, `the server did not answer (${exc.message})`);
+    return null;
+  }
+  const body = await response.json().catch(() => ({ error: `HTTP ${response.status}` }));
+  if (!response.ok) {
+    showProblem(view, body.error || `HTTP ${response.status}`);
+    return null;
+  }
+  return body;
+}
+
+function renderHeader(view) {
+  const s = view.summary;
+  view.ui.title.textContent = `Training run “${s.name}”`;
+  const parts = [];
+  if (s.layer_sizes) parts.push(`network ${s.layer_sizes.join("-")} (${s.activation})`);
+  if (s.data) parts.push(`data ${s.data.name}${s.data.subset ? `, subset of ${s.data.subset}` : ""}`);
+  if (s.status === "training") {
+    const age = (Date.now() - view.checkpointAt) / 1000;
+    parts.push(`training: epoch ${s.epochs_done} of ${s.epochs_planned} done, last checkpoint at ` +
+               new Date(view.checkpointAt).toLocaleTimeString() +
+               (age > 600 ? " (stopped? netprop train --resume continues it)" : ""));
+  } else if (s.status === "waiting") {
+    parts.push("waiting for the first epoch's checkpoint");
+  } else {
+    parts.push(`finished: ${s.epochs_done} epochs, best epoch ${s.best_epoch}`);
+  }
+  const m = s.metrics;
+  if (m && m.validation_accuracy != null) parts.push(`validation accuracy ${percent(m.validation_accuracy, 2)}`);
+  if (m && m.test_accuracy != null) parts.push(`test accuracy ${percent(m.test_accuracy, 2)}`);
+  view.ui.status.textContent = parts.join(" · ");
+  view.ui.status.dataset.status = s.status;
+}
+
+function renderCurves(view) {
+  const h = view.summary.history;
+  const series = (key, scale = 1) => h.map((r) => [r.epoch, scale * r[key]]);
+  view.ui.curves.replaceChildren(
+    lineChart("loss", "mean cross-entropy", [
+      { name: "training", cls: "np-train", values: series("train_loss") },
+      { name: "validation", cls: "np-val", values: series("val_loss") }], (v) => v.toFixed(3)),
+    lineChart("accuracy", "accuracy (%)", [
+      { name: "training", cls: "np-train", values: series("train_accuracy", 100) },
+      { name: "validation", cls: "np-val", values: series("val_accuracy", 100) }], (v) => v.toFixed(1)));
+}
+
+function chooseTiles(view, kind) {
+  view.tilesKind = kind;
+  view.tilesChosen = true;
+  for (const b of view.ui.tileButtons.children) b.setAttribute("aria-pressed", String(b.dataset.kind === kind));
+  renderTiles(view);
+}
+
+async function renderTiles(view) {
+  if (view.tilesPending) return;
+  const ui = view.ui, s = view.summary;
+  const drawable = s.status !== "waiting" && s.image_shape;
+  ui.tileCanvas.hidden = ui.tileButtons.hidden = !drawable;
+  if (!drawable) {
+    ui.tileCaption.textContent = s.image_shape ? "No weights yet: the first epoch has not finished."
+      : "The inputs are not 28×28 images, so W1's rows are not drawn as tiles.";
+    return;
+  }
+  view.tilesPending = true;
+  const tiles = await api(view, `${view.tilesKind}?limit=${MAX_TILES}`);
+  view.tilesPending = false;
+  if (!tiles) return;
+  drawTiles(ui.tileCanvas, tiles);
+  const shown = tiles.shown < tiles.units ? `the first ${tiles.shown} of ${tiles.units}` : `all ${tiles.units}`;
+  ui.tileCaption.textContent = `${tiles.what}, ${shown} hidden units, from the ${tiles.source}` +
+    (tiles.epoch ? `, epoch ${tiles.epoch}` : "") + ". Red positive, blue negative; each tile scaled by its largest |weight|.";
+}
+
+function confusionTable(c) {
+  const table = el("table", { class: "np-run-matrix" });
+  const head = el("tr", {}, el("th", { text: "true \\ predicted" }));
+  c.class_names.forEach((name) => head.append(el("th", { scope: "col", text: name })));
+  table.append(head);
+  c.matrix.forEach((row, i) => {
+    const total = row.reduce((a, b) => a + b, 0) || 1;
+    const tr = el("tr", {}, el("th", { scope: "row", text: c.class_names[i] }));
+    row.forEach((count, j) => {
+      const rate = count / total;
+      const td = el("td", { text: String(count), title: `${c.class_names[i]} predicted as ${c.class_names[j]}: ${count}` });
+      const shade = [33, 102, 172].map((c) => Math.round(255 + (c - 255) * rate));   // over white
+      td.style.background = `rgb(${shade.join(",")})`;
+      td.style.color = inkOn(shade);
+      tr.append(td);
+    });
+    table.append(tr);
+  });
+  return table;
+}
+
+async function renderConfusion(view) {
+  const s = view.summary, confusion = view.ui.confusion;
+  if (s.status !== "finished") {
+    confusion.replaceChildren(el("p", { class: "np-run-caption",
+      text: "The test set is read once, after training: the matrix appears when the run finishes." }));
+    return;
+  }
+  if (!s.data || !s.data.test_data) {
+    confusion.replaceChildren(el("p", { class: "np-run-caption", text: "This run has no test set." }));
+    return;
+  }
+  const c = await api(view, "confusion");
+  if (!c) return;
+  confusion.replaceChildren(confusionTable(c), el("p", { class: "np-run-caption",
+    text: `${c.correct} of ${c.total} test examples right: ${percent(c.accuracy, 2)}. Rows: true class; colour: the row's share.` }));
+}
+
+function thumbButton(view, page, pixels, k) {
+  const index = page.offset + k;
+  const names = view.summary.class_names || [];
+  const label = names[page.labels[k]] ?? String(page.labels[k]);
+  const button = el("button", { type: "button", class: "np-run-thumb", "data-index": String(index),
+    "aria-label": `test image ${index}: ${label}`, title: `#${index}: ${label}`, onclick: () => showForward(view, index) });
+  if (pixels) {
+    const canvas = el("canvas");
+    const size = page.image_shape[0] * page.image_shape[1];
+    drawGrey(canvas, pixels.subarray(k * size, (k + 1) * size), page.image_shape);
+    button.append(canvas);
+  } else {
+    button.textContent = `#${index}: ${label}`;
+    button.classList.add("np-run-thumb-text");
+  }
+  if (page.predicted && page.predicted[k] !== page.labels[k]) button.classList.add("np-run-wrong");
+  if (index === view.selected) button.setAttribute("aria-current", "true");
+  return button;
+}
+
+async function renderThumbs(view) {
+  const s = view.summary, ui = view.ui;
+  if (!s.data || !s.data.test_data) {
+    ui.thumbs.replaceChildren(el("p", { class: "np-run-caption",
+      text: s.status === "waiting" ? "Waiting for the run's first epoch." : "This run has no test set." }));
+    return;
+  }
+  const page = await api(view, `test_images?offset=${view.offset}&limit=${THUMBS_PER_PAGE}`);
+  if (!page) return;
+  const pixels = page.pixels ? decodeBase64(page.pixels) : null;
+  ui.testHeading.textContent = pixels ? "Test images" : "Test examples";
+  ui.thumbs.replaceChildren(...Array.from({ length: page.count }, (_, k) => thumbButton(view, page, pixels, k)));
+  const previous = el("button", { type: "button", text: "◀ previous",
+    onclick: () => { view.offset = Math.max(0, view.offset - THUMBS_PER_PAGE); renderThumbs(view); } });
+  const next = el("button", { type: "button", text: "next ▶",
+    onclick: () => { view.offset += THUMBS_PER_PAGE; renderThumbs(view); } });
+  previous.disabled = page.offset === 0;
+  next.disabled = page.offset + page.count >= page.total;
+  ui.pager.replaceChildren(previous, el("span", { text: ` ${pixels ? "images" : "examples"} ${page.offset + 1}–${page.offset + page.count} of ${page.total}` +
+    (page.predicted ? " (red frame: the network gets it wrong)" : "") + " " }), next);
+}
+
+// The layers of one forward pass: z and h of each layer, ŷ as bars, the top three classes.
+function forwardFigures(f) {
+  const parts = [el("p", { class: "np-run-forward-title", text: `Test image ${f.index}, true class: ${f.label_name}` })];
+  if (f.pixels) {
+    const canvas = el("canvas", { class: "np-run-input" });
+    drawGrey(canvas, f.pixels, f.image_shape);
+    parts.push(el("figure", {}, el("figcaption", {
+      text: `The image's ${f.x.length} pixels; x is them standardised with the training split's mean and std.` }),
+    canvas));
+  }
+  const layers = el("div", { class: "np-run-layers" });
+  const L = f.z.length;
+  f.z.forEach((z, l) => {
+    const n = l + 1;
+    const input = l === 0 ? "x" : `h${l}`;
+    const output = l === L - 1;                 // the output layer's z: one value per class, named
+    layers.append(el("figure", {}, el("figcaption", {
+      text: mathName(`z${n} = W${n} ${input} + b${n}   (${z.length} values; red +, blue −)`) }),
+    vectorView(z, output ? f.class_names : null)));
+    if (!output) {
+      layers.append(el("figure", {}, el("figcaption", { text: mathName(`h${n} = ${f.activation}(z${n})`) }),
+        vectorView(f.h[l])));
+    }
+  });
+  parts.push(layers);
+  parts.push(el("figure", {}, el("figcaption", { text: `ŷ = softmax(${mathName(`z${L}`)}): the class probabilities` }),
+    probabilityBars(f.y_hat, f.class_names, f.label)));
+  const top3 = el("ol", { class: "np-run-top3" }, f.top3.map((t) => el("li", { "data-class": String(t.class) },
+    el("span", { class: "np-run-name", text: t.name }), " ",
+    el("span", { class: "np-run-prob", text: percent(t.probability, 2) }))));
+  parts.push(el("div", {}, el("h4", { text: "Top 3 classes" }), top3));
+  return parts;
+}
+
+async function showForward(view, index) {
+  const ui = view.ui;
+  view.selected = index;
+  for (const b of ui.thumbs.querySelectorAll("[aria-current]")) b.removeAttribute("aria-current");
+  const chosen = ui.thumbs.querySelector(`[data-index="${index}"]`);
+  if (chosen) chosen.setAttribute("aria-current", "true");
+  if (view.summary.status !== "finished") {
+    ui.forward.replaceChildren(el("p", { class: "np-run-caption",
+      text: "The forward pass uses the trained model, written when the run finishes." }));
+    return;
+  }
+  ui.forward.replaceChildren(el("p", { class: "np-run-caption", text: `computing test image ${index}…` }));
+  const f = await api(view, `forward?index=${index}`);
+  if (!f || view.selected !== index) return;
+  showProblem(view, "");
+  ui.forward.replaceChildren(...forwardFigures(f));
+  ui.forwardPanel.scrollIntoView({ block: "nearest" });       // the pass just asked for, in view
+}
+
+async function load(view) {
+  const summary = await api(view, "summary");
+  if (!summary) return false;
+  view.summary = summary;
+  // after a short run W1 is still mostly its random start: what training changed is the telling view
+  if (!view.tilesChosen && summary.status !== "waiting") {
+    view.tilesChosen = true;
+    const kind = summary.epochs_done <= SHORT_RUN_EPOCHS ? "first_layer_change" : "first_layer";
+    view.tilesKind = kind;
+    for (const b of view.ui.tileButtons.children) b.setAttribute("aria-pressed", String(b.dataset.kind === kind));
+  }
+  view.checkpointAt = Date.now() - 1000 * (summary.checkpoint_age_seconds || 0);
+  renderHeader(view);
+  renderCurves(view);
+  await Promise.all([renderTiles(view), renderConfusion(view), renderThumbs(view)]);
+  if (view.selected != null) await showForward(view, view.selected);
+  return true;
+}
+
+function onEpoch(view, message) {
+  if (view.summary.status === "waiting") {         // the first checkpoint: now there is a network
+    reload(view);
+    return;
+  }
+  const record = JSON.parse(message.data);
+  const h = view.summary.history;
+  if (h.length && h[h.length - 1].epoch >= record.epoch) return;
+  h.push(record);
+  view.summary.epochs_done = h.length;
+  view.checkpointAt = Date.now();
+  renderHeader(view);
+  renderCurves(view);
+  renderTiles(view);
+}
+
+async function reload(view) {
+  if (view.events) view.events.close();
+  view.events = null;
+  if (await load(view)) follow(view);
+}
+
+// Live updates while the run trains: the server's event stream, one event per finished epoch.
+function follow(view) {
+  if (view.closed || view.summary.status === "finished") return;
+  const events = new EventSource(`${view.base}/api/run/events?after=${view.summary.epochs_done}`);
+  view.events = events;
+  events.addEventListener("epoch", (message) => onEpoch(view, message));
+  events.addEventListener("problem", (message) => showProblem(view, JSON.parse(message.data).error));
+  events.addEventListener("finished", () => reload(view));
+  events.addEventListener("restart", () => reload(view));
+}
+
 export async function mountRunView(element, apiBase = "") {
-  const base = apiBase.replace(/\/+$/, "");
   if (!document.querySelector("link[data-np-run-css]")) {
     document.head.append(el("link", { rel: "stylesheet", href: new URL("./run.css", import.meta.url).href,
-                                      "data-np-run-css": "" }));
+      "data-np-run-css": "" }));
   }
-  const state = { summary: null, checkpointAt: null, tilesKind: "first_layer", offset: 0, selected: null,
-                  tilesPending: false, closed: false };
-
-  const title = el("h2", { class: "np-run-title", text: "training run" });
-  const status = el("p", { class: "np-run-status" });
-  const problem = el("p", { class: "np-run-error", role: "alert", hidden: "" });
-  const curves = el("div", { class: "np-run-curves" });
-  const tileButtons = el("div", { class: "np-run-toggle", role: "group", "aria-label": "which matrix" });
-  const tileCanvas = el("canvas", { class: "np-run-tiles-canvas", hidden: "" });
-  const tileCaption = el("p", { class: "np-run-caption" });
-  const confusion = el("div", { class: "np-run-confusion" });
-  const thumbs = el("div", { class: "np-run-thumbs" });
-  const pager = el("div", { class: "np-run-pager" });
-  const testHeading = el("h3", { text: "Test images" });
-  const forward = el("div", { class: "np-run-forward", "aria-live": "polite" });
-
-  element.replaceChildren(el("section", { class: "np-run" },
-    el("header", {}, title, status, problem),
-    el("section", { class: "np-run-panel" }, el("h3", { text: "Learning curves" }), curves),
-    el("section", { class: "np-run-panel" }, el("h3", { text: "First layer: each hidden unit's row of W1" }),
-       tileButtons, tileCanvas, tileCaption),
-    el("section", { class: "np-run-panel np-run-test" }, testHeading,
-       el("p", { class: "np-run-caption", text: "Pick one to see its forward pass through the trained network." }),
-       pager, thumbs),
-    el("section", { class: "np-run-panel" }, el("h3", { text: "Forward pass" }), forward),
-    el("section", { class: "np-run-panel" }, el("h3", { text: "Test confusion matrix" }), confusion)));
-
-  function showProblem(message) {
-    problem.textContent = message;
-    problem.hidden = !message;
-  }
-
-  // JSON from the API, or null after putting the server's one-line message on the page.
-  async function api(path) {
-    let response;
-    try {
-      response = await fetch(`${base}/api/run/${path}`);
-    } catch (exc) {
-      showProblem(`the server did not answer (${exc.message})`);
-      return null;
-    }
-    const body = await response.json().catch(() => ({ error: `HTTP ${response.status}` }));
-    if (!response.ok) {
-      showProblem(body.error || `HTTP ${response.status}`);
-      return null;
-    }
-    return body;
-  }
-
-  function renderHeader() {
-    const s = state.summary;
-    title.textContent = `Run ${s.name}`;
-    const parts = [];
-    if (s.layer_sizes) parts.push(`network ${s.layer_sizes.join("-")} (${s.activation})`);
-    if (s.data) parts.push(`data ${s.data.name}${s.data.subset ? `, subset of ${s.data.subset}` : ""}`);
-    if (s.status === "training") {
-      const age = (Date.now() - state.checkpointAt) / 1000;
-      parts.push(`training: epoch ${s.epochs_done} of ${s.epochs_planned} done, last checkpoint at ` +
-                 new Date(state.checkpointAt).toLocaleTimeString() +
-                 (age > 600 ? " (stopped? netprop train --resume continues it)" : ""));
-    } else if (s.status === "waiting") {
-      parts.push("waiting for the first epoch's checkpoint");
-    } else {
-      parts.push(`finished: ${s.epochs_done} epochs, best epoch ${s.best_epoch}`);
-    }
-    const m = s.metrics;
-    if (m && m.validation_accuracy != null) parts.push(`validation accuracy ${percent(m.validation_accuracy, 2)}`);
-    if (m && m.test_accuracy != null) parts.push(`test accuracy ${percent(m.test_accuracy, 2)}`);
-    status.textContent = parts.join(" · ");
-    status.dataset.status = s.status;
-  }
-
-  function renderCurves() {
-    const h = state.summary.history;
-    const series = (key, scale = 1) => h.map((r) => [r.epoch, scale * r[key]]);
-    curves.replaceChildren(
-      lineChart("loss", "mean cross-entropy", [
-        { name: "training", cls: "np-train", values: series("train_loss") },
-        { name: "validation", cls: "np-val", values: series("val_loss") }], (v) => v.toFixed(3)),
-      lineChart("accuracy", "accuracy (%)", [
-        { name: "training", cls: "np-train", values: series("train_accuracy", 100) },
-        { name: "validation", cls: "np-val", values: series("val_accuracy", 100) }], (v) => v.toFixed(1)));
-  }
-
-  async function renderTiles() {
-    if (state.tilesPending) return;
-    const drawable = state.summary.status !== "waiting" && state.summary.image_shape;
-    tileCanvas.hidden = tileButtons.hidden = !drawable;
-    if (!drawable) {
-      tileCaption.textContent = state.summary.image_shape ? "No weights yet: the first epoch has not finished."
-        : "The inputs are not 28×28 images, so W1's rows are not drawn as tiles.";
-      return;
-    }
-    state.tilesPending = true;
-    const tiles = await api(`${state.tilesKind}?limit=${MAX_TILES}`);
-    state.tilesPending = false;
-    if (!tiles) return;
-    drawTiles(tileCanvas, tiles);
-    const shown = tiles.shown < tiles.units ? `the first ${tiles.shown} of ${tiles.units}` : `all ${tiles.units}`;
-    tileCaption.textContent = `${tiles.what}, ${shown} hidden units, from the ${tiles.source}` +
-      (tiles.epoch ? `, epoch ${tiles.epoch}` : "") + ". Red positive, blue negative; each tile scaled by its largest |weight|.";
-  }
-
-  for (const [kind, label] of [["first_layer", "W1"], ["first_layer_change", "W1 − W1 at initialisation"]]) {
-    const button = el("button", { type: "button", "data-kind": kind, "aria-pressed": String(kind === state.tilesKind),
-                                  text: label });
-    button.addEventListener("click", () => {
-      state.tilesKind = kind;
-      for (const b of tileButtons.children) b.setAttribute("aria-pressed", String(b.dataset.kind === kind));
-      renderTiles();
-    });
-    tileButtons.append(button);
-  }
-
-  async function renderConfusion() {
-    if (state.summary.status !== "finished") {
-      confusion.replaceChildren(el("p", { class: "np-run-caption",
-        text: "The test set is read once, after training: the matrix appears when the run finishes." }));
-      return;
-    }
-    if (!state.summary.data || !state.summary.data.test_data) {
-      confusion.replaceChildren(el("p", { class: "np-run-caption", text: "This run has no test set." }));
-      return;
-    }
-    const c = await api("confusion");
-    if (!c) return;
-    const table = el("table", { class: "np-run-matrix" });
-    const head = el("tr", {}, el("th", { text: "true \\ predicted" }));
-    c.class_names.forEach((name) => head.append(el("th", { scope: "col", text: name })));
-    table.append(head);
-    c.matrix.forEach((row, i) => {
-      const total = row.reduce((a, b) => a + b, 0) || 1;
-      const tr = el("tr", {}, el("th", { scope: "row", text: c.class_names[i] }));
-      row.forEach((count, j) => {
-        const rate = count / total;
-        const td = el("td", { text: String(count), title: `${c.class_names[i]} predicted as ${c.class_names[j]}: ${count}` });
-        td.style.background = `rgba(33, 102, 172, ${rate.toFixed(3)})`;
-        if (rate > 0.5) td.classList.add("np-run-dark");
-        tr.append(td);
-      });
-      table.append(tr);
-    });
-    confusion.replaceChildren(table, el("p", { class: "np-run-caption",
-      text: `${c.correct} of ${c.total} test examples right: ${percent(c.accuracy, 2)}. Rows: true class; colour: the row's share.` }));
-  }
-
-  async function renderThumbs() {
-    const s = state.summary;
-    if (!s.data || !s.data.test_data) {
-      thumbs.replaceChildren(el("p", { class: "np-run-caption",
-        text: s.status === "waiting" ? "Waiting for the run's first epoch." : "This run has no test set." }));
-      return;
-    }
-    const page = await api(`test_images?offset=${state.offset}&limit=${THUMBS_PER_PAGE}`);
-    if (!page) return;
-    const pixels = page.pixels ? decodeBase64(page.pixels) : null;
-    testHeading.textContent = pixels ? "Test images" : "Test examples";
-    const names = s.class_names || [];
-    const buttons = [];
-    for (let k = 0; k < page.count; k++) {
-      const index = page.offset + k;
-      const label = names[page.labels[k]] ?? String(page.labels[k]);
-      const button = el("button", { type: "button", class: "np-run-thumb", "data-index": String(index),
-                                    "aria-label": `test image ${index}: ${label}`, title: `#${index}: ${label}` });
-      if (pixels) {
-        const canvas = el("canvas");
-        const size = page.image_shape[0] * page.image_shape[1];
-        drawGrey(canvas, pixels.subarray(k * size, (k + 1) * size), page.image_shape);
-        button.append(canvas);
-      } else {
-        button.textContent = `#${index}: ${label}`;
-        button.classList.add("np-run-thumb-text");
-      }
-      if (page.predicted && page.predicted[k] !== page.labels[k]) button.classList.add("np-run-wrong");
-      if (index === state.selected) button.setAttribute("aria-current", "true");
-      button.addEventListener("click", () => showForward(index));
-      buttons.push(button);
-    }
-    thumbs.replaceChildren(...buttons);
-    const previous = el("button", { type: "button", text: "◀ previous" });
-    const next = el("button", { type: "button", text: "next ▶" });
-    previous.disabled = page.offset === 0;
-    next.disabled = page.offset + page.count >= page.total;
-    previous.addEventListener("click", () => { state.offset = Math.max(0, state.offset - THUMBS_PER_PAGE); renderThumbs(); });
-    next.addEventListener("click", () => { state.offset += THUMBS_PER_PAGE; renderThumbs(); });
-    pager.replaceChildren(previous, el("span", { text: ` ${pixels ? "images" : "examples"} ${page.offset + 1}–${page.offset + page.count} of ${page.total}` +
-      (page.predicted ? " (red frame: the network gets it wrong)" : "") + " " }), next);
-  }
-
-  async function showForward(index) {
-    state.selected = index;
-    for (const b of thumbs.querySelectorAll("[aria-current]")) b.removeAttribute("aria-current");
-    const chosen = thumbs.querySelector(`[data-index="${index}"]`);
-    if (chosen) chosen.setAttribute("aria-current", "true");
-    if (state.summary.status !== "finished") {
-      forward.replaceChildren(el("p", { class: "np-run-caption",
-        text: "The forward pass uses the trained model, written when the run finishes." }));
-      return;
-    }
-    forward.replaceChildren(el("p", { class: "np-run-caption", text: `computing test image ${index}…` }));
-    const f = await api(`forward?index=${index}`);
-    if (!f || state.selected !== index) return;
-    showProblem("");
-    const parts = [el("p", { class: "np-run-forward-title",
-      text: `Test image ${f.index}, true class: ${f.label_name}` })];
-    if (f.pixels) {
-      const canvas = el("canvas", { class: "np-run-input" });
-      drawGrey(canvas, f.pixels, f.image_shape);
-      parts.push(el("figure", {}, el("figcaption", {
-        text: `The image's ${f.x.length} pixels; x is them standardised with the training split's mean and std.` }),
-        canvas));
-    }
-    const layers = el("div", { class: "np-run-layers" });
-    const L = f.z.length;
-    f.z.forEach((z, l) => {
-      const n = l + 1;
-      const input = l === 0 ? "x" : `h${sup(l)}`;
-      layers.append(el("figure", {}, el("figcaption", {
-        text: `z${sup(n)} = W${n} ${input} + b${n}   (${z.length} values; red +, blue −)` }), vectorView(z)));
-      if (l < L - 1) {
-        layers.append(el("figure", {}, el("figcaption", { text: `h${sup(n)} = ${f.activation}(z${sup(n)})` }),
-          vectorView(f.h[l])));
-      }
-    });
-    parts.push(layers);
-    parts.push(el("figure", {}, el("figcaption", { text: `ŷ = softmax(z${sup(L)}): the class probabilities` }),
-      probabilityBars(f.y_hat, f.class_names, f.label)));
-    const top3 = el("ol", { class: "np-run-top3" });
-    for (const t of f.top3) {
-      top3.append(el("li", { "data-class": String(t.class) },
-        el("span", { class: "np-run-name", text: t.name }), " ",
-        el("span", { class: "np-run-prob", text: percent(t.probability, 2) })));
-    }
-    parts.push(el("div", {}, el("h4", { text: "Top 3 classes" }), top3));
-    forward.replaceChildren(...parts);
-  }
-
-  async function load() {
-    const summary = await api("summary");
-    if (!summary) return false;
-    state.summary = summary;
-    state.checkpointAt = Date.now() - 1000 * (summary.checkpoint_age_seconds || 0);
-    renderHeader();
-    renderCurves();
-    await Promise.all([renderTiles(), renderConfusion(), renderThumbs()]);
-    if (state.selected != null) await showForward(state.selected);
-    return true;
-  }
-
-  let events = null;
-  function follow() {
-    if (state.closed || state.summary.status === "finished") return;
-    events = new EventSource(`${base}/api/run/events?after=${state.summary.epochs_done}`);
-    const reload = async () => {
-      events.close();
-      events = null;
-      if (await load()) follow();
-    };
-    events.addEventListener("epoch", (message) => {
-      if (state.summary.status === "waiting") {         // the first checkpoint: now there is a network
-        reload();
-        return;
-      }
-      const record = JSON.parse(message.data);
-      const h = state.summary.history;
-      if (h.length && h[h.length - 1].epoch >= record.epoch) return;
-      h.push(record);
-      state.summary.epochs_done = h.length;
-      state.checkpointAt = Date.now();
-      renderHeader();
-      renderCurves();
-      renderTiles();
-    });
-    events.addEventListener("problem", (message) => showProblem(JSON.parse(message.data).error));
-    events.addEventListener("finished", reload);
-    events.addEventListener("restart", reload);
-  }
-
-  if (await load()) follow();
+  const view = { element, base: apiBase.replace(/\/+$/, ""), ui: {}, summary: null, checkpointAt: null,
+    tilesKind: "first_layer", offset: 0, selected: null, tilesPending: false, closed: false, events: null };
+  buildRunView(view);
+  if (await load(view)) follow(view);
   return {
     close() {
-      state.closed = true;
-      if (events) events.close();
+      view.closed = true;
+      if (view.events) view.events.close();
     },
-    showForward,
+    showForward: (index) => showForward(view, index),
   };
 }

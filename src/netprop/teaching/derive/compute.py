@@ -152,10 +152,10 @@ class Derivation:
         return f"<Derivation of {sizes} {self.network['activation']} network: f = {self.forward['loss']:.6g}>"
 
     def _repr_markdown_(self):
+        # Notebooks show the Markdown (their own MathJax or KaTeX typesets it, trusted or not); there is no
+        # _repr_html_, which a notebook would prefer and then sanitise in an untrusted notebook until its
+        # numbers ran together. The HTML stays one call away: IPython.display.HTML(d.to_html(standalone=False)).
         return self.to_markdown()
-
-    def _repr_html_(self):
-        return self.to_html(standalone=False)
 
 
 def _simplifications(net, cache, deltas, L, z_names):

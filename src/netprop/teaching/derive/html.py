@@ -159,10 +159,14 @@ def network_svg(figure):
             parts.append(f'<g class="edge"><title>∂f/∂W{l + 1}[{j + 1},{i + 1}] = {num(g)}</title>'
                          f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" stroke="{colour}" '
                          f'stroke-width="{w:.2f}" opacity="0.7"/></g>')
-        # labels after all lines of the layer, so that no line is drawn over a label
+        # labels after all lines of the layer, so that no line is drawn over a label, each on a halo (a
+        # pale box the size of its text) so that the edges behind it do not strike it through
         for (j, i), (_, dx, y) in sorted(placed.items()):
             g = float(grads[l][j, i])
             colour = "#a93226" if g > 0 else "#1f4f9e"
+            x0, y0, x1, y1 = _label_box(labels[j][i], xs[l] + dx, y)
+            parts.append(f'<rect class="label-halo" x="{x0:.1f}" y="{y0:.1f}" width="{x1 - x0:.1f}" '
+                         f'height="{y1 - y0:.1f}" rx="2" fill="#fff" fill-opacity="0.92"/>')
             parts.append(f'<text class="edge-label" x="{xs[l] + dx:.1f}" y="{y:.1f}" fill="{colour}" '
                          f'font-size="{LABEL_FONT}" text-anchor="middle" dominant-baseline="central" '
                          f'stroke="#fff" stroke-width="3" paint-order="stroke">{labels[j][i]}</text>')

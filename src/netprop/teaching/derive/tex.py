@@ -64,29 +64,48 @@ def _label_width(label):
     return _LABEL_CHAR * len(label)
 
 
-def matrix_pieces(m, width):
-    """m as one bracketed matrix, or as column chunks (bracket open until the last) if wider than width.
+def _uniform_cells(cells):
+    """Cells padded on the left with invisible digits, points and minus signs to the widest cell's make-up.
 
-    m: (c,) or (r, c). Returns [(tex, estimated width in pt), …].
+    Digits, the point and the minus each have one width in the math fonts, so every padded cell is as
+    wide as every other and the columns of a matrix broken into chunks line up from chunk to chunk.
+    Numbers written with a power of ten are left as they are (their widths do not add up so simply).
+    """
+    flat = [c for row in cells for c in row]
+    if any("\\cdot" in c for c in flat):
+        return cells
+    make_up = lambda c: (c.count("-"), sum(ch.isdigit() for ch in c), c.count("."))
+    most = [max(parts) for parts in zip(*map(make_up, flat))]
+
+    def pad(c):
+        minus, digits, points = (m - k for m, k in zip(most, make_up(c)))
+        filler = "-" * minus + "0" * digits + "." * points
+        return rf"\hphantom{{{filler}}}{{{c}}}" if filler else c      # braced: its minus stays a sign
+    return [[pad(c) for c in row] for row in cells]
+
+
+def matrix_pieces(m, width):
+    """m as one bracketed matrix, or, if wider than width, as chunks of its columns stacked in one display.
+
+    m: (c,) or (r, c). Returns [(tex, estimated width in pt)]. The chunks sit in the second column of an
+    array whose first column holds the opening bracket, so every chunk starts at the same place; with
+    cells of one width (_uniform_cells) and the same number of columns per chunk, columns line up. The
+    bracket stays open until the last chunk, the way a long matrix is set by hand.
     """
     a = as_matrix(m)
-    cells = [[tex_number(v) for v in row] for row in a]
-    col_widths = [max(_number_width(cells[i][j]) for i in range(a.shape[0])) + _COLUMN_GAP
-                  for j in range(a.shape[1])]
-    chunks, start, used = [], 0, _BRACKETS
-    for j, w in enumerate(col_widths):
-        if j > start and used + w > width:
-            chunks.append((start, j, used))
-            start, used = j, _BRACKETS
-        used += w
-    chunks.append((start, a.shape[1], used))
-    pieces = []
-    for k, (lo, hi, w) in enumerate(chunks):
-        body = r" \\ ".join(" & ".join(row[lo:hi]) for row in cells)
-        left = r"\left[" if k == 0 else r"\left."
-        right = r"\right]" if k == len(chunks) - 1 else r"\right."
-        pieces.append((rf"{left}\begin{{matrix}}{body}\end{{matrix}}{right}", w))
-    return pieces
+    cells = _uniform_cells([[tex_number(v) for v in row] for row in a])
+    col_width = max(_number_width(tex_number(v)) for v in a.ravel()) + _COLUMN_GAP
+    per_chunk = max(1, int((width - _BRACKETS) // col_width))
+    if a.shape[1] <= per_chunk:
+        body = r" \\ ".join(" & ".join(row) for row in cells)
+        return [(rf"\left[\begin{{matrix}}{body}\end{{matrix}}\right]", _BRACKETS + col_width * a.shape[1])]
+    starts = range(0, a.shape[1], per_chunk)
+    chunks = [r" \\ ".join(" & ".join(row[lo:lo + per_chunk]) for row in cells) for lo in starts]
+    strut = r"\vphantom{\begin{array}{c}" + r" \\ ".join("0" * a.shape[0]) + r"\end{array}}"
+    rows = [rf"\left[{strut}\right. & \begin{{matrix}}{chunks[0]}\end{{matrix}}"]
+    rows += [rf" & \begin{{matrix}}{chunk}\end{{matrix}}" for chunk in chunks[1:-1]]
+    rows.append(rf" & \left.\begin{{matrix}}{chunks[-1]}\end{{matrix}}\right]")
+    return [(r"\begin{array}{cl}" + r" \\[2pt] ".join(rows) + r"\end{array}", _BRACKETS + col_width * per_chunk)]
 
 
 def pack(pieces, width):

@@ -1,0 +1,101 @@
+"""The set-up survives a busy machine and names what is missing (scripts/apt-install.sh, the Makefile).
+
+apt-get, sudo and a Python without ensurepip are stand-ins on PATH or PYTHONPATH: the tests never
+touch the machine's packages.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+LISTS_LOCK_BUSY = "E: Could not get lock /var/lib/apt/lists/lock. It is held by process 4242 (apt-get)"
+
+# a stand-in apt-get: `update` fails on the lists' lock while the counter file says so, and every
+# call is logged with its arguments
+FAKE_APT_GET = """#!/usr/bin/env bash
+echo "$*" >> "$FAKE_DIR/calls"
+if [[ " $* " == *" update "* ]]; then
+    busy=$(cat "$FAKE_DIR/busy")
+    if [ "$busy" != 0 ]; then
+        [ "$busy" = always ] || echo $((busy - 1)) > "$FAKE_DIR/busy"
+        echo "LOCK_MESSAGE" >&2
+        echo "E: Unable to lock directory /var/lib/apt/lists/" >&2
+        exit 100
+    fi
+fi
+exit 0
+""".replace("LOCK_MESSAGE", LISTS_LOCK_BUSY)
+
+
+def run_apt_install(tmp_path, busy, lock_timeout):
+    """Run apt-install.sh with the stand-ins; returns (completed process, apt-get's calls)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name, text in (("apt-get", FAKE_APT_GET), ("sudo", '#!/usr/bin/env bash\nexec "$@"\n')):
+        (bin_dir / name).write_text(text)
+        (bin_dir / name).chmod(0o755)
+    (tmp_path / "busy").write_text(str(busy))
+    (tmp_path / "calls").write_text("")
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "FAKE_DIR": str(tmp_path),
+           "NETPROP_APT_LOCK_TIMEOUT": str(lock_timeout), "NETPROP_APT_RETRY_S": "0", "TMPDIR": str(tmp_path)}
+    done = subprocess.run(["bash", str(ROOT / "scripts/apt-install.sh"), "the tests will skip", "chromium"],
+                          env=env, capture_output=True, text=True, timeout=60)
+    return done, (tmp_path / "calls").read_text().splitlines()
+
+
+def test_apt_install_waits_while_another_apt_holds_the_package_lists(tmp_path):
+    # apt-get update gives up at once on the lists' lock (apt 2.6 ignores DPkg::Lock::Timeout
+    # there), so the script must retry it; the first version installed nothing on a busy machine
+    done, calls = run_apt_install(tmp_path, busy=2, lock_timeout=60)
+    assert done.returncode == 0
+    updates = [call for call in calls if " update" in call]
+    installs = [call for call in calls if " install " in call]
+    assert len(updates) == 3
+    assert len(installs) == 1 and installs[0].endswith("chromium")
+    # the install waits for dpkg's frontend lock itself
+    assert all("DPkg::Lock::Timeout=60" in call for call in calls)
+    assert "failed" not in done.stderr and "held its lock" not in done.stderr
+
+
+def test_apt_install_names_the_busy_lock_when_waiting_runs_out(tmp_path):
+    done, calls = run_apt_install(tmp_path, busy="always", lock_timeout=0)
+    assert done.returncode == 0          # never fails the set-up: the tests that need it skip
+    assert not [call for call in calls if " install " in call]
+    last = done.stderr.strip().splitlines()[-1]
+    assert "another apt or dpkg process held its lock for over 0 s" in last
+    assert "run the same make command again" in last and last.endswith("the tests will skip")
+
+
+needs_make = pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+
+
+@needs_make
+def test_make_names_python3_venv_when_ensurepip_is_missing(tmp_path):
+    # Debian's python3 lacks ensurepip until python3-venv is installed; `python3 -m venv` then
+    # fails half-way, leaving a venv without pip
+    shadow = tmp_path / "shadow"
+    shadow.mkdir()
+    (shadow / "ensurepip.py").write_text("raise ImportError('no ensurepip (Debian without python3-venv)')\n")
+    venv = tmp_path / "venv"
+    env = {**os.environ, "PYTHONPATH": str(shadow)}
+    done = subprocess.run(["make", "-C", str(ROOT), "train", f"VENV={venv}", f"PYTHON={sys.executable}"],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "apt-get install python3-venv" in done.stderr
+    assert not venv.exists()
+
+
+@needs_make
+def test_make_names_a_missing_python(tmp_path):
+    venv = tmp_path / "venv"
+    done = subprocess.run(["make", "-C", str(ROOT), "train", f"VENV={venv}", "PYTHON=python3.0-absent"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "'python3.0-absent' is missing or older than Python 3.10" in done.stderr
+    assert "PYTHON=python3.11" in done.stderr
+    assert not venv.exists()
