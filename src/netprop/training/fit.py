@@ -75,8 +75,17 @@ class TrainingDiverged(RuntimeError):
         self.epoch, self.step, self.lr, self.value = epoch, step, lr, value
         super().__init__(
             f"the {what} became {value} at epoch {epoch}, step {step} (learning rate {lr:g}); "
-            f"try a smaller learning rate, e.g. --lr {lr / 10:g}"
+            f"try a smaller learning rate, e.g. {suggested_lr(lr)}"
         )
+
+
+def suggested_lr(lr):
+    """A learning rate to try after lr diverged, as a flag: the default where lr is above it
+    (lr/10 of 1e300 would diverge as well), else a decade under lr."""
+    default = TrainConfig.lr
+    if lr > default:
+        return f"--lr {default:g} (the default)"
+    return f"--lr {lr / 10:g}"
 
 
 def evaluate(net, X, labels, batch_size=4096, transform=None):

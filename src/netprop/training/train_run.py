@@ -213,8 +213,9 @@ def _train_run_locked(out_dir, config, source, subset, resume, callback, on_data
         ckpt = out_dir / CHECKPOINT
         if not ckpt.is_file():
             raise ModelFileError(f"{out_dir}: no {CHECKPOINT} to resume from")
-        clean_stale_temporaries(out_dir)
         arrays, meta = read_checkpoint(ckpt)
+        refuse_finished(out_dir, meta)
+        clean_stale_temporaries(out_dir)
         differ = []
         if config is not None:
             differ += _differences(asdict(config), meta["config"])
@@ -244,10 +245,7 @@ def _train_run_locked(out_dir, config, source, subset, resume, callback, on_data
                                  f"resume needs the same data")
     n_classes = len(dataset.class_names)
     sizes = [dataset.X_train.shape[1], *config.hidden, n_classes]
-    # + the trainer's one-hot table of labels: n_classes² values
-    check_memory(network_bytes(sizes, batch=config.batch_size) + 4 * n_classes ** 2,
-                 f"hidden {','.join(map(str, config.hidden))} (--hidden): a {'-'.join(map(str, sizes))} network "
-                 f"with its optimizer state", ValueError)
+    check_training_memory(sizes, config, len(dataset.y_train))
     prepared = prepare(dataset, config, subset)
     dataset.X_train = None                  # the raw training images are no longer needed
     steps = math.ceil(len(prepared.X_train) / config.batch_size) * config.epochs
@@ -289,6 +287,53 @@ def _train_run_locked(out_dir, config, source, subset, resume, callback, on_data
     if landscape is not None:
         landscape.after_run(out_dir, net, prepared.X_train, prepared.y_train, config)
     return RunResult(net, state, metrics, out_dir, landscape)
+
+
+def check_training_memory(sizes, config, n_examples):
+    """Refuse a network (and minibatch) that cannot fit in memory, naming the flag that asks for it.
+
+    A minibatch larger than the training split is the whole split, one step per epoch (the
+    Trainer's slices stop at the end): its activations are counted for at most n_examples rows.
+    """
+    batch = min(config.batch_size, n_examples)
+    n_classes = sizes[-1]
+    network = network_bytes(sizes)
+    activations = network_bytes(sizes, batch=batch) - network
+    if activations > network:
+        what = f"--batch-size {batch}: a minibatch of {batch} through a {'-'.join(map(str, sizes))} network"
+    else:
+        what = (f"hidden {','.join(map(str, config.hidden))} (--hidden): a {'-'.join(map(str, sizes))} network "
+                f"with its optimizer state")
+    # + the trainer's one-hot table of labels: n_classes² values
+    check_memory(network + activations + 4 * n_classes ** 2, what, ValueError)
+
+
+class RunFinished(ValueError):
+    """train_run(resume=True) on a run that finished: nothing to do, and nothing was changed."""
+
+
+def run_is_finished(out_dir, meta):
+    """True when the checkpoint's run trained all its epochs (or stopped early) and finish_run ended.
+
+    finish_run writes report.md after the model, history and metrics; a run killed before that
+    (or before its landscape was drawn, when it records one) still has its last stage to do.
+    """
+    state, epochs = meta["state"], meta["config"]["epochs"]
+    if state["epoch"] < epochs and not state.get("stopped_early"):
+        return False
+    needed = ["config.json", "model.safetensors", "metrics.json", "history.csv", "report.md"]
+    if (out_dir / "trajectory" / "meta.json").is_file():
+        needed.append("landscape.json")
+    return all((out_dir / name).is_file() for name in needed)
+
+
+def refuse_finished(out_dir, meta):
+    """Raise RunFinished when resuming out_dir would only redo a final stage that already ended."""
+    if run_is_finished(out_dir, meta):
+        state = meta["state"]
+        raise RunFinished(f"{out_dir}: the run is finished ({state['epoch']} epochs, best epoch "
+                          f"{state['best_epoch']}); nothing to resume, nothing changed. Its results are in "
+                          f"{out_dir / 'report.md'}; to train more, start a new run with --out")
 
 
 def training_split(run_dir):
