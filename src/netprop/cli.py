@@ -209,7 +209,7 @@ def _download_progress(quiet):
 
 def cmd_train(args):
     from .storage.models import ModelFileError
-    from .training.train_run import CHECKPOINT, train_run, verified_checkpoint_epoch
+    from .training.train_run import CHECKPOINT, RunFinished, train_run, verified_checkpoint_epoch
     from .training.fit import TrainConfig, TrainingDiverged
 
     if args.out is not None and not args.out.strip():
@@ -222,7 +222,9 @@ def cmd_train(args):
         config = source = None
     else:
         out_dir = Path(args.out) if args.out else _timestamp_dir()
-        if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        if out_dir.exists() and not out_dir.is_dir():
+            raise CLIError(f"--out {out_dir} is a file; give a directory for the run")
+        if out_dir.exists() and any(out_dir.iterdir()):
             raise CLIError(f"--out {out_dir} already exists and is not empty; choose another "
                            f"directory (or --resume {out_dir} to continue that run)")
         config = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
@@ -261,6 +263,9 @@ def cmd_train(args):
               f"{out_dir})" if kept else " (no epoch finished with finite weights: nothing was kept)"),
               file=sys.stderr)
         return 3
+    except RunFinished as exc:            # resuming a finished run: said, and nothing done
+        print(f"netprop train: {exc}", file=sys.stderr)
+        return 0
     except ModelFileError as exc:
         raise CLIError(str(exc)) from None
     wall = time.perf_counter() - started
@@ -378,7 +383,8 @@ def cmd_predict(args):
     from .training.evaluation import predict_top
 
     model = _load_run(args.run_dir, args.trust_unverified)
-    items = load_predict_inputs(args.files, model.net.layer_sizes[0])
+    pixels = model.preprocessing is not None and model.preprocessing.kind == "pixels"
+    items = load_predict_inputs(args.files, model.net.layer_sizes[0], pixels=pixels)
     tops = predict_top(model, np.stack([row for _, row in items]), args.top)
     results = [{"input": label, **top} for (label, _), top in zip(items, tops)]
     if args.json:
@@ -442,7 +448,7 @@ def _port(text):
 
 def cmd_explain(args):
     try:
-        from .explain import serve
+        from .explain import run_directory_problem, serve
         import starlette  # noqa: F401  (the extra's two packages, checked before binding a port)
         import uvicorn  # noqa: F401
     except ImportError as exc:
@@ -451,8 +457,11 @@ def cmd_explain(args):
     run_dir = None
     if args.run_dir is not None:
         run_dir = Path(args.run_dir)
-        if not run_dir.is_dir():
+        if not run_dir.exists():
             raise CLIError(f"{args.run_dir}: no such run directory")
+        problem = run_directory_problem(run_dir)
+        if problem:
+            raise CLIError(problem)
     serve(run_dir=run_dir, host=args.host, port=args.port, open_browser=not args.no_browser)
     return 0
 
