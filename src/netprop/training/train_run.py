@@ -296,16 +296,12 @@ def check_training_memory(sizes, config, n_examples):
     Trainer's slices stop at the end): its activations are counted for at most n_examples rows.
     """
     batch = min(config.batch_size, n_examples)
-    n_classes = sizes[-1]
-    network = network_bytes(sizes)
-    activations = network_bytes(sizes, batch=batch) - network
-    if activations > network:
-        what = f"--batch-size {batch}: a minibatch of {batch} through a {'-'.join(map(str, sizes))} network"
-    else:
-        what = (f"hidden {','.join(map(str, config.hidden))} (--hidden): a {'-'.join(map(str, sizes))} network "
-                f"with its optimizer state")
-    # + the trainer's one-hot table of labels: n_classes² values
-    check_memory(network + activations + 4 * n_classes ** 2, what, ValueError)
+    network = network_bytes(sizes) + 4 * sizes[-1] ** 2      # + the trainer's one-hot table of labels
+    shape = '-'.join(map(str, sizes))
+    check_memory(network, f"hidden {','.join(map(str, config.hidden))} (--hidden): a {shape} network with its "
+                          f"optimizer state", ValueError)
+    check_memory(network_bytes(sizes, batch=batch) + 4 * sizes[-1] ** 2,
+                 f"--batch-size {batch}: a minibatch of {batch} through the {shape} network", ValueError)
 
 
 class RunFinished(ValueError):
