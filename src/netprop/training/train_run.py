@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+from contextvars import ContextVar
 import io as _io
 import math
 from dataclasses import asdict, dataclass
@@ -23,8 +24,12 @@ from ..storage.models import (ModelFileError, TrainedModel, atomic_write, clean_
 from ..core.limits import check_memory, network_bytes
 from ..core.network import Network
 from .fit import TrainConfig, TrainState, evaluate, fit, state_from_json, state_to_json
+from .painter import Painter
 
 CHECKPOINT = "checkpoint.safetensors"
+# The run's picture process (painter.Painter), started by train_run before the data loads so that
+# matplotlib's import overlaps loading and training; finish_run hands it the figures.
+_PAINTER = ContextVar("painter", default=None)
 
 
 @dataclass
@@ -198,11 +203,15 @@ def train_run(out_dir, config=None, source=None, subset=None, resume=False, call
     out_dir = Path(out_dir)
     created = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
+    painter = Painter()
+    started = _PAINTER.set(painter)
     try:
         with directory_lock(out_dir):
             return _train_run_locked(out_dir, config, source, subset, resume, callback, on_data,
                                      download_progress, landscape)
     finally:
+        _PAINTER.reset(started)
+        painter.close()
         if created and out_dir.is_dir() and not any(out_dir.iterdir()):
             out_dir.rmdir()                 # a run that wrote nothing leaves nothing
 
@@ -351,9 +360,19 @@ def training_split(run_dir):
 
 
 def finish_run(out_dir, net, state, config, dataset, prepared, run_info):
-    """Write model, config, history, metrics, plots and report for a finished training run."""
+    """Write model, config, history, metrics, plots and report for a finished training run.
+
+    The pictures are drawn by train_run's Painter (a new one when called alone) while the test set
+    is scored and the model written; report.md, written last, waits for them.
+    """
     from . import plots
 
+    painter = _PAINTER.get() or Painter()
+    painter.draw("plot_curves", state.history, out_dir / "curves.png")
+    if dataset.image_shape is not None:
+        painter.draw("plot_first_layer", net.weights[0], out_dir / "first_layer.png", dataset.image_shape)
+        painter.draw("plot_first_layer", first_layer_change(net, config), out_dir / "first_layer_change.png",
+                     dataset.image_shape, what="What training changed: W1 − W1 at initialisation")
     best = state.history[state.best_epoch - 1]
     metrics = {
         "best_epoch": state.best_epoch,
@@ -371,19 +390,14 @@ def finish_run(out_dir, net, state, config, dataset, prepared, run_info):
         test_loss, test_acc, preds = evaluate(net, dataset.X_test, dataset.y_test,
                                               transform=prepared.preprocessing.apply)
         confusion = plots.confusion_matrix(dataset.y_test, preds, len(dataset.class_names))
+        painter.draw("plot_confusion", confusion, dataset.class_names, out_dir / "confusion.png")
         metrics.update(test_accuracy=test_acc, test_loss=test_loss,
                        test_examples=int(len(dataset.X_test)))
     save_model(TrainedModel(net, prepared.preprocessing, dataset.class_names), out_dir,
                {"training": run_info, "versions": versions()})
     write_history(out_dir / "history.csv", state.history)
     write_json(out_dir / "metrics.json", metrics)
-    plots.plot_curves(state.history, out_dir / "curves.png")
-    if dataset.image_shape is not None:
-        plots.plot_first_layer(net.weights[0], out_dir / "first_layer.png", dataset.image_shape)
-        plots.plot_first_layer(first_layer_change(net, config), out_dir / "first_layer_change.png",
-                               dataset.image_shape, what="What training changed: W1 − W1 at initialisation")
-    if confusion is not None:
-        plots.plot_confusion(confusion, dataset.class_names, out_dir / "confusion.png")
+    painter.finish()
     write_report(out_dir, net, config, run_info, metrics, state.history, dataset, confusion)
     return metrics
 
