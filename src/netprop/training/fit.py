@@ -88,16 +88,19 @@ def suggested_lr(lr):
     return f"--lr {lr / 10:g}"
 
 
-def evaluate(net, X, labels, batch_size=4096, transform=None):
+def evaluate(net, X, labels, batch_size=4096, transform=None, buffers=None):
     """(mean cross-entropy, accuracy, predictions) of net on X and integer labels.
 
     X is preprocessed, or raw with transform(rows, dtype) preprocessing it chunk by chunk.
+    buffers: a dict kept between calls (fit's validation after every epoch), so that the chunks'
+    activations are written into the same memory each time (step.scratch).
     """
     total, correct, preds = 0.0, 0, []
+    buffers = {} if buffers is None else buffers
     for start in range(0, len(X), batch_size):
         xb = X[start:start + batch_size]
         xb = transform(xb, net.dtype) if transform else xb.astype(net.dtype, copy=False)
-        z = fast.forward(net, xb).z[-1]
+        z = fast.forward(net, xb, buffers).z[-1]
         yb = labels[start:start + batch_size]
         total += cross_entropy(z.astype(np.float64), yb) * len(yb)
         p = z.argmax(axis=1)
@@ -212,13 +215,14 @@ def fit(net, X, y, X_val, y_val, config, state=None, optimizer_state=None, callb
     trainer = Trainer(net, X, y, config, state, optimizer_state, image_shape, fill)
     state = trainer.state
     emit = callback or (lambda event, **info: None)
+    validation_buffers = {}                 # the validation pass's activations, the same memory every epoch
 
     while state.epoch < config.epochs and not state.stopped_early:
         epoch = state.epoch + 1
         emit("epoch_start", epoch=epoch, steps=trainer.steps_per_epoch)
         train_loss, train_acc, lr, seconds = trainer.train_epoch(epoch, emit)
         with np.errstate(over="ignore", invalid="ignore"):     # a non-finite result is checked below
-            val_loss, val_acc, _ = evaluate(net, X_val, y_val)
+            val_loss, val_acc, _ = evaluate(net, X_val, y_val, buffers=validation_buffers)
         # The epoch's last step is checked by no later batch loss: its update shows up here, in the
         # validation loss and the parameters, before the epoch can be recorded, kept or checkpointed.
         if not math.isfinite(val_loss):

@@ -47,7 +47,7 @@ def _times_transposed(W, h, buffers, key):
     """(W hᵀ)ᵀ, (n, out) with the examples as columns, written into scratch(buffers, key) when h is dense."""
     if buffers is None or not isinstance(h, np.ndarray):       # scipy.sparse x: its own product
         return (W @ h.T).T
-    out = scratch(buffers, key, (W.shape[0], h.shape[0]), np.result_type(W, h))
+    out = scratch(buffers, key + (h.shape[0],), (W.shape[0], h.shape[0]), np.result_type(W, h))
     return np.matmul(W, h.T, out=out).T
 
 
@@ -65,7 +65,7 @@ def forward(net, x, buffers=None):
     for l, (W, b) in enumerate(zip(net.weights, net.biases), start=1):
         z = _times_transposed(W, h, buffers, ("z", l))    # z = W h + b, the examples as columns ...
         if l < L and relu_kernel:
-            h = scratch(buffers, ("h", l), z.T.shape, z.dtype).T
+            h = scratch(buffers, ("h", l, len(z)), z.T.shape, z.dtype).T
             kernels["bias_relu"](z.T, b, h.T)          # ... + b, and h = relu(z), in one pass
         else:
             z += b                                     # ... seen as rows again
