@@ -6,7 +6,7 @@ and the model's writing.  A Painter starts a child Python at the start of the ru
 matplotlib at once (on the other core, while the data loads and the network trains); at the end
 the run hands it each figure's data as soon as it exists and waits only for what is left.
 
-The child is a fresh interpreter (``python -m netprop.training.painter``), not a fork: no BLAS
+The child is a fresh interpreter (``python -c``, running serve_stdio), not a fork: no BLAS
 threads or locks are copied, and no user's __main__ is imported again.  Jobs travel pickled over
 its stdin (written by this process only); its answer, one pickled list of failures, over stdout.
 Where the child cannot start, the pictures are drawn here as before.
@@ -22,6 +22,7 @@ from pathlib import Path
 
 # The drawing functions a job may name (plots.py); nothing else is called in the child.
 JOBS = ("plot_curves", "plot_first_layer", "plot_confusion")
+CHILD = "from netprop.training.painter import serve_stdio; serve_stdio()"
 
 
 class Painter:
@@ -32,7 +33,7 @@ class Painter:
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(
             [package_root] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
         try:
-            self.child = subprocess.Popen([sys.executable, "-m", "netprop.training.painter"], env=env,
+            self.child = subprocess.Popen([sys.executable, "-c", CHILD], env=env,
                                           stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         except OSError:
             self.child = None                # no child here: draw in this process
@@ -93,7 +94,8 @@ def _serve(stdin, stdout):
     stdout.flush()
 
 
-if __name__ == "__main__":
+def serve_stdio():
+    """The child's entry point (CHILD)."""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)    # Ctrl-C stops the run, which stops this process

@@ -24,6 +24,7 @@ from ..storage.models import (ModelFileError, TrainedModel, atomic_write, clean_
 from ..core.limits import check_memory, network_bytes
 from ..core.network import Network
 from .fit import TrainConfig, TrainState, evaluate, fit, state_from_json, state_to_json
+from . import _kernels
 from .painter import Painter
 
 CHECKPOINT = "checkpoint.safetensors"
@@ -205,6 +206,7 @@ def train_run(out_dir, config=None, source=None, subset=None, resume=False, call
     out_dir.mkdir(parents=True, exist_ok=True)
     painter = Painter()
     started = _PAINTER.set(painter)
+    _kernels.warm_up()
     try:
         with directory_lock(out_dir):
             return _train_run_locked(out_dir, config, source, subset, resume, callback, on_data,
