@@ -4,7 +4,7 @@
 #                tests use as witnesses, run ruff and the whole test suite
 # The Debian packages come from two explicit targets, never from inside pytest:
 #   make data         dataset-fashion-mnist
-#   make test-tools   texlive-latex-base (pdflatex) and chromium
+#   make test-tools   texlive-latex-base (pdflatex), chromium, zsh and fish (completion scripts)
 # make check is the inner loop: the tests not marked slow (under a minute).
 # Both install the explain extra, so `netprop explain` works after either. make test adds the fast
 # extra (Numba) so that both training paths are tested; make train leaves it out: it takes a

@@ -1,4 +1,4 @@
-"""Shared test data: small synthetic sets and the real Fashion-MNIST when it is installed."""
+"""Shared test data: small synthetic sets and the real Fashion-MNIST when it is installed; netprop's error line."""
 
 import os
 
@@ -30,3 +30,17 @@ def fashion_mnist_or_skip():
         if os.environ.get("CI"):
             raise AssertionError(f"CI needs Fashion-MNIST (make data installs it): {exc}") from None
         pytest.skip(f"Fashion-MNIST not installed: {exc}")
+
+
+def error_line(stderr):
+    """The one line naming the problem in netprop's stderr, after checking that nothing else is there.
+
+    A usage mistake (caught by the parser) prints that line and then "see `netprop CMD --help`"; a
+    problem found while running prints the line alone. Never a traceback, never a usage block.
+    """
+    assert "Traceback" not in stderr, stderr
+    lines = stderr.strip().splitlines()
+    if len(lines) == 2 and lines[1].startswith("see `netprop") and lines[1].endswith(" --help`"):
+        lines = lines[:1]
+    assert len(lines) == 1 and "error" in lines[0], stderr
+    return lines[0]

@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from helpers import fashion_mnist_or_skip, synthetic_npz
+from helpers import error_line, fashion_mnist_or_skip, synthetic_npz
 from netprop.cli import main
 from netprop.storage.models import load_arrays
 
@@ -21,9 +21,7 @@ def run_cli(*args, cwd=None):
 
 def assert_one_line_error(proc, *fragments, code=2):
     assert proc.returncode == code, (proc.returncode, proc.stdout, proc.stderr)
-    assert "Traceback" not in proc.stderr
-    last = proc.stderr.strip().splitlines()[-1]
-    assert "error" in last
+    last = error_line(proc.stderr)
     for fragment in fragments:
         assert fragment in last, (fragment, last)
 
@@ -254,7 +252,7 @@ def test_train_flags_are_the_fields_of_trainconfig(tmp_path):
                     "quiet", "json",
                     # what the run records besides training (the course's landscape), not hyper-parameters
                     "landscape", "landscape_snapshots", "landscape_directions", "landscape_grid",
-                    "landscape_subset", "landscape_margin"}
+                    "landscape_examples", "landscape_margin"}
     assert set(args) - not_settings == set(names)
     assert TrainConfig(**{n: args[n] for n in names}) == TrainConfig()        # the same defaults
 

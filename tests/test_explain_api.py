@@ -47,7 +47,7 @@ def test_default_is_derives_network_and_its_numbers_are_torchs(client, tmp_path)
     st = lec["state"]
     # the same seeded network and example as `netprop derive` prints by default
     out = tmp_path / "d.json"
-    assert main(["derive", "--format", "json", "--out", str(out), "--quiet"]) == 0
+    assert main(["derive", "--format", "json", "--output", str(out), "--quiet"]) == 0
     derived = json.loads(out.read_text())
     assert st["sizes"] == [2, 2, 3] and st["x"] == derived["x"] and st["weights"] == derived["weights"]
     assert np.eye(3)[st["y"]].tolist() == derived["y"]

@@ -144,9 +144,9 @@ def test_derive_params_rejects_non_finite_numbers(tmp_path, key, value):
 
 
 def test_derive_out_to_a_directory_names_it(tmp_path, capsys):
-    assert main(["derive", "--out", str(tmp_path)]) == 2
+    assert main(["derive", "--output", str(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert err.strip() == f"netprop derive: error: --out {tmp_path}: is a directory", err
+    assert err.strip() == f"netprop derive: error: --output {tmp_path}: is a directory", err
 
 
 # --- seeds and sizes on the command line ---------------------------------------------------------
@@ -243,7 +243,7 @@ def test_check_data_dir_without_the_data_is_an_error(tmp_path):
 def test_derive_params_with_activation_flag_uses_the_flag(tmp_path, capsys):
     # the file's "network" entry silently beat an --activation typed on the command line
     path = tmp_path / "p.json"
-    assert main(["derive", "--format", "json", "--out", str(path), "--quiet"]) == 0
+    assert main(["derive", "--format", "json", "--output", str(path), "--quiet"]) == 0
     assert json.loads(path.read_text())["network"]["activation"] == "relu"
     capsys.readouterr()
     assert main(["derive", "--params", str(path), "--activation", "tanh", "--format", "json"]) == 0

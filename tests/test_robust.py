@@ -513,9 +513,13 @@ def test_flags_given_with_resume_must_match_the_checkpoint(tmp_path, capsys):
     out = interrupted_run(tmp_path, npz)
     line = one_line_error(capsys, main(["train", "--resume", str(out), "--lr", "0.5", "--epochs", "9"]))
     assert "--lr 0.5 (checkpoint: 0.01)" in line and "--epochs 9 (checkpoint: 3)" in line
-    # argparse takes an unambiguous prefix for the whole flag; so does the comparison
-    line = one_line_error(capsys, main(["train", "--resume", str(out), "--hid", "64"]))
+    line = one_line_error(capsys, main(["train", "--resume", str(out), "--hidden=64"]))
     assert "--hidden [64] (checkpoint: [8])" in line
+    # a prefix was taken for the whole flag, and had to be compared as one; now it is refused outright
+    with pytest.raises(SystemExit) as info:
+        main(["train", "--resume", str(out), "--hid", "64"])
+    assert info.value.code == 2
+    assert "unrecognized argument --hid; did you mean --hidden?" in capsys.readouterr().err
     other = small_npz(tmp_path / "other.npz", seed=3)
     line = one_line_error(capsys, main(["train", "--resume", str(out), "--data", str(other)]))
     assert "--data" in line and "other.npz" in line
