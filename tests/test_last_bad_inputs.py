@@ -202,12 +202,13 @@ def test_a_run_killed_before_its_report_still_finishes_on_resume(finished_run):
 def test_explain_refuses_a_directory_that_is_not_a_run(tmp_path, capsys, monkeypatch):
     pytest.importorskip("starlette")
     pytest.importorskip("uvicorn")
-    import netprop.explain
+    import importlib
 
     def serving(**kwargs):           # the run view would wait forever for this directory's epochs
         raise AssertionError(f"served {kwargs['run_dir']}")
 
-    monkeypatch.setattr(netprop.explain, "serve", serving)
+    # the module: netprop.explain as an attribute is the notebook function of the same name
+    monkeypatch.setattr(importlib.import_module("netprop.explain"), "serve", serving)
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "a.txt").write_text("hello")
     assert main(["explain", str(tmp_path / "notes"), "--no-browser"]) == 2
