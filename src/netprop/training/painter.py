@@ -77,9 +77,15 @@ class Painter:
 
 def _serve(stdin, stdout):
     """The child: import matplotlib now, then draw each job read from stdin until it closes."""
+    import io
+
     from . import plots
 
-    plots._pyplot()
+    plt = plots._pyplot()
+    fig, ax = plt.subplots(figsize=(1, 1))     # fonts and the renderer loaded now, not at the first picture
+    ax.set_title("netprop")
+    fig.savefig(io.BytesIO(), format="png")
+    plt.close(fig)
     failures = []
     while True:
         try:
