@@ -96,8 +96,11 @@ def _serve(stdin, stdout):
             getattr(plots, job)(*args, **kwargs) if job in JOBS else failures.append(f"unknown job {job!r}")
         except Exception as exc:  # noqa: BLE001  (reported to the run, which raises it)
             failures.append(f"{job}: {exc}")
-    pickle.dump(failures, stdout)
-    stdout.flush()
+    try:
+        pickle.dump(failures, stdout)
+        stdout.flush()
+    except (BrokenPipeError, OSError):
+        pass                                  # the run ended without waiting (killed, or close())
 
 
 def serve_stdio():
