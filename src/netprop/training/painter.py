@@ -90,7 +90,7 @@ def _serve(stdin, stdout):
     while True:
         try:
             job, args, kwargs = pickle.load(stdin)
-        except EOFError:
+        except (EOFError, pickle.UnpicklingError):      # the run closed the pipe (or died writing to it)
             break
         try:
             getattr(plots, job)(*args, **kwargs) if job in JOBS else failures.append(f"unknown job {job!r}")
