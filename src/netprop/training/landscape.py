@@ -138,8 +138,8 @@ class Trajectory:
         self.size = self.files[0][0].size if self.files else 0
         for path, (a, _) in zip(self.paths, self.files):
             if a.shape != (self.size,):
-                raise ValueError(f"{path}: holds shape {a.shape}, but {self.paths[0].name} holds ({self.size},): "
-                                 f"the snapshots do not all hold the same number of parameters")
+                raise ValueError(f"{path}: holds shape {a.shape}, but {self.paths[0].name} holds {self.size} "
+                                 f"parameters: the snapshots do not all hold the same number of parameters")
         if self.files and self.files[0][1] is not None:
             raise ValueError(f"{self.paths[0]}: holds a change from an earlier snapshot, which is missing")
 
