@@ -20,12 +20,19 @@ with three differences that only change speed:
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ._blas import axpy, gemm_tn
 from ..core.network import ForwardCache, Gradients
 from . import _kernels
 from .optimizers import SGD, Adam
+
+
+# glibc hands out allocations below 128 KiB from memory it keeps; larger ones are fresh pages from
+# the kernel, faulted in and zeroed on first touch: only those are worth keeping between calls.
+SCRATCH_FROM = 128 * 1024
 
 
 def scratch(buffers, key, shape, dtype):
@@ -35,7 +42,7 @@ def scratch(buffers, key, shape, dtype):
     A caller that evaluates the same batch again and again (L-BFGS: every function evaluation is the
     whole training set) saves the kernel's page faults and zeroing of fresh memory on each call.
     """
-    if buffers is None:
+    if buffers is None or math.prod(shape) * np.dtype(dtype).itemsize < SCRATCH_FROM:
         return np.empty(shape, dtype)
     a = buffers.get(key)
     if a is None or a.shape != shape or a.dtype != dtype:
@@ -44,8 +51,10 @@ def scratch(buffers, key, shape, dtype):
 
 
 def _times_transposed(W, h, buffers, key):
-    """(W hᵀ)ᵀ, (n, out) with the examples as columns, written into scratch(buffers, key) when h is dense."""
-    if buffers is None or not isinstance(h, np.ndarray):       # scipy.sparse x: its own product
+    """(W hᵀ)ᵀ, (n, out) with the examples as columns, written into scratch(buffers, key) when h is dense
+    and the product large enough to be worth keeping."""
+    small = W.shape[0] * h.shape[0] * np.result_type(W, h).itemsize < SCRATCH_FROM
+    if buffers is None or small or not isinstance(h, np.ndarray):     # scipy.sparse x: its own product
         return (W @ h.T).T
     out = scratch(buffers, key + (h.shape[0],), (W.shape[0], h.shape[0]), np.result_type(W, h))
     return np.matmul(W, h.T, out=out).T
