@@ -10,6 +10,7 @@ import pytest
 from helpers import synthetic_npz
 from netprop import Network
 from netprop.training.landscape import (
+    QUANT_BLOCK,
     SNAPSHOT_DIR,
     Plane,
     PlaneLoss,
@@ -18,6 +19,8 @@ from netprop.training.landscape import (
     landscape_for_run,
     pca_plane,
     random_plane,
+
+    load_snapshots,
     snapshot_files,
 )
 from netprop.training.fit import TrainConfig, fit
@@ -74,10 +77,13 @@ def test_grid_values_equal_net_loss(rng, sizes, activation, l2):
 def test_final_point_of_the_path(tmp_path, sizes):
     net, X, y, final, _ = train_with_snapshots(tmp_path, sizes)
     found = snapshot_files(tmp_path / SNAPSHOT_DIR)
-    assert np.array_equal(np.load(found[-1][1]), final)         # the last snapshot is where SGD stopped
+    last = load_snapshots([p for _, p in found])[-1]
+    # the last snapshot is where SGD stopped, to within half a step of its 8-bit code (one scale per block)
+    scales = np.repeat(np.load(found[-1][1].with_name(found[-1][1].stem + ".scale.npy")), QUANT_BLOCK)
+    assert (np.abs(last - final) <= scales[:final.size] / 2 * (1 + 1e-9) + 1e-15).all()
     plane = pca_plane([p for _, p in found])
     a, b = plane.coords[-1]
-    assert np.allclose(plane.transform(final), (a, b), rtol=1e-9, atol=1e-12)
+    assert np.allclose(plane.transform(last), (a, b), rtol=1e-9, atol=1e-12)
     value = PlaneLoss(net, plane, X, y)(a, b)
     assert abs(value - loss_at(net, plane.inverse_transform((a, b)), X, y)) <= 1e-9 * value
 
@@ -88,7 +94,7 @@ def test_pca_agrees_with_scikit_learn(tmp_path):
 
     train_with_snapshots(tmp_path, [5, 6, 3])
     paths = [p for _, p in snapshot_files(tmp_path / SNAPSHOT_DIR)]
-    thetas = np.array([np.load(p) for p in paths])
+    thetas = load_snapshots(paths)
     pca = PCA(n_components=2, svd_solver="full")
     coords = pca.fit_transform(thetas)
     plane = pca_plane(paths)
@@ -136,10 +142,12 @@ def test_random_directions_are_filter_normalised(rng):
 
 def test_random_plane_goes_through_the_final_parameters(tmp_path):
     net, X, y, final, _ = train_with_snapshots(tmp_path, [5, 6, 3])
-    plane = random_plane(net, [p for _, p in snapshot_files(tmp_path / SNAPSHOT_DIR)], seed=3)
-    assert np.array_equal(plane.origin, final)
+    paths = [p for _, p in snapshot_files(tmp_path / SNAPSHOT_DIR)]
+    plane = random_plane(net, paths, seed=3)
+    last = load_snapshots(paths)[-1]                     # where SGD stopped, as its 8-bit change reads back
+    assert np.array_equal(plane.origin, last) and np.allclose(last, final, rtol=0, atol=1e-2 * np.abs(final).max())
     assert np.allclose(plane.coords[-1], 0, atol=1e-12)
-    assert abs(PlaneLoss(net, plane, X, y)(0.0, 0.0) - loss_at(net, final, X, y)) < 1e-12
+    assert abs(PlaneLoss(net, plane, X, y)(0.0, 0.0) - loss_at(net, last, X, y)) < 1e-12
 
 
 @pytest.mark.slow
@@ -189,3 +197,47 @@ def test_cli_train_landscape_then_landscape_command(tmp_path):
     proc = run_cli("landscape", str(plain))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "no trajectory snapshots" in proc.stderr.strip().splitlines()[-1]
+
+
+def test_quantised_snapshots_keep_the_picture_on_a_quarter_of_the_disk(tmp_path, monkeypatch):
+    """Snapshots after θ₀ are stored as 8-bit changes: at most a third of float32's bytes, and the grid
+    within 1e-3 of the loss recomputed in float64 from the exact path (PCA by SVD, net.loss at each point)."""
+    exact = {}
+    real_record = TrajectoryRecorder.record
+
+    def record_exactly(self, step):
+        exact[step] = self.net.pack().astype(np.float64)
+        real_record(self, step)
+
+    monkeypatch.setattr(TrajectoryRecorder, "record", record_exactly)
+    rng = np.random.default_rng(4)
+    sizes, n, epochs, batch = [100, 64, 10], 400, 6, 32
+    centres = rng.normal(size=(sizes[-1], sizes[0]))
+    y = np.arange(n) % sizes[-1]
+    X = (centres[y] + 1.5 * rng.normal(size=(n, sizes[0]))).astype(np.float32)
+    net = Network(sizes, seed=0, dtype="float32")
+    steps = -(-n // batch) * epochs
+    recorder = TrajectoryRecorder(tmp_path / SNAPSHOT_DIR, net, steps, epochs, max_snapshots=40)
+    config = TrainConfig(hidden=sizes[1:-1], epochs=epochs, batch_size=batch, lr=0.02, optimizer="momentum",
+                         schedule="constant")
+    fit(net, X, y, X[:50], y[:50], config, callback=recorder)
+    result = landscape_for_run(tmp_path, net, X, y, resolution=5, subset=n)
+
+    files = [p for p in (tmp_path / SNAPSHOT_DIR).iterdir() if p.name.startswith("step-")]
+    float32_bytes = len(exact) * (4 * net.n_parameters + 128)        # one float32 .npy per snapshot before
+    assert sum(p.stat().st_size for p in files) <= float32_bytes / 3
+
+    thetas = np.array([exact[s] for s in sorted(exact)])
+    mean = thetas.mean(axis=0)
+    _, _, Vt = np.linalg.svd(thetas - mean, full_matrices=False)
+    coords = (thetas - mean) @ Vt[:2].T
+    signs = np.where(coords[-1] < coords[0], -1.0, 1.0)                 # the path runs towards +a, +b
+    d1, d2 = Vt[0] * signs[0], Vt[1] * signs[1]
+    assert np.allclose(result.coords, coords * signs, atol=2e-3 * np.abs(coords).max())
+    reference = Network(sizes, seed=0)
+    recomputed = np.empty_like(result.loss)
+    for j, b in enumerate(result.betas):
+        for i, a in enumerate(result.alphas):
+            reference.unpack(mean + a * d1 + b * d2)
+            recomputed[j, i] = reference.loss(X.astype(np.float64), y)
+    assert np.abs(result.loss - recomputed).max() <= 1e-3

@@ -99,7 +99,8 @@ def cmd_predict(args):
     from ..training.evaluation import predict_top
 
     model = load_run(args.run_dir, args.trust_unverified)
-    items = load_predict_inputs(args.files, model.net.layer_sizes[0])
+    pixels = model.preprocessing is not None and model.preprocessing.kind == "pixels"
+    items = load_predict_inputs(args.files, model.net.layer_sizes[0], pixels=pixels)
     tops = predict_top(model, np.stack([row for _, row in items]), args.top)
     results = [{"input": label, **top} for (label, _), top in zip(items, tops)]
     if args.json:

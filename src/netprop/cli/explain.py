@@ -41,7 +41,7 @@ def add_parser(sub):
 
 def cmd_explain(args):
     try:
-        from ..explain import serve
+        from ..explain import run_directory_problem, serve
         import starlette  # noqa: F401  (the extra's two packages, checked before binding a port)
         import uvicorn  # noqa: F401
     except ImportError as exc:
@@ -50,7 +50,10 @@ def cmd_explain(args):
     run_dir = None
     if args.run_dir is not None:
         run_dir = Path(args.run_dir)
-        if not run_dir.is_dir():
+        if not run_dir.exists():
             raise CLIError(f"{args.run_dir}: no such run directory")
+        problem = run_directory_problem(run_dir)
+        if problem:
+            raise CLIError(problem)
     serve(run_dir=run_dir, host=args.host, port=args.port, open_browser=not args.no_browser)
     return 0

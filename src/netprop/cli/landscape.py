@@ -16,8 +16,9 @@ def add_landscape_arguments(g, train):
     if train:
         g.add_argument("--landscape", action="store_true",
                        help="record the parameter vector every k steps into OUT/trajectory/ (k chosen so "
-                            "at most --landscape-snapshots are kept; each is all parameters in float32, "
-                            "1.6 MB for 784-512-10) and draw the loss landscape around the path in report.md")
+                            "at most --landscape-snapshots are kept; the first holds all parameters in float32, "
+                            "each later one its change in 8 bits, 0.4 MB for 784-512-10) and draw the loss "
+                            "landscape around the path in report.md")
         g.add_argument("--landscape-snapshots", type=positive_int, default=200, metavar="N",
                        help="most snapshots kept on disk (default 200)")
     prefix = "--landscape-" if train else "--"

@@ -81,7 +81,9 @@ def _run_plan(args):
         check_resume_flags(args, out_dir)
         return out_dir, None, None
     out_dir = Path(args.out) if args.out else timestamp_dir()
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+    if out_dir.exists() and not out_dir.is_dir():
+        raise CLIError(f"--out {out_dir} is a file; give a directory for the run")
+    if out_dir.exists() and any(out_dir.iterdir()):
         raise CLIError(f"--out {out_dir} already exists and is not empty; choose another "
                        f"directory (or --resume {out_dir} to continue that run)")
     config = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
@@ -92,7 +94,7 @@ def cmd_train(args):
     """Train (or resume) a run; exit 0, 130 on Ctrl-C (checkpoint kept), 3 when training diverged."""
     from ..storage.models import ModelFileError
     from ..storage.run_directory import CHECKPOINT
-    from ..training.train_run import train_run, verified_checkpoint_epoch
+    from ..training.train_run import RunFinished, train_run, verified_checkpoint_epoch
     from ..training.fit import TrainingDiverged
 
     out_dir, config, source = _run_plan(args)
@@ -127,6 +129,9 @@ def cmd_train(args):
               f"{out_dir})" if kept else " (no epoch finished with finite weights: nothing was kept)"),
               file=sys.stderr)
         return 3
+    except RunFinished as exc:            # resuming a finished run: said, and nothing done
+        print(f"netprop train: {exc}", file=sys.stderr)
+        return 0
     except ModelFileError as exc:
         raise CLIError(str(exc)) from None
     _print_result(args, result, out_dir, time.perf_counter() - started)

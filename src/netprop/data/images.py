@@ -53,13 +53,19 @@ def image_to_pixels(path, invert="auto"):
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 
 
-def load_predict_inputs(paths, d):
+# A .npy for a model trained on pixels holds gray levels 0..255; a little beyond (a resampled image's
+# overshoot) is kept, values outside this range are not gray levels at all.
+PIXEL_RANGE = (-1.0, 256.0)
+
+
+def load_predict_inputs(paths, d, pixels=False):
     """Examples to predict from image and .npy files: a list of (label, raw row of d values).
 
     An image (PNG, JPEG, …) is one example of 784 pixels (image_to_pixels), so d must be 784.
     A .npy holds raw values: one example (d values in any shape, e.g. (28, 28)) labelled by its
     path, or a stack (n, …) of them labelled path[0], path[1], ….  Raises DataError naming the
-    file for a missing or unreadable file, a wrong shape, non-numeric or non-finite values.
+    file for a missing or unreadable file, a wrong shape, non-numeric, complex or non-finite values,
+    and, with pixels=True (a model trained on Fashion-MNIST's gray levels), values outside 0..255.
     """
     items = []
     for path in paths:
@@ -76,6 +82,8 @@ def load_predict_inputs(paths, d):
                 raise DataError(f"{p}: not a readable .npy array ({exc})") from None
             if a.dtype == object or not np.issubdtype(a.dtype, np.number):
                 raise DataError(f"{p}: expected a numeric array, got {a.dtype}")
+            if np.iscomplexobj(a):          # a network's inputs are real: dropping .imag would be a guess
+                raise DataError(f"{p}: holds complex numbers ({a.dtype}); give real values")
             if a.size == d:                      # one example: (784,), (28, 28) or (1, 784)
                 rows = a.reshape(1, d)
             elif a.ndim >= 2 and int(np.prod(a.shape[1:])) == d:
@@ -86,6 +94,8 @@ def load_predict_inputs(paths, d):
                 raise DataError(f"{p}: holds no examples (shape {a.shape})")
             if not np.isfinite(rows).all():
                 raise DataError(f"{p}: contains NaN or infinite values")
+            if pixels:
+                _check_gray_levels(p, rows)
             for i, row in enumerate(rows):
                 items.append((f"{p}[{i}]" if len(rows) > 1 else str(p), row))
         elif suffix in IMAGE_SUFFIXES:
@@ -95,6 +105,15 @@ def load_predict_inputs(paths, d):
         else:
             raise DataError(f"{p}: unsupported file type {suffix or '(none)'}; give PNG/JPEG images or .npy arrays")
     return items
+
+
+def _check_gray_levels(path, rows):
+    """Refuse values that cannot be gray levels 0..255 (PIXEL_RANGE): such an array is in other units
+    (raw sensor counts, another scaling), and its prediction would be a confident answer to nothing."""
+    lo, hi = float(rows.min()), float(rows.max())
+    if lo < PIXEL_RANGE[0] or hi > PIXEL_RANGE[1]:
+        raise DataError(f"{path}: values from {lo:g} to {hi:g}, but this model reads pixels 0..255 "
+                        f"(gray levels, as Fashion-MNIST's); rescale the array to 0..255")
 
 
 def _gray_levels(img):

@@ -28,6 +28,51 @@ def explain(net, x, y, strict=False):
     return LectureWidget.from_network(net, x, y, strict=strict)
 
 
+# What a run directory holds from its first finished epoch (checkpoint) or once finished (model, config).
+RUN_FILES = ("checkpoint.safetensors", "config.json", "model.safetensors")
+
+
+def run_directory_problem(run_dir):
+    """Why run_dir cannot be shown as a training run (one line), or None when it can.
+
+    A run directory holds a checkpoint (from its first epoch on) or a finished model; one that
+    holds neither yet is still a run when a netprop process is writing there now (the first epoch
+    of a run just started: it holds the directory's lock).  Anything else would leave the run view
+    waiting for epochs that never come.
+    """
+    from pathlib import Path
+
+    root = Path(run_dir)
+    if not root.is_dir():
+        return f"{run_dir}: not a directory (expected a run directory from netprop train)"
+    if any((root / name).is_file() for name in RUN_FILES) or _being_written(root):
+        return None
+    if (root / "sweep.json").is_file():
+        return (f"{run_dir}: not a run directory but a tune sweep; its chosen run is in "
+                f"{root / 'best'}")
+    return (f"{run_dir}: not a run directory (or not yet one): no checkpoint.safetensors, config.json or "
+            f"model.safetensors, and no netprop train writing there")
+
+
+def _being_written(root):
+    """True when another process holds the directory's lock (storage.models.directory_lock)."""
+    try:
+        import fcntl
+    except ImportError:              # no flock on this OS: no run can be seen starting
+        return False
+    import os
+
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        # a shared lock is refused while a run holds the exclusive one; released at once below
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+
+
 def _allowed_hosts(host, port):
     """The Host headers a browser sends to this server: the address we print and its aliases."""
     if host in WILDCARDS:

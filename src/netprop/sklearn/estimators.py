@@ -47,7 +47,7 @@ from ..core.losses import log_softmax, softmax
 # divided by n, and the gradients from δ.
 from ..training.step import deltas as layer_deltas
 from ..training.step import forward as forward_cache
-from ..training.step import gradients_from_deltas
+from ..training.step import gradients_from_deltas, scratch
 from ..core.network import Network
 from ..training.optimizers import OPTIMIZERS, Optimizer, make_optimizer
 
@@ -338,9 +338,12 @@ class _BaseMLP(BaseEstimator):
         state.pop("_net", None)                       # views of coefs_: rebuilt after loading
         return state
 
-    def _forward(self, net, X):
-        """The forward cache for X (n, d), dense or sparse, with ŷ = out_activation_(z⁽ᴸ⁾)."""
-        cache = forward_cache(net, X)
+    def _forward(self, net, X, buffers=None):
+        """The forward cache for X (n, d), dense or sparse, with ŷ = out_activation_(z⁽ᴸ⁾).
+
+        buffers: step.scratch's dict, to reuse the arrays of the previous call on the same X.
+        """
+        cache = forward_cache(net, X, buffers)
         if self.out_activation_ not in ("softmax", "identity"):
             cache.y_hat = OUTPUTS[self.out_activation_](cache.z[-1])
         return cache
@@ -351,9 +354,9 @@ class _BaseMLP(BaseEstimator):
         data = float(np.average(losses, weights=sample_weight))
         return data + 0.5 * self.alpha * sum(float(np.vdot(W, W)) for W in net.weights) / n_total
 
-    def _deltas(self, net, cache, Y, sample_weight):
+    def _deltas(self, net, cache, Y, sample_weight, buffers=None):
         """Each layer's δ of the weighted mean loss, and the minibatch's weight total Σ s_i (n unweighted)."""
-        deltas = layer_deltas(net, cache, Y)           # (ŷ − y)/n, then the lecture's recursion
+        deltas = layer_deltas(net, cache, Y, buffers)  # (ŷ − y)/n, then the lecture's recursion
         n = Y.shape[0]
         if sample_weight is None:
             return deltas, n
@@ -379,12 +382,18 @@ class _BaseMLP(BaseEstimator):
         self._optimizer.update_from_deltas(params, deltas, [cache.x] + cache.h, lr, self.alpha / total)
         return loss
 
-    def _loss_and_gradients(self, net, X, Y, sample_weight):
-        """The full objective at the network's current parameters and its Gradients (L-BFGS's function)."""
-        cache = self._forward(net, X)
-        deltas, total = self._deltas(net, cache, Y, sample_weight)
+    def _loss_and_gradients(self, net, X, Y, sample_weight, buffers=None):
+        """The full objective at the network's current parameters and its Gradients (L-BFGS's function).
+
+        buffers: a dict kept between calls on the same X (step.scratch): z, h, δ and ∇W are written
+        into the previous call's arrays, which the returned Gradients then share.
+        """
+        cache = self._forward(net, X, buffers)
+        deltas, total = self._deltas(net, cache, Y, sample_weight, buffers)
         loss = self._loss(net, cache, Y, sample_weight, total)
-        return loss, gradients_from_deltas(deltas, [cache.x] + cache.h, net.weights, self.alpha / total)
+        out = None if buffers is None else [scratch(buffers, ("grad", l), W.shape, W.dtype)
+                                            for l, W in enumerate(net.weights)]
+        return loss, gradients_from_deltas(deltas, [cache.x] + cache.h, net.weights, self.alpha / total, out)
 
     # --- fitting ------------------------------------------------------------------------------
 
@@ -466,12 +475,20 @@ class _BaseMLP(BaseEstimator):
     def _fit_lbfgs(self, X, Y, sample_weight):
         """SciPy's L-BFGS-B on net.pack(): maxiter=max_iter, maxfun=max_fun, gtol=tol, as scikit-learn runs it."""
         net = self._network()
+        net.unpack(net.pack())                 # parameters of the net's own, contiguous, set in place below
+        params = net.parameters()
+        offsets = np.cumsum([0] + [p.size for p in params])
+        buffers = {}                           # z, h, δ, ∇W: the same arrays on every call (same X)
         self.loss_curve_ = []
 
         def objective(theta):
-            net.unpack(theta)
-            loss, grads = self._loss_and_gradients(net, X, Y, sample_weight)
-            return loss, np.concatenate([g.ravel() for g in grads.weights_and_biases()]).astype(np.float64)
+            for p, start, stop in zip(params, offsets[:-1], offsets[1:]):
+                p.reshape(-1)[...] = theta[start:stop]          # Network.unpack's values, in place
+            loss, grads = self._loss_and_gradients(net, X, Y, sample_weight, buffers)
+            packed = np.empty(offsets[-1])     # new each call: SciPy keeps the gradients it is given
+            for g, start, stop in zip(grads.weights_and_biases(), offsets[:-1], offsets[1:]):
+                packed[start:stop] = g.reshape(-1)
+            return loss, packed
 
         def after_iteration(intermediate_result):
             loss = float(intermediate_result.fun)

@@ -15,6 +15,7 @@ before; compiled code is cached beside this file, so only the first run ever com
 from __future__ import annotations
 
 import os
+import threading
 
 import numpy as np
 
@@ -69,13 +70,23 @@ def _compile():
 
 
 _COMPILED = {}
+_LOADING = threading.Lock()
 
 
 def get():
     """{"adam", "bias_relu", "relu_backward": compiled function}, or None (NumPy alone)."""
     if "kernels" not in _COMPILED:
-        _COMPILED["kernels"] = _compile()
+        with _LOADING:                       # one load, also when warm_up's thread is at it
+            if "kernels" not in _COMPILED:
+                _COMPILED["kernels"] = _compile()
     return _COMPILED["kernels"]
+
+
+def warm_up():
+    """Import Numba and load the cached kernels in a background thread: a training run calls this
+    before reading its data, so the load (~0.5 s, mostly Numba's import) overlaps the reading."""
+    if "kernels" not in _COMPILED:
+        threading.Thread(target=get, name="netprop-kernels", daemon=True).start()
 
 
 def available():

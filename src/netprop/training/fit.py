@@ -113,20 +113,32 @@ class TrainingDiverged(RuntimeError):
         self.epoch, self.step, self.lr, self.value = epoch, step, lr, value
         super().__init__(
             f"the {what} became {value} at epoch {epoch}, step {step} (learning rate {lr:g}); "
-            f"try a smaller learning rate, e.g. --lr {lr / 10:g}"
+            f"try a smaller learning rate, e.g. {suggested_lr(lr)}"
         )
 
 
-def evaluate(net, X, labels, batch_size=4096, transform=None):
+def suggested_lr(lr):
+    """A learning rate to try after lr diverged, as a flag: the default where lr is above it
+    (lr/10 of 1e300 would diverge as well), else a decade under lr."""
+    default = TrainConfig.lr
+    if lr > default:
+        return f"--lr {default:g} (the default)"
+    return f"--lr {lr / 10:g}"
+
+
+def evaluate(net, X, labels, batch_size=4096, transform=None, buffers=None):
     """(mean cross-entropy, accuracy, predictions) of net on X and integer labels.
 
     X is preprocessed, or raw with transform(rows, dtype) preprocessing it chunk by chunk.
+    buffers: a dict kept between calls (fit's validation after every epoch), so that the chunks'
+    activations are written into the same memory each time (step.scratch).
     """
     total, correct, preds = 0.0, 0, []
+    buffers = {} if buffers is None else buffers
     for start in range(0, len(X), batch_size):
         xb = X[start:start + batch_size]
         xb = transform(xb, net.dtype) if transform else xb.astype(net.dtype, copy=False)
-        z = forward_cache(net, xb).z[-1]
+        z = forward_cache(net, xb, buffers).z[-1]
         yb = labels[start:start + batch_size]
         total += cross_entropy(z.astype(np.float64), yb) * len(yb)
         p = z.argmax(axis=1)
@@ -241,13 +253,14 @@ def fit(net, X, y, X_val, y_val, config, state=None, optimizer_state=None, callb
     trainer = Trainer(net, X, y, config, state, optimizer_state, image_shape, fill)
     state = trainer.state
     emit = callback or (lambda event, **info: None)
+    validation_buffers = {}                 # the validation pass's activations, the same memory every epoch
 
     while state.epoch < config.epochs and not state.stopped_early:
         epoch = state.epoch + 1
         emit("epoch_start", epoch=epoch, steps=trainer.steps_per_epoch)
         train_loss, train_acc, lr, seconds = trainer.train_epoch(epoch, emit)
         with np.errstate(over="ignore", invalid="ignore"):     # a non-finite result is checked below
-            val_loss, val_acc, _ = evaluate(net, X_val, y_val)
+            val_loss, val_acc, _ = evaluate(net, X_val, y_val, buffers=validation_buffers)
         # The epoch's last step is checked by no later batch loss: its update shows up here, in the
         # validation loss and the parameters, before the epoch can be recorded, kept or checkpointed.
         if not math.isfinite(val_loss):

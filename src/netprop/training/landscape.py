@@ -30,6 +30,12 @@ from ..storage.run_directory import REPORT
 
 SNAPSHOT_DIR = "trajectory"
 DIRECTIONS = ("pca", "random")
+# Snapshots after the first are stored as their change from the one before in 8 bits, one float32
+# scale per block of this many parameters: 1 + 1/16 bytes a parameter instead of float32's 4 (about a
+# quarter of the disk).  The change is taken from the previous snapshot as read back, so rounding
+# does not pile up along the path: every θ read back is within max|change| / 254 of its block of the
+# recorded one, and a change between two snapshots is a small part of the whole path.
+QUANT_BLOCK = 64
 
 
 # --- recording the trajectory ------------------------------------------------------------
@@ -46,8 +52,10 @@ class TrajectoryRecorder:
     """A fit() callback writing θ = net.pack() to directory/step-NNNNNNNN.npy every k steps.
 
     Records step 0 (before the first update), every k-th step and the last step of the run, so a
-    run of total_steps keeps at most max_snapshots files whatever its length.  Each file is
-    written atomically; a resumed run rewrites the same steps with the same values.
+    run of total_steps keeps at most max_snapshots snapshots whatever its length.  Step 0 is θ₀ in
+    full; every later one is its change from the previous snapshot as read back, quantised
+    (quantise_delta: step-N.npy the int8 codes, step-N.scale.npy the scales).  Each file is written
+    atomically, the scales first; a resumed run rewrites the same steps with the same values.
     """
 
     def __init__(self, directory, net, total_steps, total_epochs, max_snapshots=200, options=None):
@@ -64,8 +72,22 @@ class TrajectoryRecorder:
             "options": options or {}})
 
     def record(self, step):
-        with atomic_write(self.directory / f"step-{step:08d}.npy") as fh:
-            np.save(fh, self.net.pack())
+        theta = self.net.pack()
+        path = self.directory / f"step-{step:08d}.npy"
+        if step == 0:
+            self.previous = theta.astype(np.float64)
+            with atomic_write(path) as fh:
+                np.save(fh, theta)
+            return
+        if getattr(self, "previous", None) is None:   # a resumed run: the last snapshot before this step
+            earlier = [p for s, p in snapshot_files(self.directory) if s < step]
+            self.previous = Trajectory(earlier).snapshot(len(earlier) - 1)
+        codes, scales = quantise_delta(theta, self.previous)
+        with atomic_write(_scale_path(path)) as fh:
+            np.save(fh, scales)
+        with atomic_write(path) as fh:
+            np.save(fh, codes)
+        self.previous = self.previous + codes * _scales_for(scales, 0, codes.size)     # as Trajectory reads it
 
     def __call__(self, event, **info):
         if event == "epoch_start" and info["epoch"] == 1:
@@ -77,6 +99,84 @@ class TrajectoryRecorder:
         elif event == "epoch_end" and self.step is not None and self.step % self.every and (
                 info["record"]["epoch"] == self.total_epochs or info["stopped"]):
             self.record(self.step)       # the end of the path, where the run stopped
+
+
+def quantise_delta(theta, previous, block=QUANT_BLOCK):
+    """(int8 codes (P,), float32 scales (⌈P/block⌉,)) of θ − previous: each block's values in steps of
+    max|θ − previous| / 127 over the block, rounded to the nearest step."""
+    delta = np.asarray(theta, dtype=np.float64) - np.asarray(previous, dtype=np.float64)
+    padded = np.zeros(-(-delta.size // block) * block)
+    padded[:delta.size] = delta
+    blocks = padded.reshape(-1, block)
+    scales = (np.abs(blocks).max(axis=1) / 127).astype(np.float32)
+    safe = np.where(scales > 0, scales, 1).astype(np.float64)
+    codes = np.clip(np.rint(blocks / safe[:, None]), -127, 127).astype(np.int8)
+    return codes.reshape(-1)[:delta.size], scales
+
+
+def _scale_path(path):
+    return Path(path).with_name(Path(path).stem + ".scale.npy")
+
+
+def _scales_for(scales, lo, hi, block=QUANT_BLOCK):
+    """The float64 scale of each parameter lo … hi−1, from the per-block scales."""
+    first = lo // block
+    per_block = np.asarray(scales[first:-(-hi // block)], dtype=np.float64)
+    return np.repeat(per_block, block)[lo - first * block:hi - first * block]
+
+
+class Trajectory:
+    """The snapshots of one path, in step order, read back in blocks of parameters.
+
+    A snapshot is a whole θ (step 0, or a file an earlier netprop wrote) or int8 codes of the change
+    from the snapshot before it (TrajectoryRecorder): θₖ = θₖ₋₁ + codes · scale, summed in float64 in
+    step order.  Files are memory-mapped; a block reads only its part of each.
+    """
+
+    def __init__(self, paths):
+        self.paths = [Path(p) for p in paths]
+        self.files = [self._open(p) for p in self.paths]
+        self.size = self.files[0][0].size if self.files else 0
+        for path, (a, _) in zip(self.paths, self.files):
+            if a.shape != (self.size,):
+                raise ValueError(f"{path}: holds shape {a.shape}, but {self.paths[0].name} holds {self.size} "
+                                 f"parameters: the snapshots do not all hold the same number of parameters")
+        if self.files and self.files[0][1] is not None:
+            raise ValueError(f"{self.paths[0]}: holds a change from an earlier snapshot, which is missing")
+
+    @staticmethod
+    def _open(path):
+        try:
+            a = np.load(path, mmap_mode="r")
+            scales = np.load(_scale_path(path), mmap_mode="r") if a.dtype == np.int8 else None
+        except (OSError, ValueError, EOFError) as exc:
+            raise ValueError(f"{path}: not a readable snapshot ({exc})") from None
+        if a.ndim != 1:
+            raise ValueError(f"{path}: holds shape {a.shape}, not a flat parameter vector")
+        if scales is not None and scales.shape != (-(-a.size // QUANT_BLOCK),):
+            raise ValueError(f"{path}: its scales ({_scale_path(path).name}) do not match its {a.size} values")
+        return a, scales
+
+    def __len__(self):
+        return len(self.files)
+
+    def block(self, lo, hi):
+        """θ[lo:hi] of every snapshot: (m, hi − lo) float64."""
+        out = np.empty((len(self.files), hi - lo))
+        for k, (a, scales) in enumerate(self.files):
+            if scales is None:
+                out[k] = a[lo:hi]
+            else:
+                out[k] = out[k - 1] + a[lo:hi] * _scales_for(scales, lo, hi)
+        return out
+
+    def snapshot(self, k, step=None):
+        """The whole θ of snapshot k, (P,) float64, read in blocks of `step` parameters."""
+        step = step or _block_rows(len(self.files))
+        theta = np.empty(self.size)
+        for s in range(0, self.size, step):
+            theta[s:s + step] = self.block(s, min(s + step, self.size))[k]
+        return theta
 
 
 def snapshot_files(directory):
@@ -126,18 +226,25 @@ def _block_rows(m):
 
 
 def _load_snapshot(path):
-    """One snapshot (P,) memory-mapped, or ValueError naming the file that cannot be read."""
+    """One snapshot file memory-mapped (whole θ or int8 codes), or ValueError naming the file that cannot be read."""
     try:
         return np.load(path, mmap_mode="r")
     except (OSError, ValueError, EOFError) as exc:
         raise ValueError(f"{path}: not a readable snapshot ({exc})") from None
 
 
-def _whole_snapshot(path, size):
-    """Snapshot path as a float64 (size,) array, or ValueError naming the file."""
-    theta = np.asarray(_load_snapshot(path), dtype=np.float64)
-    if theta.shape != (size,):
-        raise ValueError(f"{path}: holds shape {theta.shape}, but the run's network has {size} parameters")
+def load_snapshots(paths):
+    """θ of every snapshot of a path (the files of snapshot_files, in step order): (m, P) float64."""
+    trajectory = Trajectory(paths)
+    return trajectory.block(0, trajectory.size)
+
+
+def _whole_snapshot(trajectory, k, size):
+    """Snapshot k of a Trajectory as a float64 (size,) array, or ValueError naming its file."""
+    path = trajectory.paths[k]
+    if trajectory.size != size:
+        raise ValueError(f"{path}: holds {trajectory.size} parameters, but the run's network has {size}")
+    theta = trajectory.snapshot(k)
     if not np.isfinite(theta).all():
         raise ValueError(f"{path}: holds NaN or infinite parameters")
     return theta
@@ -152,17 +259,13 @@ def pca_plane(paths):
     m = len(paths)
     if m < 3:
         raise ValueError(f"the trajectory has {m} snapshots; a plane needs at least 3")
-    arrays = [_load_snapshot(p) for p in paths]
-    P = arrays[0].size
-    for p, a in zip(paths, arrays):
-        if a.shape != (P,):
-            raise ValueError(f"{p}: holds shape {a.shape}, but {Path(paths[0]).name} holds ({P},): "
-                             f"the snapshots do not all hold the same number of parameters")
+    trajectory = Trajectory(paths)
+    P = trajectory.size
     mean = np.zeros(P)
     G = np.zeros((m, m))
     step = _block_rows(m)
     for s in range(0, P, step):
-        block = np.stack([a[s:s + step] for a in arrays]).astype(np.float64)    # (m, block)
+        block = trajectory.block(s, min(s + step, P))                           # (m, block)
         bad = ~np.isfinite(block).all(axis=1)
         if bad.any():
             # a NaN here reaches the eigensolver as "did not converge"
@@ -178,7 +281,7 @@ def pca_plane(paths):
                          "use random directions instead")
     components = np.zeros((2, P))
     for s in range(0, P, step):
-        block = np.stack([a[s:s + step] for a in arrays]).astype(np.float64) - mean[s:s + step]
+        block = trajectory.block(s, min(s + step, P)) - mean[s:s + step]
         components[:, s:s + step] = (U[:, :2].T @ block) / np.sqrt(lam[:2])[:, None]
     coords = U[:, :2] * np.sqrt(lam[:2])
     # A sign for each axis that does not depend on the eigensolver: the path runs towards +a, +b.
@@ -209,13 +312,21 @@ def filter_normalised_direction(net, theta, rng):
 
 def random_plane(net, paths, seed=0):
     """The plane through the last snapshot θ* spanned by two filter-normalised random directions."""
-    final = _whole_snapshot(paths[-1], net.n_parameters)
+    trajectory = Trajectory(paths)
+    final = _whole_snapshot(trajectory, len(paths) - 1, net.n_parameters)
     rng = np.random.default_rng(seed)
     d1 = filter_normalised_direction(net, final, rng)
     d2 = filter_normalised_direction(net, final, rng)
-    plane = Plane(final, d1, d2, np.zeros((0, 2)), "random")
-    plane.coords = np.array([plane.transform(_whole_snapshot(p, net.n_parameters)) for p in paths])
-    return plane
+    D = np.stack([d1, d2])
+    rhs = np.zeros((len(paths), 2))
+    step = _block_rows(len(paths))
+    for s in range(0, trajectory.size, step):         # Plane.transform of every snapshot, block by block
+        block = trajectory.block(s, min(s + step, trajectory.size))
+        bad = ~np.isfinite(block).all(axis=1)
+        if bad.any():
+            raise ValueError(f"{paths[int(np.argmax(bad))]}: holds NaN or infinite parameters")
+        rhs += (block - final[s:s + step]) @ D[:, s:s + step].T
+    return Plane(final, d1, d2, np.linalg.solve(D @ D.T, rhs.T).T, "random")
 
 
 # --- the loss on the plane ----------------------------------------------------------------------

@@ -20,7 +20,8 @@ def _save(fig, path):
     from ..storage.models import atomic_write
 
     with atomic_write(Path(path)) as fh:
-        fig.savefig(fh, format="png", dpi=110, bbox_inches="tight")
+        # zlib's fastest level: a quarter less time on the first layer's mosaic for 9 % more bytes
+        fig.savefig(fh, format="png", dpi=110, bbox_inches="tight", pil_kwargs={"compress_level": 1})
 
 
 def plot_curves(history, path):
@@ -69,7 +70,9 @@ def plot_first_layer(W1, path, image_shape=(28, 28), max_tiles=256, what="First-
     """
     plt = _pyplot()
     mosaic, units = first_layer_mosaic(W1, image_shape, max_tiles)
-    fig, ax = plt.subplots(figsize=(min(12, 0.05 * mosaic.shape[1] + 1), 0.05 * mosaic.shape[0] + 1))
+    width, height = 0.05 * mosaic.shape[1] + 1, 0.05 * mosaic.shape[0] + 1
+    shrink = min(1.0, 12 / width)     # at most 12 in wide, the height shrunk alike: no blank canvas drawn and cropped
+    fig, ax = plt.subplots(figsize=(width * shrink, height * shrink))
     cmap = plt.get_cmap("bwr")
     cmap = cmap.with_extremes(bad="0.35")             # dark gaps between the tiles
     ax.imshow(mosaic, cmap=cmap, vmin=-1, vmax=1, interpolation="nearest")

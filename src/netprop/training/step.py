@@ -16,6 +16,8 @@ with three differences that only change speed (measured in docs/design.md, "Perf
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ._blas import axpy, gemm_tn
@@ -23,17 +25,51 @@ from ..core.network import ForwardCache, Gradients
 from . import _kernels
 
 
-def forward(net, x):
-    """Forward propagation without input checks: x is (n, d) in net's dtype.  Returns the cache."""
+# glibc hands out allocations below 128 KiB from memory it keeps; larger ones are fresh pages from
+# the kernel, faulted in and zeroed on first touch: only those are worth keeping between calls.
+SCRATCH_FROM = 128 * 1024
+
+
+def scratch(buffers, key, shape, dtype):
+    """An uninitialised array for key: kept in buffers (a dict the caller holds) and reused while its
+    shape and dtype stay the same, or new memory when buffers is None.
+
+    A caller that evaluates the same batch again and again (L-BFGS: every function evaluation is the
+    whole training set) saves the kernel's page faults and zeroing of fresh memory on each call.
+    """
+    if buffers is None or math.prod(shape) * np.dtype(dtype).itemsize < SCRATCH_FROM:
+        return np.empty(shape, dtype)
+    a = buffers.get(key)
+    if a is None or a.shape != shape or a.dtype != dtype:
+        a = buffers[key] = np.empty(shape, dtype)
+    return a
+
+
+def _times_transposed(W, h, buffers, key):
+    """(W hᵀ)ᵀ, (n, out) with the examples as columns, written into scratch(buffers, key) when h is dense
+    and the product large enough to be worth keeping."""
+    small = W.shape[0] * h.shape[0] * np.result_type(W, h).itemsize < SCRATCH_FROM
+    if buffers is None or small or not isinstance(h, np.ndarray):     # scipy.sparse x: its own product
+        return (W @ h.T).T
+    out = scratch(buffers, key + (h.shape[0],), (W.shape[0], h.shape[0]), np.result_type(W, h))
+    return np.matmul(W, h.T, out=out).T
+
+
+def forward(net, x, buffers=None):
+    """Forward propagation without input checks: x is (n, d) in net's dtype.  Returns the cache.
+
+    buffers: a dict to keep z and h in between calls (see scratch); the cache's arrays are then
+    overwritten by the next call with the same dict.
+    """
     cache = ForwardCache(x)
     h = x
     L = net.n_layers
     kernels = _kernels.for_size(x.shape[0] * max(net.layer_sizes[1:]))
     relu_kernel = kernels is not None and net.activation == "relu"
     for l, (W, b) in enumerate(zip(net.weights, net.biases), start=1):
-        z = (W @ h.T).T                                # z = W h + b, the examples as columns ...
+        z = _times_transposed(W, h, buffers, ("z", l))    # z = W h + b, the examples as columns ...
         if l < L and relu_kernel:
-            h = np.empty_like(z)
+            h = scratch(buffers, ("h", l, len(z)), z.T.shape, z.dtype).T
             kernels["bias_relu"](z.T, b, h.T)          # ... + b, and h = relu(z), in one pass
         else:
             z += b                                     # ... seen as rows again
@@ -46,10 +82,11 @@ def forward(net, x):
     return cache
 
 
-def deltas(net, cache, Y):
+def deltas(net, cache, Y, buffers=None):
     """δ⁽ˡ⁾ = ∂f/∂z⁽ˡ⁾ for l = 1 … L, one row per example, each already divided by n.
 
     Y: dense targets (n, c) in net's dtype.  The lecture's ŷ − y is δ⁽ᴸ⁾ and its g is δ⁽¹⁾.
+    buffers: as forward's, for the hidden layers' δ.
     """
     n = cache.x.shape[0]
     kernels = _kernels.for_size(n * max(net.layer_sizes[1:]))
@@ -58,8 +95,8 @@ def deltas(net, cache, Y):
     delta /= n                                         # ... divided by n: f is a mean over the minibatch
     out[-1] = delta
     for l in reversed(range(1, net.n_layers)):
-        delta = (net.weights[l].T @ delta.T).T         # g = (Wᵀ δ) ⊙ act'(z), columns as in forward
-        z = cache.z[l - 1]
+        delta = _times_transposed(net.weights[l].T, delta, buffers, ("delta", l))   # g = (Wᵀ δ) ⊙ act'(z),
+        z = cache.z[l - 1]                             # ... columns as in forward
         if net.activation != "relu":
             delta *= net.act_prime(z)
         elif kernels is not None:

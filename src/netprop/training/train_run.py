@@ -8,6 +8,7 @@ and report into the run directory.  The test set is read once, after training, f
 from __future__ import annotations
 
 import hashlib
+from contextvars import ContextVar
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -24,6 +25,13 @@ from ..core.limits import check_memory, network_bytes
 from ..core.network import Network
 from .evaluation import confusion_matrix
 from .fit import TrainConfig, TrainState, evaluate, fit, state_from_json, state_to_json
+from . import _kernels
+from .painter import Painter
+
+# The run's picture process (painter.Painter), started by train_run before the data loads so that
+# matplotlib's import overlaps loading and training; finish_run hands it the figures.
+_PAINTER = ContextVar("painter", default=None)
+
 
 @dataclass
 class Dataset:
@@ -196,11 +204,16 @@ def train_run(out_dir, config=None, source=None, subset=None, resume=False, call
     out_dir = Path(out_dir)
     created = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
+    painter = Painter()
+    started = _PAINTER.set(painter)
+    _kernels.warm_up()
     try:
         with directory_lock(out_dir):
             return _train_run_locked(out_dir, config, source, subset, resume, callback, on_data,
                                      download_progress, landscape)
     finally:
+        _PAINTER.reset(started)
+        painter.close()
         if created and out_dir.is_dir() and not any(out_dir.iterdir()):
             out_dir.rmdir()                 # a run that wrote nothing leaves nothing
 
@@ -228,10 +241,7 @@ def _train_run_locked(out_dir, config, source, subset, resume, callback, on_data
                                  f"resume needs the same data")
     n_classes = len(dataset.class_names)
     sizes = [dataset.X_train.shape[1], *config.hidden, n_classes]
-    # + the trainer's one-hot table of labels: n_classes² values
-    check_memory(network_bytes(sizes, batch=config.batch_size) + 4 * n_classes ** 2,
-                 f"hidden {','.join(map(str, config.hidden))} (--hidden): a {'-'.join(map(str, sizes))} network "
-                 f"with its optimizer state", ValueError)
+    check_training_memory(sizes, config, len(dataset.y_train))
     prepared = prepare(dataset, config, subset)
     dataset.X_train = None                  # the raw training images are no longer needed
     steps = math.ceil(len(prepared.X_train) / config.batch_size) * config.epochs
@@ -270,8 +280,9 @@ def _resumed_settings(out_dir, config, source, subset):
     ckpt = out_dir / CHECKPOINT
     if not ckpt.is_file():
         raise ModelFileError(f"{out_dir}: no {CHECKPOINT} to resume from")
-    clean_stale_temporaries(out_dir)
     arrays, meta = read_checkpoint(ckpt)
+    refuse_finished(out_dir, meta)          # before anything is cleaned: a finished run is left as it is
+    clean_stale_temporaries(out_dir)
     differ = []
     if config is not None:
         differ += _differences(asdict(config), meta["config"])
@@ -302,6 +313,49 @@ def _restore_checkpoint(out_dir, net, arrays, meta):
     return state, optimizer_state
 
 
+def check_training_memory(sizes, config, n_examples):
+    """Refuse a network (and minibatch) that cannot fit in memory, naming the flag that asks for it.
+
+    A minibatch larger than the training split is the whole split, one step per epoch (the
+    Trainer's slices stop at the end): its activations are counted for at most n_examples rows.
+    """
+    batch = min(config.batch_size, n_examples)
+    network = network_bytes(sizes) + 4 * sizes[-1] ** 2      # + the trainer's one-hot table of labels
+    shape = '-'.join(map(str, sizes))
+    check_memory(network, f"hidden {','.join(map(str, config.hidden))} (--hidden): a {shape} network with its "
+                          f"optimizer state", ValueError)
+    check_memory(network_bytes(sizes, batch=batch) + 4 * sizes[-1] ** 2,
+                 f"--batch-size {batch}: a minibatch of {batch} through the {shape} network", ValueError)
+
+
+class RunFinished(ValueError):
+    """train_run(resume=True) on a run that finished: nothing to do, and nothing was changed."""
+
+
+def run_is_finished(out_dir, meta):
+    """True when the checkpoint's run trained all its epochs (or stopped early) and finish_run ended.
+
+    finish_run writes report.md after the model, history and metrics; a run killed before that
+    (or before its landscape was drawn, when it records one) still has its last stage to do.
+    """
+    state, epochs = meta["state"], meta["config"]["epochs"]
+    if state["epoch"] < epochs and not state.get("stopped_early"):
+        return False
+    needed = [CONFIG, MODEL, METRICS, HISTORY, REPORT]
+    if (out_dir / "trajectory" / "meta.json").is_file():
+        needed.append("landscape.json")
+    return all((out_dir / name).is_file() for name in needed)
+
+
+def refuse_finished(out_dir, meta):
+    """Raise RunFinished when resuming out_dir would only redo a final stage that already ended."""
+    if run_is_finished(out_dir, meta):
+        state = meta["state"]
+        raise RunFinished(f"{out_dir}: the run is finished ({state['epoch']} epochs, best epoch "
+                          f"{state['best_epoch']}); nothing to resume, nothing changed. Its results are in "
+                          f"{out_dir / 'report.md'}; to train more, start a new run with --out")
+
+
 def training_split(run_dir):
     """(X_train, y_train, config) of a finished run, rebuilt from its config.json: the same seeded split,
     subset and preprocessing as training used (for pictures drawn after the run)."""
@@ -321,9 +375,18 @@ def training_split(run_dir):
 
 
 def finish_run(out_dir, net, state, config, dataset, prepared, run_info):
-    """Write model, config, history, metrics, plots and report for a finished training run."""
-    from . import plots
+    """Write model, config, history, metrics, plots and report for a finished training run.
 
+    The pictures are drawn by train_run's Painter (a new one when called alone) while the test set
+    is scored and the model written; report.md, written last, waits for them.
+    """
+
+    painter = _PAINTER.get() or Painter()
+    painter.draw("plot_curves", state.history, out_dir / "curves.png")
+    if dataset.image_shape is not None:
+        painter.draw("plot_first_layer", net.weights[0], out_dir / "first_layer.png", dataset.image_shape)
+        painter.draw("plot_first_layer", first_layer_change(net, config), out_dir / "first_layer_change.png",
+                     dataset.image_shape, what="What training changed: W1 − W1 at initialisation")
     best = state.history[state.best_epoch - 1]
     metrics = {
         "best_epoch": state.best_epoch,
@@ -341,19 +404,14 @@ def finish_run(out_dir, net, state, config, dataset, prepared, run_info):
         test_loss, test_acc, preds = evaluate(net, dataset.X_test, dataset.y_test,
                                               transform=prepared.preprocessing.apply)
         confusion = confusion_matrix(dataset.y_test, preds, len(dataset.class_names))
+        painter.draw("plot_confusion", confusion, dataset.class_names, out_dir / "confusion.png")
         metrics.update(test_accuracy=test_acc, test_loss=test_loss,
                        test_examples=int(len(dataset.X_test)))
     save_model(TrainedModel(net, prepared.preprocessing, dataset.class_names), out_dir,
                {"training": run_info, "versions": versions()})
     write_history(out_dir / HISTORY, state.history)
     write_json(out_dir / METRICS, metrics)
-    plots.plot_curves(state.history, out_dir / "curves.png")
-    if dataset.image_shape is not None:
-        plots.plot_first_layer(net.weights[0], out_dir / "first_layer.png", dataset.image_shape)
-        plots.plot_first_layer(first_layer_change(net, config), out_dir / "first_layer_change.png",
-                               dataset.image_shape, what="What training changed: W1 − W1 at initialisation")
-    if confusion is not None:
-        plots.plot_confusion(confusion, dataset.class_names, out_dir / "confusion.png")
+    painter.finish()
     write_report(out_dir, net, config, run_info, metrics, state.history, dataset, confusion)
     return metrics
 

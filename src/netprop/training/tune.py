@@ -222,26 +222,55 @@ def _finished_trials(out_dir, spec):
     """The results already in out_dir for this very sweep, by trial key; refuses any other sweep.
 
     sweep.json and trials.json are read with bounded depth and checked field by field (schema).
-    A sweep.json without trials.json is a sweep that finished no trial (refused, say, for a bad
-    flag): a corrected command replaces it.
+    A readable sweep.json without trials.json is a sweep that finished no trial (refused, say, for
+    a bad flag): a corrected command replaces it.  An unreadable one (truncated, too deeply nested)
+    is refused naming it: netprop did not write it, so it is not netprop's to overwrite.
     """
     from ..storage.schema import SchemaError, load_sweep, load_trials
 
-    if (out_dir / "sweep.json").is_file() and (out_dir / "trials.json").is_file():
-        try:
-            previous, finished = load_sweep(out_dir / "sweep.json"), load_trials(out_dir / "trials.json")
-        except SchemaError as exc:
-            raise SweepError(str(exc)) from None
+    if out_dir.exists() and not out_dir.is_dir():
+        raise SweepError(f"--out {out_dir} is a file; give a directory for the sweep")
+    has_sweep, has_trials = (out_dir / "sweep.json").is_file(), (out_dir / "trials.json").is_file()
+    try:
+        previous = load_sweep(out_dir / "sweep.json") if has_sweep else None
+        finished = load_trials(out_dir / "trials.json") if has_sweep and has_trials else None
+    except SchemaError as exc:
+        raise SweepError(f"{exc}; choose another directory, or remove the file to start over") from None
+    if finished is not None:
         # through JSON, so tuples and lists compare as they were saved
-        if previous != json.loads(json.dumps(spec)):
-            raise SweepError(f"--out {out_dir} holds a different sweep; choose another directory or "
-                             f"repeat that sweep's flags to continue it")
+        differ = sweep_differences(previous, json.loads(json.dumps(spec)))
+        if differ:
+            raise SweepError(f"--out {out_dir} holds a different sweep: {'; '.join(differ)}; repeat that "
+                             f"sweep's flags to continue it, or choose another directory")
         return {r["key"]: r for r in finished}
-    if (out_dir / "sweep.json").is_file():
+    if has_sweep:
         return {}
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+    if out_dir.exists() and any(out_dir.iterdir()):
         raise SweepError(f"--out {out_dir} already exists and is not a sweep directory")
     return {}
+
+
+def sweep_differences(saved, given):
+    """What differs between two sweep specs (sweep_spec), each named by the flag that sets it."""
+    differ = []
+    for key, flag in (("seed", "--seed"), ("validation", "--validation"), ("subset", "--subset")):
+        if saved.get(key) != given.get(key):
+            differ.append(f"{flag} {given.get(key)} (that sweep: {saved.get(key)})")
+    for key in sorted(set(saved["source"]) | set(given["source"])):
+        if saved["source"].get(key) != given["source"].get(key):
+            flag = {"path": "--data", "test_path": "--test-data", "data_dir": "--data-dir",
+                    "header": "--header", "kind": "--data"}.get(key, key)
+            differ.append(f"{flag} {given['source'].get(key)} (that sweep: {saved['source'].get(key)})")
+    saved_trials, given_trials = saved["trials"], given["trials"]
+    saved_opt = {t["params"].get("optimizer") for t in saved_trials}
+    given_opt = {t["params"].get("optimizer") for t in given_trials}
+    if saved_opt != given_opt:
+        differ.append(f"--optimizer {', '.join(map(str, given_opt))} (that sweep: {', '.join(map(str, saved_opt))})")
+    if len(saved_trials) != len(given_trials):
+        differ.append(f"{len(given_trials)} trials (--trials or --grid; that sweep: {len(saved_trials)})")
+    elif saved_trials != given_trials and not differ:
+        differ.append("the trials' settings (--grid or --trials, drawn with --seed)")
+    return differ
 
 
 def run_sweep(out_dir, trials, source, seed=0, validation=0.2, subset=None, jobs=1, scheduler=None,
