@@ -12,6 +12,8 @@ import sys
 import threading
 import webbrowser
 
+from ..storage.run_directory import CHECKPOINT, CONFIG, MODEL
+
 LOCAL = "127.0.0.1"
 WILDCARDS = ("0.0.0.0", "::", "")
 
@@ -29,7 +31,7 @@ def explain(net, x, y, strict=False):
 
 
 # What a run directory holds from its first finished epoch (checkpoint) or once finished (model, config).
-RUN_FILES = ("checkpoint.safetensors", "config.json", "model.safetensors")
+RUN_FILES = (CHECKPOINT, CONFIG, MODEL)
 
 
 def run_directory_problem(run_dir):
@@ -50,8 +52,8 @@ def run_directory_problem(run_dir):
     if (root / "sweep.json").is_file():
         return (f"{run_dir}: not a run directory but a tune sweep; its chosen run is in "
                 f"{root / 'best'}")
-    return (f"{run_dir}: not a run directory (or not yet one): no checkpoint.safetensors, config.json or "
-            f"model.safetensors, and no netprop train writing there")
+    return (f"{run_dir}: not a run directory (or not yet one): no {CHECKPOINT}, {CONFIG} or {MODEL}, and no "
+            f"netprop train writing there")
 
 
 def _being_written(root):
