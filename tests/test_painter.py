@@ -47,3 +47,53 @@ def test_without_a_child_the_pictures_are_drawn_here(tmp_path, monkeypatch):
     painter.draw("plot_curves", HISTORY, tmp_path / "curves.png")
     painter.finish()
     assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_large_job_does_not_wait_for_a_busy_child(tmp_path):
+    # 4 MB of weights fill the pipe many times over; with the child stopped, a blocking write would never return
+    import os
+    import signal
+    import threading
+
+    painter = Painter()
+    os.kill(painter.child.pid, signal.SIGSTOP)
+    W1 = np.random.default_rng(1).normal(size=(1300, 784))
+    try:
+        caller = threading.Thread(target=painter.draw, args=("plot_first_layer", W1, tmp_path / "w1.png"))
+        caller.start()
+        caller.join(60)
+        assert not caller.is_alive()
+    finally:
+        os.kill(painter.child.pid, signal.SIGCONT)
+    painter.finish()
+    assert (tmp_path / "w1.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_when_the_child_dies_every_picture_is_drawn_here(tmp_path):
+    painter = Painter()
+    painter.draw("plot_curves", HISTORY, tmp_path / "curves.png")
+    painter.child.kill()
+    painter.child.wait()
+    painter.draw("plot_confusion", np.eye(2, dtype=int), ["a", "b"], tmp_path / "cm.png")
+    painter.finish()
+    for name in ("curves.png", "cm.png"):
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_first_layer_picture_colours_each_weight_by_its_tiles_largest(tmp_path):
+    from PIL import Image
+
+    W1 = np.zeros((2, 784))
+    W1[0, 0], W1[0, 1], W1[0, 2] = 4.0, -2.0, 1.0      # tile 0 scaled by 4: red, light blue (−½), light red (¼)
+    W1[1, 0] = -0.5                                    # tile 1 scaled by 0.5: pure blue; its other weights white
+    plots.plot_first_layer(W1, tmp_path / "w1.png", zoom=1)
+    rgb = np.asarray(Image.open(tmp_path / "w1.png").convert("RGB")).astype(int)
+    top = np.flatnonzero((rgb == 89).all(axis=2).any(axis=1))[0]     # the first row showing the gap's grey
+    left = np.flatnonzero((rgb[top] == 89).all(axis=1))[0] - 28      # the gap is right of tile 0
+    tile0, tile1 = rgb[top:top + 28, left:left + 28], rgb[top:top + 28, left + 30:left + 58]
+    # 255·(1 − |v|) in the two channels the colour turns off, to the palette's 119 steps a side
+    assert tile0[0, 0].tolist() == [255, 0, 0]
+    assert tile0[0, 1].tolist() == [round(255 * (1 - 59 / 119)), round(255 * (1 - 59 / 119)), 255]   # −½ → entry 60
+    assert tile0[0, 2].tolist() == [255, round(255 * (1 - 30 / 119)), round(255 * (1 - 30 / 119))]
+    assert tile1[0, 0].tolist() == [0, 0, 255]
+    assert (tile1[1:] == 255).all() and (tile0[5:] == 255).all()
