@@ -111,6 +111,35 @@ def test_preprocessing_uses_the_statistics_it_was_fit_on():
     np.testing.assert_allclose(chunked.apply(X, rows=rows, chunk=1), expected, rtol=1e-6, atol=1e-7)
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_integer_pixels_get_their_exact_statistics_correctly_rounded(dtype):
+    from fractions import Fraction
+    from math import isqrt
+
+    rng = np.random.default_rng(3)
+    top = np.iinfo(dtype).max
+    X = rng.integers(0, top + 1, size=(5000, 7)).astype(dtype)
+    X[:, 0] = top                                       # constant at the largest value: Σx² near int64's reach per chunk
+    X[::2, 1], X[1::2, 1] = 0, top                      # the widest spread
+    rows = np.sort(rng.choice(5000, size=4321, replace=False))
+    fitted = data.Preprocessing.fit(X, "features", rows=rows, chunk=1000)
+    picked = [[int(v) for v in column] for column in X[rows].T]
+    n = len(rows)
+    for j, column in enumerate(picked):
+        mean = Fraction(sum(column), n)                 # by hand, in exact rationals
+        assert fitted.mean[j] == float(mean)            # correctly rounded, not merely close
+        variance = Fraction(sum(v * v for v in column), n) - mean * mean
+        if variance == 0:
+            assert fitted.std[j] == 1.0                 # a constant feature keeps scale 1
+            continue
+        root = Fraction(isqrt(variance.numerator * 10**40 // variance.denominator), 10**20)
+        assert abs(fitted.std[j] - float(root)) <= 2e-16 * float(root)
+    # the float64 path (the same values as floats) agrees to rounding
+    floats = data.Preprocessing.fit(X.astype(np.float64), "features", rows=rows, chunk=1000)
+    np.testing.assert_allclose(floats.mean, fitted.mean, rtol=1e-13)
+    np.testing.assert_allclose(floats.std, fitted.std, rtol=1e-12)
+
+
 def test_npz_and_csv(tmp_path):
     X = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
     y = np.array([0, 1, 1])

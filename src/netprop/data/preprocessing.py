@@ -57,11 +57,13 @@ class Preprocessing:
 
     @classmethod
     def fit(cls, X, kind, rows=None, chunk=4096):
-        """Statistics of X[rows] (n, d), accumulated in float64 over chunks (no float64 copy of X).
+        """Statistics of X[rows] (n, d), accumulated over chunks (no float64 copy of X).
 
-        Two passes, the mean first and then the spread around it, each feature scaled by its
-        largest |value| on the way: E[x²] − mean² in one pass loses every digit of a small spread
-        on a large offset (1e9 + N(0, 10²) gave std 0), and squares overflow from about 1e154.
+        Unsigned 8- and 16-bit values (pixels) are summed exactly in integers, in one pass.  Other
+        values take two float64 passes, the mean first and then the spread around it, each feature
+        scaled by its largest |value| on the way: E[x²] − mean² in one pass loses every digit of a
+        small spread on a large offset (1e9 + N(0, 10²) gave std 0), and squares overflow from
+        about 1e154.  Integers have no such loss: n·Σx² − (Σx)² is computed exactly.
         """
         if kind not in ("pixels", "features"):
             raise ValueError(f"unknown preprocessing kind {kind!r}")
@@ -71,25 +73,10 @@ class Preprocessing:
         def raw(start):
             return X[start:start + chunk] if rows is None else X[rows[start:start + chunk]]
 
-        def largest(start):             # |x| ≤ max(x) for unsigned integers (pixels): no float copy needed
-            block = raw(start)
-            if np.issubdtype(block.dtype, np.unsignedinteger):
-                return block.max(axis=0).astype(np.float64)
-            return np.abs(block.astype(np.float64)).max(axis=0)
-
-        size = np.zeros(d)
-        for part in _by_chunks(largest, n, chunk):
-            np.maximum(size, part, out=size)
-        size[size == 0] = 1.0
-        total = np.zeros(d)
-        for part in _by_chunks(lambda start: (raw(start).astype(np.float64) / size).sum(axis=0), n, chunk):
-            total += part
-        mean = total / n * size
-        spread = np.zeros(d)
-        for part in _by_chunks(lambda start: (((raw(start).astype(np.float64) - mean) / size) ** 2).sum(axis=0),
-                               n, chunk):
-            spread += part
-        std = np.sqrt(spread / n) * size
+        if X.dtype in (np.uint8, np.uint16) and n > 0:
+            mean, std = _integer_statistics(raw, n, chunk)
+        else:
+            mean, std = _float_statistics(raw, n, d, chunk)
         if kind == "pixels":
             std = np.maximum(std, 0.1 * std.mean()) if std.mean() > 0 else np.ones(d)
         else:
@@ -117,3 +104,49 @@ class Preprocessing:
 
         _by_chunks(standardise, n, chunk)
         return out
+
+
+def _float_statistics(raw, n, d, chunk):
+    """(mean, std) per feature of the n rows raw(start) gives chunk by chunk, in float64: two passes,
+    the mean first and then the spread around it, each feature scaled by its largest |value|."""
+
+    def largest(start):             # |x| ≤ max(x) for unsigned integers (pixels): no float copy needed
+        block = raw(start)
+        if np.issubdtype(block.dtype, np.unsignedinteger):
+            return block.max(axis=0).astype(np.float64)
+        return np.abs(block.astype(np.float64)).max(axis=0)
+
+    size = np.zeros(d)
+    for part in _by_chunks(largest, n, chunk):
+        np.maximum(size, part, out=size)
+    size[size == 0] = 1.0
+    total = np.zeros(d)
+    for part in _by_chunks(lambda start: (raw(start).astype(np.float64) / size).sum(axis=0), n, chunk):
+        total += part
+    mean = total / n * size
+    spread = np.zeros(d)
+    for part in _by_chunks(lambda start: (((raw(start).astype(np.float64) - mean) / size) ** 2).sum(axis=0),
+                           n, chunk):
+        spread += part
+    std = np.sqrt(spread / n) * size
+    return mean, std
+
+
+def _integer_statistics(raw, n, chunk):
+    """(mean, std) per feature of unsigned 8- or 16-bit rows (pixels), exact: Σx and Σx² are
+    integers, summed in int64 with no rounding, and n·Σx² − (Σx)² in Python's integers; each
+    statistic is then rounded once, so each is the exact value correctly rounded.  One pass."""
+
+    def sums(start):
+        block = raw(start).astype(np.int64)
+        total = block.sum(axis=0)
+        block *= block
+        return total, block.sum(axis=0)
+
+    parts = _by_chunks(sums, n, chunk)
+    total = sum(p[0] for p in parts)
+    squares = sum(p[1] for p in parts)
+    spread = [n * int(q) - int(t) * int(t) for t, q in zip(total, squares)]     # n² · variance, exactly
+    mean = total / n
+    std = np.sqrt(np.array([v / (n * n) for v in spread], dtype=np.float64))
+    return mean, std
