@@ -180,3 +180,50 @@ def test_augmentation_flips_and_shifts():
     assert (xs > 13).any() and (xs < 14).any()     # some flipped, some not
     assert (out == -1.0).any()                     # uncovered border takes the fill value
     np.testing.assert_array_equal(x[:, 0], 1.0)    # the input is untouched
+
+
+def test_a_checkpoint_written_beside_the_next_epoch_holds_its_own_epoch(tmp_path, monkeypatch):
+    # The checkpoint is written by a thread while the next epoch trains: it must hold the arrays as
+    # they were when its epoch ended, though the next epoch's steps change them in place meanwhile.
+    data = synthetic_npz(tmp_path / "d.npz", d=20)
+    config = TrainConfig(hidden=[16], epochs=3, batch_size=32, lr=0.01, optimizer="adam")
+    written = []
+    real_save = run_mod.save_arrays
+
+    def slow_save(path, arrays, meta):
+        written.append(meta["state"]["epoch"])
+        import time
+        time.sleep(0.3)                      # the next epoch's steps all happen meanwhile
+        real_save(path, arrays, meta)
+
+    monkeypatch.setattr(run_mod, "save_arrays", slow_save)
+    ends = {}
+
+    def watch(event, **info):
+        if event == "epoch_end" and info["record"]["epoch"] == 1:
+            ends["W1"] = result_net[0].weights[0].copy()
+        if event == "batch" and info["epoch"] == 2 and info["step"] == 20:
+            raise KeyboardInterrupt            # mid-epoch 2: W1 has moved on from epoch 1's end
+
+    result_net = []
+    monkeypatch.setattr(run_mod, "build_network", lambda *a, _real=run_mod.build_network: (
+        result_net.append(_real(*a)) or result_net[-1]))
+    with pytest.raises(KeyboardInterrupt):
+        train_run(tmp_path / "run", config, {"kind": "file", "path": str(data)}, callback=watch)
+    arrays, meta = read_checkpoint(tmp_path / "run" / CHECKPOINT)
+    assert written == [1] and meta["state"]["epoch"] == 1
+    assert not np.array_equal(result_net[0].weights[0], ends["W1"])
+    np.testing.assert_array_equal(arrays["param.W1"], ends["W1"])
+
+
+def test_a_checkpoint_that_cannot_be_written_stops_the_run_with_its_error(tmp_path, monkeypatch):
+    data = synthetic_npz(tmp_path / "d.npz", d=20)
+
+    def full_disk(path, arrays, meta):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(run_mod, "save_arrays", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        train_run(tmp_path / "run", TrainConfig(hidden=[8], epochs=3, batch_size=64),
+                  {"kind": "file", "path": str(data)})
+    assert not (tmp_path / "run" / "model.safetensors").exists()

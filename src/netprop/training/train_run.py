@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from contextvars import ContextVar
 import math
+import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -26,7 +27,9 @@ from ..core.network import Network
 from .evaluation import confusion_matrix
 from .fit import TrainConfig, TrainState, evaluate, fit, state_from_json, state_to_json
 from . import _kernels
+from .optimizers import make_optimizer
 from .painter import Painter
+from .step import train_step
 
 # The run's picture process (painter.Painter), started by train_run before the data loads so that
 # matplotlib's import overlaps loading and training; finish_run hands it the figures.
@@ -104,6 +107,15 @@ def prepare(dataset, config, subset=None, dtype=np.float32):
                         pre, fill)
 
 
+def exercise_kernels():
+    """One Adam step of a 64-64-10 float32 network on 64 examples: large enough for every compiled
+    kernel (_kernels.WORTH_FROM), so their versions for training's arrays are loaded before training."""
+    net = Network([64, 64, 10], seed=0, dtype="float32")
+    x = np.zeros((64, 64), dtype=np.float32)
+    targets = np.eye(10, dtype=np.float32)[np.arange(64) % 10]
+    train_step(net, make_optimizer("adam", net.parameters()), x, targets, 1e-3)
+
+
 def build_network(n_features, n_classes, config):
     return Network([n_features, *config.hidden, n_classes], activation=config.activation,
                    seed=config.seed, dtype="float32")
@@ -123,11 +135,51 @@ def first_layer_change(net, config):
 # --- checkpoints ------------------------------------------------------------------
 
 
-def write_checkpoint(path, net, optimizer, state, run_info):
+def checkpoint_contents(net, optimizer, state, run_info):
+    """(arrays, metadata) of a checkpoint: parameters, the best epoch's, the optimizer's state, and
+    the training state and settings."""
     arrays = {f"param.{k}": v for k, v in net.named_parameters().items()}
     arrays.update({f"best.{k}": v for k, v in zip(net.parameter_names(), state.best_params)})
     arrays.update({f"optimizer.{k}": v for k, v in optimizer.state().items()})
-    save_arrays(path, arrays, {"state": state_to_json(state), **run_info})
+    return arrays, {"state": state_to_json(state), **run_info}
+
+
+
+class CheckpointWriter:
+    """fit()'s checkpoint callback, writing each epoch's checkpoint in a thread while the next trains.
+
+    A checkpoint is 4–5 copies of the parameters, hashed, written and flushed to disk: ~20 ms an
+    epoch at the defaults, which the next epoch's work now hides.  The arrays are copied when
+    the epoch ends, so the file holds that epoch exactly; a write waits for the one before it,
+    and wait() — called before a run reports anything, finished or not — for the last, raising
+    its error if it failed.  Each file is still written atomically: a kill leaves the previous one.
+    """
+
+    def __init__(self, path, run_info):
+        self.path, self.run_info = path, run_info
+        self.thread, self.error = None, None
+
+    def __call__(self, net, optimizer, state):
+        self.wait()
+        arrays, meta = checkpoint_contents(net, optimizer, state, self.run_info)
+        arrays = {k: np.array(v, copy=True) for k, v in arrays.items()}       # the epoch as it ends
+        self.thread = threading.Thread(target=self._write, args=(arrays, meta), name="netprop-checkpoint")
+        self.thread.start()
+
+    def _write(self, arrays, meta):
+        try:
+            save_arrays(self.path, arrays, meta)
+        except BaseException as exc:  # noqa: BLE001  (raised in the training thread by wait())
+            self.error = exc
+
+    def wait(self):
+        """Return once the last checkpoint is on disk; raise the error its write met."""
+        if self.thread is not None:
+            self.thread.join()
+            self.thread = None
+        error, self.error = self.error, None
+        if error is not None:
+            raise error
 
 
 def read_checkpoint(path):
@@ -206,7 +258,7 @@ def train_run(out_dir, config=None, source=None, subset=None, resume=False, call
     out_dir.mkdir(parents=True, exist_ok=True)
     painter = Painter()
     started = _PAINTER.set(painter)
-    _kernels.warm_up()
+    _kernels.warm_up(exercise=exercise_kernels)
     try:
         with directory_lock(out_dir):
             return _train_run_locked(out_dir, config, source, subset, resume, callback, on_data,
@@ -256,17 +308,18 @@ def _train_run_locked(out_dir, config, source, subset, resume, callback, on_data
         state, optimizer_state = _restore_checkpoint(out_dir, net, arrays, meta)
     run_info = {"config": asdict(config), "source": source, "subset": subset, "data_sha256": fingerprint}
 
-    def checkpoint(net_, optimizer, state_):
-        write_checkpoint(out_dir / CHECKPOINT, net_, optimizer, state_, run_info)
-
+    checkpoint = CheckpointWriter(out_dir / CHECKPOINT, run_info)
     if landscape is not None:
         record = landscape.recorder(out_dir, net, steps, config.epochs)
         progress = callback
         callback = record if progress is None else lambda event, **info: (record(event, **info),
                                                                           progress(event, **info))
-    state = fit(net, prepared.X_train, prepared.y_train, prepared.X_val, prepared.y_val, config,
-                state=state, optimizer_state=optimizer_state, callback=callback,
-                checkpoint=checkpoint, image_shape=dataset.image_shape, fill=prepared.fill)
+    try:
+        state = fit(net, prepared.X_train, prepared.y_train, prepared.X_val, prepared.y_val, config,
+                    state=state, optimizer_state=optimizer_state, callback=callback,
+                    checkpoint=checkpoint, image_shape=dataset.image_shape, fill=prepared.fill)
+    finally:
+        checkpoint.wait()       # the last epoch's checkpoint on disk before a result, Ctrl-C or divergence
 
     metrics = finish_run(out_dir, net, state, config, dataset, prepared, run_info)
     if landscape is not None:
