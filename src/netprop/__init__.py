@@ -1,43 +1,40 @@
-"""netprop: forward and backward propagation as the lecture derives them."""
+"""netprop: forward and backward propagation as the lecture derives them.
 
-from .teaching.homework import CheckReport, check
-from .teaching.derive import Derivation, derive
-from .training.evaluation import evaluate_model, predict_top
-from .teaching.gradcheck import GradcheckResult, gradcheck, gradcheck_cases, rel_error
-from .explain import explain
-from .storage.models import TrainedModel, load_model as load
-from .teaching.jacobian import JacobianChain, jacobian_chain
-from .core.network import ForwardCache, Gradients, Network
-from .training.train_run import train_run
-from .training.fit import TrainConfig, TrainingDiverged, fit
-from .training.tune import SweepResult, run_sweep
+The names below are imported when first used (PEP 562), so `netprop train` does not pay for the
+homework checker, derive or explain at start-up; ``from netprop import check`` works as always.
+"""
+
+from importlib import import_module
 
 from ._version import __version__
 
-__all__ = [
-    "CheckReport",
-    "Derivation",
-    "ForwardCache",
-    "GradcheckResult",
-    "Gradients",
-    "JacobianChain",
-    "Network",
-    "SweepResult",
-    "TrainConfig",
-    "TrainedModel",
-    "TrainingDiverged",
-    "check",
-    "derive",
-    "evaluate_model",
-    "explain",
-    "fit",
-    "gradcheck",
-    "gradcheck_cases",
-    "jacobian_chain",
-    "load",
-    "predict_top",
-    "rel_error",
-    "run_sweep",
-    "train_run",
-    "__version__",
-]
+# name → the module (relative to this package) that owns it
+_OWNERS = {
+    "CheckReport": ".teaching.homework", "check": ".teaching.homework",
+    "Derivation": ".teaching.derive", "derive": ".teaching.derive",
+    "evaluate_model": ".training.evaluation", "predict_top": ".training.evaluation",
+    "GradcheckResult": ".teaching.gradcheck", "gradcheck": ".teaching.gradcheck",
+    "gradcheck_cases": ".teaching.gradcheck", "rel_error": ".teaching.gradcheck",
+    "explain": ".explain",
+    "TrainedModel": ".storage.models", "load": ".storage.models",
+    "JacobianChain": ".teaching.jacobian", "jacobian_chain": ".teaching.jacobian",
+    "ForwardCache": ".core.network", "Gradients": ".core.network", "Network": ".core.network",
+    "train_run": ".training.train_run",
+    "TrainConfig": ".training.fit", "TrainingDiverged": ".training.fit", "fit": ".training.fit",
+    "SweepResult": ".training.tune", "run_sweep": ".training.tune",
+}
+_SOURCE_NAMES = {"load": "load_model"}           # netprop.load is storage.models.load_model
+
+__all__ = sorted(_OWNERS) + ["__version__"]
+
+
+def __getattr__(name):
+    if name not in _OWNERS:
+        raise AttributeError(f"module 'netprop' has no attribute {name!r}")
+    value = getattr(import_module(_OWNERS[name], __name__), _SOURCE_NAMES.get(name, name))
+    globals()[name] = value                      # found directly from now on
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_OWNERS))

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
-from .step import forward as forward_cache, train_step
+from .step import logits, train_step
 from ..core.losses import cross_entropy
 from ..core.activations import ACTIVATIONS
 from .optimizers import OPTIMIZERS, SCHEDULES, learning_rate, make_optimizer
@@ -138,7 +138,7 @@ def evaluate(net, X, labels, batch_size=4096, transform=None, buffers=None):
     for start in range(0, len(X), batch_size):
         xb = X[start:start + batch_size]
         xb = transform(xb, net.dtype) if transform else xb.astype(net.dtype, copy=False)
-        z = forward_cache(net, xb, buffers).z[-1]
+        z = logits(net, xb, buffers)
         yb = labels[start:start + batch_size]
         total += cross_entropy(z.astype(np.float64), yb) * len(yb)
         p = z.argmax(axis=1)

@@ -82,6 +82,18 @@ def forward(net, x, buffers=None):
     return cache
 
 
+def logits(net, x, buffers=None):
+    """z⁽ᴸ⁾ for x (n, d) in net's dtype: forward() for scoring, keeping no cache for a backward pass,
+    so each hidden layer's activation overwrites its z (one array, and no copy, per layer)."""
+    h = x
+    for l, (W, b) in enumerate(zip(net.weights, net.biases), start=1):
+        z = _times_transposed(W, h, buffers, ("z", l))    # z = W h + b
+        z += b
+        if l < net.n_layers:
+            h = np.maximum(z, 0, out=z) if net.activation == "relu" else net.act(z)    # h = act(z)
+    return z
+
+
 def deltas(net, cache, Y, buffers=None):
     """δ⁽ˡ⁾ = ∂f/∂z⁽ˡ⁾ for l = 1 … L, one row per example, each already divided by n.
 
