@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import netprop
-from helpers import TORCH_OPTIMIZER_NAMES, torch_optimizer
+from helpers import TORCH_OPTIMIZER_NAMES, torch_activation, torch_optimizer
 from netprop.training import step as fast
 from netprop.core.activations import ACTIVATIONS
 from netprop.core.losses import LOSSES
@@ -211,3 +211,21 @@ def test_an_optimizer_added_as_one_class_trains_everywhere(monkeypatch):
     with pytest.warns(Warning):                                   # 3 epochs: scikit-learn's ConvergenceWarning
         clf.fit(X, labels)
     assert len(clf.loss_curve_) == 3 and clf.loss_curve_[-1] < clf.loss_curve_[0]
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_scoring_logits_are_torchs_forward_pass(activation):
+    """step.logits (validation and test scoring: activations written over z) against torch's forward."""
+    net = netprop.Network([30, 40, 20, 7], activation=activation, seed=2)
+    X = np.random.default_rng(5).normal(size=(300, 30))
+    buffers = {}
+    for _ in range(2):                       # the second call reuses the first's memory
+        z = fast.logits(net, X, buffers)
+    h = torch.from_numpy(X)
+    act = torch_activation(activation)
+    for l, (W, b) in enumerate(zip(net.weights, net.biases), start=1):
+        h = h @ torch.from_numpy(W).T + torch.from_numpy(b)
+        if l < net.n_layers:
+            h = act(h)
+    np.testing.assert_allclose(z, h.numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(z, net.forward(X).z[-1], rtol=1e-12, atol=1e-12)    # the lecture's forward
