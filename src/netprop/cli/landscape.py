@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..storage.run_directory import (LANDSCAPE_ARRAYS, LANDSCAPE_CONTOUR, LANDSCAPE_SUMMARY, LANDSCAPE_SURFACE, REPORT,
+                                     TRAJECTORY)
 from .argtypes import non_negative_float, positive_int
 from .common import CLIError
 from .flags import add_json, add_quiet, add_seed
@@ -66,12 +68,12 @@ def add_parser(sub):
         description=(
             "Draw the training loss on a plane of weight space with the run's SGD path across it: "
             "the plane of the path's two principal components (PCA of the snapshots that netprop train "
-            "--landscape kept in RUN_DIR/trajectory/; the variance they explain is printed) or two "
+            f"--landscape kept in RUN_DIR/{TRAJECTORY}/; the variance they explain is printed) or two "
             "filter-normalised random directions through the final parameters. The loss is the mean "
             "cross-entropy (+ the run's L2 term) on a fixed subset of the run's training split, rebuilt "
-            "from its config.json. Writes landscape_surface.png (3-D surface with the path), "
-            "landscape_contour.png (contours, start and end marked), landscape.json, "
-            "landscape.safetensors and a section of report.md."),
+            f"from its config.json. Writes {LANDSCAPE_SURFACE} (3-D surface with the path), "
+            f"{LANDSCAPE_CONTOUR} (contours, start and end marked), {LANDSCAPE_SUMMARY}, "
+            f"{LANDSCAPE_ARRAYS} and a section of {REPORT}."),
         examples=[
             ("netprop landscape runs/path", "the plane of the path's two principal components"),
             ("netprop landscape runs/path --directions random --grid 15 --examples 1000",
@@ -100,8 +102,8 @@ def cmd_landscape(args):
     result = landscape_for_run(args.run_dir, model.net, X, y, args.directions, args.grid, args.examples,
                                args.margin, l2=config.l2, seed=args.seed if args.seed is not None else config.seed)
     if args.json:
-        print(json.dumps(json.loads((Path(args.run_dir) / "landscape.json").read_text()), indent=2))
+        print(json.dumps(json.loads((Path(args.run_dir) / LANDSCAPE_SUMMARY).read_text()), indent=2))
     elif not args.quiet:
         print(summary(result))
-        print(f"landscape_surface.png, landscape_contour.png and the report section in {args.run_dir}")
+        print(f"{LANDSCAPE_SURFACE}, {LANDSCAPE_CONTOUR} and the report section in {args.run_dir}")
     return 0

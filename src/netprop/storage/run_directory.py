@@ -7,6 +7,10 @@
     history.csv              one row per epoch (HISTORY_COLUMNS)
     metrics.json             the finished run's figures; written last
     report.md                the report, plots beside it as PNGs
+    trajectory/              with --landscape: meta.json and the snapshots step-NNNNNNNN.npy
+                             (and their step-NNNNNNNN.scale.npy), read back by `netprop landscape`
+    landscape.safetensors, landscape.json, landscape_surface.png, landscape_contour.png
+                             the landscape drawn from them (training/landscape.py)
 
 ``netprop train`` (training/train_run.py), ``netprop tune``, the CLI and the live lecture's run
 view (explain/runs.py) all take the names, the history and the checkpoint's header from here.
@@ -17,6 +21,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 from .models import CONFIG_FILE, MODEL_FILE, atomic_write, read_safetensors_header
 
@@ -26,6 +31,28 @@ CONFIG = CONFIG_FILE
 HISTORY = "history.csv"
 METRICS = "metrics.json"
 REPORT = "report.md"
+
+# --landscape's snapshots of the parameters, and the landscape drawn from them
+TRAJECTORY = "trajectory"
+TRAJECTORY_META = "meta.json"
+LANDSCAPE_ARRAYS = "landscape.safetensors"
+LANDSCAPE_SUMMARY = "landscape.json"
+LANDSCAPE_SURFACE = "landscape_surface.png"
+LANDSCAPE_CONTOUR = "landscape_contour.png"
+LANDSCAPE_FILES = [LANDSCAPE_ARRAYS, LANDSCAPE_SUMMARY, LANDSCAPE_SURFACE, LANDSCAPE_CONTOUR]
+SNAPSHOT_PATTERN = re.compile(r"step-(\d+)\.npy")
+SNAPSHOT_GLOB = "step-*.npy"
+
+
+def snapshot_name(step):
+    """The file of the snapshot taken after `step` minibatches, in TRAJECTORY/."""
+    return f"step-{step:08d}.npy"
+
+
+def snapshot_scale_name(name):
+    """The file of a delta snapshot's scales, beside the snapshot called name."""
+    return name[:-len(".npy")] + ".scale.npy"
+
 
 # What one epoch's record holds (fit.py's history), in history.csv's column order.
 HISTORY_COLUMNS = ["epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "seconds"]

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,9 +25,11 @@ from pathlib import Path
 import numpy as np
 
 from ..storage.models import atomic_write, save_arrays, write_json
-from ..storage.run_directory import REPORT
+from ..storage.run_directory import (LANDSCAPE_ARRAYS, LANDSCAPE_CONTOUR, LANDSCAPE_FILES, LANDSCAPE_SUMMARY,
+                                     LANDSCAPE_SURFACE, REPORT, SNAPSHOT_GLOB, SNAPSHOT_PATTERN, TRAJECTORY,
+                                     TRAJECTORY_META, snapshot_name, snapshot_scale_name)
 
-SNAPSHOT_DIR = "trajectory"
+SNAPSHOT_DIR = TRAJECTORY
 DIRECTIONS = ("pca", "random")
 # Snapshots after the first are stored as their change from the one before in 8 bits, one float32
 # scale per block of this many parameters: 1 + 1/16 bytes a parameter instead of float32's 4 (about a
@@ -65,7 +66,7 @@ class TrajectoryRecorder:
         self.every = snapshot_interval(total_steps, max_snapshots)
         self.step = None
         self.directory.mkdir(parents=True, exist_ok=True)
-        write_json(self.directory / "meta.json", {
+        write_json(self.directory / TRAJECTORY_META, {
             "every": self.every, "max_snapshots": max_snapshots, "total_steps": total_steps,
             "layer_sizes": net.layer_sizes, "activation": net.activation,
             "layout": "netprop pack(): W1, b1, W2, b2, ... each W (out, in) row-major",
@@ -73,7 +74,7 @@ class TrajectoryRecorder:
 
     def record(self, step):
         theta = self.net.pack()
-        path = self.directory / f"step-{step:08d}.npy"
+        path = self.directory / snapshot_name(step)
         if step == 0:
             self.previous = theta.astype(np.float64)
             with atomic_write(path) as fh:
@@ -115,7 +116,7 @@ def quantise_delta(theta, previous, block=QUANT_BLOCK):
 
 
 def _scale_path(path):
-    return Path(path).with_name(Path(path).stem + ".scale.npy")
+    return Path(path).with_name(snapshot_scale_name(Path(path).name))
 
 
 def _scales_for(scales, lo, hi, block=QUANT_BLOCK):
@@ -182,8 +183,8 @@ class Trajectory:
 def snapshot_files(directory):
     """[(step, path), …] of the recorded snapshots in directory, in step order."""
     found = []
-    for path in Path(directory).glob("step-*.npy"):
-        match = re.fullmatch(r"step-(\d+)\.npy", path.name)
+    for path in Path(directory).glob(SNAPSHOT_GLOB):
+        match = SNAPSHOT_PATTERN.fullmatch(path.name)
         if match:
             found.append((int(match.group(1)), path))
     return sorted(found)
@@ -496,23 +497,22 @@ def landscape_for_run(run_dir, net, X, labels, directions="pca", resolution=25, 
                              plane.coords, path_loss, grid_seconds, len(rows))
 
     what = _axis_names(plane)
-    save_arrays(run_dir / "landscape.safetensors",
+    save_arrays(run_dir / LANDSCAPE_ARRAYS,
                 {"alphas": alphas, "betas": betas, "loss": loss, "coords": plane.coords,
                  "path_loss": path_loss, "steps": np.asarray(steps, dtype=np.int64)},
                 {"directions": directions, "explained": plane.explained})
-    write_json(run_dir / "landscape.json", {
+    write_json(run_dir / LANDSCAPE_SUMMARY, {
         "directions": directions, "snapshots": len(paths), "first_step": steps[0], "last_step": steps[-1],
         "explained_variance": plane.explained, "grid": [resolution, resolution], "examples": len(rows),
         "margin": margin, "l2": l2, "seed": seed, "grid_seconds": grid_seconds,
         "loss_min": float(loss.min()), "loss_max": float(loss.max()),
         "path_loss_start": float(path_loss[0]), "path_loss_end": float(path_loss[-1])})
     title = _title(result)
-    plots.plot_landscape_surface(alphas, betas, loss, plane.coords, path_loss, run_dir / "landscape_surface.png",
+    plots.plot_landscape_surface(alphas, betas, loss, plane.coords, path_loss, run_dir / LANDSCAPE_SURFACE,
                                  what, title)
-    plots.plot_landscape_contour(alphas, betas, loss, plane.coords, run_dir / "landscape_contour.png", what, title)
+    plots.plot_landscape_contour(alphas, betas, loss, plane.coords, run_dir / LANDSCAPE_CONTOUR, what, title)
     _write_report_section(run_dir / REPORT, result)
-    result.files = ["landscape.safetensors", "landscape.json", "landscape_surface.png", "landscape_contour.png",
-                    REPORT]
+    result.files = [*LANDSCAPE_FILES, REPORT]
     return result
 
 
@@ -555,8 +555,8 @@ def _write_report_section(report_path, result):
     lines += ["", f"Loss along the projected path: {result.path_loss[0]:.4f} at the start, "
               f"{result.path_loss[-1]:.4f} at the end; on the {len(result.alphas)}×{len(result.betas)} grid "
               f"from {result.loss.min():.4f} to {result.loss.max():.4f} ({result.grid_seconds:.1f} s).", "",
-              "![loss surface with the SGD path](landscape_surface.png)", "",
-              "![contour map with the SGD path](landscape_contour.png)", ""]
+              f"![loss surface with the SGD path]({LANDSCAPE_SURFACE})", "",
+              f"![contour map with the SGD path]({LANDSCAPE_CONTOUR})", ""]
     with atomic_write(report_path, "w") as fh:
         fh.write(text.rstrip("\n") + "\n\n" + "\n".join(lines))
 
@@ -592,7 +592,7 @@ class LandscapeOptions:
     @classmethod
     def of_run(cls, out_dir):
         """The options a run was started with (for --resume), or None when it records no trajectory."""
-        meta = Path(out_dir) / SNAPSHOT_DIR / "meta.json"
+        meta = Path(out_dir) / SNAPSHOT_DIR / TRAJECTORY_META
         if not meta.is_file():
             return None
         try:
