@@ -161,7 +161,7 @@ def step_phases(X, y, sizes, batch, optimizer, epochs):
             cache = clock.time("forward: all", step.forward, net, xb)
             deltas = clock.time("backward δ: all", step.deltas, net, cache, Y)
             inputs = [xb] + cache.h
-            clock.time("update: all", step.update, opt, params, deltas, inputs, LR[optimizer])
+            clock.time("update: all", opt.update_from_deltas, params, deltas, inputs, LR[optimizer])
             clock.time("loss and accuracy", bookkeeping, cache, yb)
             products_alone(clock, net, xb, deltas, inputs, beta)
             clock.time("the Trainer step, whole", trainer_step, net, opt, params, X, y, one_hot,

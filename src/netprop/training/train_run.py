@@ -20,8 +20,8 @@ from .. import data as data_mod
 from ..storage import schema
 from ..storage.models import (ModelFileError, TrainedModel, atomic_write, clean_stale_temporaries, directory_lock,
                               load_arrays, save_arrays, save_model, versions, write_json)
-from ..storage.run_directory import (CHECKPOINT, CONFIG, HISTORY, HISTORY_COLUMNS, METRICS, MODEL, REPORT,  # noqa: F401
-                                     write_history)
+from ..storage.run_directory import (CHECKPOINT, CONFIG, HISTORY, HISTORY_COLUMNS, LANDSCAPE_SUMMARY,  # noqa: F401
+                                     METRICS, MODEL, REPORT, TRAJECTORY, TRAJECTORY_META, write_history)
 from ..core.limits import check_memory, network_bytes
 from ..core.network import Network
 from .evaluation import confusion_matrix
@@ -395,8 +395,8 @@ def run_is_finished(out_dir, meta):
     if state["epoch"] < epochs and not state.get("stopped_early"):
         return False
     needed = [CONFIG, MODEL, METRICS, HISTORY, REPORT]
-    if (out_dir / "trajectory" / "meta.json").is_file():
-        needed.append("landscape.json")
+    if (out_dir / TRAJECTORY / TRAJECTORY_META).is_file():
+        needed.append(LANDSCAPE_SUMMARY)
     return all((out_dir / name).is_file() for name in needed)
 
 
