@@ -154,6 +154,9 @@ def walk(page, server, query, viewport, params):
             assert (m["back"], m["next"]) == home, f"the step buttons moved at {param} step {k + 1}"
             assert m["scrollWidth"] <= m["innerWidth"], f"the page scrolls sideways at {param} step {k + 1}"
             assert_no_label_overlap(m)
+            # nothing starts left of the drawing (its frame clips there: the phone's layer labels once did)
+            clipped = [a["text"] for a in m["labels"] if a["box"][0] < m["svg"][0] - 0.5]
+            assert clipped == [], f"labels cut off at the diagram's left edge: {clipped}"
             assert m["equationPx"] >= MIN_EQUATION_PX
             # exactly the current factor's node columns and edge layers are lit, no other
             assert (sorted(m["litNodes"]), sorted(m["litEdges"])) == (step["lights"]["nodes"], step["lights"]["edges"])

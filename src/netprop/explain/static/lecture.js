@@ -377,7 +377,8 @@ function diagramGeometry(sizesNow, vertical) {
   if (vertical) {
     const across = NODE_W + 14, down = 116, left = 44, top = 36;
     const pos = (l, i) => [left + NODE_W / 2 + across * (i + (maxN - sizesNow[l]) / 2), top + NODE_H / 2 + down * l];
-    return { L, labelEdges, pos, vertical, width: left + across * maxN + 40, height: top + down * L + NODE_H + 56 };
+    // each layer's label centred in the gutter left of its row (the stylesheet centres them)
+    return { L, labelEdges, pos, vertical, labelX: left / 2, width: left + across * maxN + 40, height: top + down * L + NODE_H + 56 };
   }
   const colW = labelEdges ? 340 : 190, rowH = 66, top = 44, left = 16;
   const pos = (l, i) => [left + NODE_W / 2 + colW * l, top + rowH * (i + (maxN - sizesNow[l]) / 2) + rowH / 2];
@@ -427,7 +428,7 @@ function buildNodes(view, geo, sizesNow, parts) {
     const head = l === 0 ? "x" : l === L ? "ŷ" : vertical ? names.h[l] : `${names.z[l - 1]}, ${names.h[l]}`;
     const [hx, hy] = pos(l, 0);
     diagram.append(vertical
-      ? svgEl("text", { x: 4, y: hy + 5, class: "np-layer-label", "text-anchor": "start" }, mathName(head))
+      ? svgEl("text", { x: geo.labelX, y: hy + 5, class: "np-layer-label" }, mathName(head))
       : svgEl("text", { x: hx, y: 24, class: "np-layer-label" }, mathName(head)));
     for (let i = 0; i < n; i++) {
       const [cx, cy] = pos(l, i);
