@@ -1,5 +1,7 @@
 """The run's pictures drawn in a child process (training/painter.py): the same bytes as drawn here."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -15,7 +17,7 @@ def test_the_child_draws_the_same_pngs_as_this_process(tmp_path):
     W1 = np.random.default_rng(0).normal(size=(20, 784)).astype(np.float32)
     confusion = np.arange(9).reshape(3, 3)
     painter = Painter()
-    assert painter.child is not None
+    assert len(painter.children) == (2 if (os.cpu_count() or 1) >= 2 else 1)
     painter.draw("plot_curves", HISTORY, tmp_path / "child_curves.png")
     painter.draw("plot_first_layer", W1, tmp_path / "child_w1.png", (28, 28), what="W1")
     painter.draw("plot_confusion", confusion, ["a", "b", "c"], tmp_path / "child_cm.png")
@@ -43,7 +45,7 @@ def test_without_a_child_the_pictures_are_drawn_here(tmp_path, monkeypatch):
 
     monkeypatch.setattr(painter_mod.subprocess, "Popen", no_processes)
     painter = Painter()
-    assert painter.child is None
+    assert painter.children == []
     painter.draw("plot_curves", HISTORY, tmp_path / "curves.png")
     painter.finish()
     assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -51,12 +53,12 @@ def test_without_a_child_the_pictures_are_drawn_here(tmp_path, monkeypatch):
 
 def test_a_large_job_does_not_wait_for_a_busy_child(tmp_path):
     # 4 MB of weights fill the pipe many times over; with the child stopped, a blocking write would never return
-    import os
     import signal
     import threading
 
     painter = Painter()
-    os.kill(painter.child.pid, signal.SIGSTOP)
+    for child in painter.children:
+        os.kill(child.process.pid, signal.SIGSTOP)
     W1 = np.random.default_rng(1).normal(size=(1300, 784))
     try:
         caller = threading.Thread(target=painter.draw, args=("plot_first_layer", W1, tmp_path / "w1.png"))
@@ -64,16 +66,17 @@ def test_a_large_job_does_not_wait_for_a_busy_child(tmp_path):
         caller.join(60)
         assert not caller.is_alive()
     finally:
-        os.kill(painter.child.pid, signal.SIGCONT)
+        for child in painter.children:
+            os.kill(child.process.pid, signal.SIGCONT)
     painter.finish()
     assert (tmp_path / "w1.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_when_the_child_dies_every_picture_is_drawn_here(tmp_path):
-    painter = Painter()
+    painter = Painter(children=1)
     painter.draw("plot_curves", HISTORY, tmp_path / "curves.png")
-    painter.child.kill()
-    painter.child.wait()
+    painter.children[0].process.kill()
+    painter.children[0].process.wait()
     painter.draw("plot_confusion", np.eye(2, dtype=int), ["a", "b"], tmp_path / "cm.png")
     painter.finish()
     for name in ("curves.png", "cm.png"):
@@ -97,3 +100,19 @@ def test_the_first_layer_picture_colours_each_weight_by_its_tiles_largest(tmp_pa
     assert tile0[0, 2].tolist() == [255, round(255 * (1 - 30 / 119)), round(255 * (1 - 30 / 119))]
     assert tile1[0, 0].tolist() == [0, 0, 255]
     assert (tile1[1:] == 255).all() and (tile0[5:] == 255).all()
+
+
+def test_two_children_share_the_pictures_by_their_cost(tmp_path):
+    painter = Painter(children=2)
+    assert len(painter.children) == 2
+    W1 = np.random.default_rng(0).normal(size=(4, 784))
+    painter.draw("plot_curves", HISTORY, tmp_path / "curves.png")
+    painter.draw("plot_first_layer", W1, tmp_path / "w1.png")
+    painter.draw("plot_first_layer", -W1, tmp_path / "w1_change.png")
+    painter.draw("plot_confusion", np.eye(3, dtype=int), ["a", "b", "c"], tmp_path / "cm.png")
+    assert painter.load == [3, 5]        # the curves on one; both mosaics, then the confusion matrix, on the other
+    children = painter.children
+    painter.finish()
+    assert [len(child.sent) for child in children] == [1, 3]
+    for name in ("curves.png", "w1.png", "w1_change.png", "cm.png"):
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

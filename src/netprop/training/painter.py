@@ -1,17 +1,18 @@
-"""A run's pictures drawn in a child process: matplotlib imported there while the run trains.
+"""A run's pictures drawn in child processes: matplotlib imported there while the run trains.
 
 `netprop train` ends with four PNGs.  Drawn in the training process they cost matplotlib's import
 and every figure's rendering after the last epoch, one after the other with the test set's scoring
-and the model's writing.  A Painter starts a child Python at the start of the run, which imports
-matplotlib at once (on the other core, while the data loads and the network trains); at the end
-the run hands it each figure's data as soon as it exists and waits only for what is left.
+and the model's writing.  A Painter starts child Pythons at the start of the run, which import
+matplotlib at once (at a lower priority, in the time the data loading and the training leave
+idle); at the end the run hands them each figure's data as soon as it exists and waits only for
+what is left.  With two cores there are two children, so that the two matplotlib figures (the
+curves and the confusion matrix, ~0.3 s each) are drawn at the same time.
 
-The child is a fresh interpreter (``python -c``, running serve_stdio), not a fork: no BLAS
-threads or locks are copied, and no user's __main__ is imported again.  Jobs travel pickled over
-its stdin, written by a thread of this process (a megabyte of W1 fills the pipe while the child is
+A child is a fresh interpreter (``python -c``, running serve_stdio), not a fork: no BLAS threads
+or locks are copied, and no user's __main__ is imported again.  Jobs travel pickled over its
+stdin, written by a thread of this process (a megabyte of W1 fills the pipe while the child is
 still drawing the previous picture, and the run would wait for it); its answer, one pickled list
-of failures, over stdout.  Where the child cannot start, or stops reading, the pictures are drawn
-here as before.
+of failures, over stdout.  Where a child cannot start, or dies, its pictures are drawn here.
 """
 
 from __future__ import annotations
@@ -24,47 +25,93 @@ import sys
 import threading
 from pathlib import Path
 
-# The drawing functions a job may name (plots.py); nothing else is called in the child.
-JOBS = ("plot_curves", "plot_first_layer", "plot_confusion")
+# The drawing functions a job may name (plots.py), with their rough cost (the matplotlib figures
+# take about three times the first-layer mosaics); nothing else is called in a child.
+JOBS = {"plot_curves": 3, "plot_first_layer": 1, "plot_confusion": 3}
 CHILD = "from netprop.training.painter import serve_stdio; serve_stdio()"
 
 
 class Painter:
-    """Draws plots.JOBS in a child process; draw() queues a figure, finish() waits for all of them."""
+    """Draws plots.JOBS in child processes; draw() queues a figure, finish() waits for all of them."""
 
-    def __init__(self):
-        package_root = str(Path(__file__).resolve().parents[2])      # the folder holding netprop/
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-            [package_root] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
-        self.jobs, self.sent, self.unsent = queue.Queue(), [], False
-        try:
-            self.child = subprocess.Popen([sys.executable, "-c", CHILD], env=env,
-                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        except OSError:
-            self.child = None                # no child here: draw in this process
-            return
-        self.feeder = threading.Thread(target=self._feed, args=(self.child.stdin,), daemon=True,
-                                       name="netprop-painter")
-        self.feeder.start()
+    def __init__(self, children=None):
+        children = children or (2 if (os.cpu_count() or 1) >= 2 else 1)
+        self.children = [child for child in (_Child.start() for _ in range(children)) if child is not None]
+        self.load = [0] * len(self.children)           # the cost queued on each child so far
 
     def draw(self, job, *args, **kwargs):
-        """Draw plots.<job>(*args, **kwargs): queued for the child, or drawn here if there is none.
+        """Draw plots.<job>(*args, **kwargs): queued for the least loaded child, or drawn here if there is none.
 
         The arguments are pickled now, so the picture shows them as they are at this call.
         """
         if job not in JOBS:
             raise ValueError(f"unknown picture {job!r}")
-        if self.child is not None:
-            self.jobs.put(pickle.dumps((job, args, kwargs), protocol=pickle.HIGHEST_PROTOCOL))
+        if self.children:
+            k = min(range(len(self.children)), key=self.load.__getitem__)
+            self.load[k] += JOBS[job]
+            self.children[k].put(pickle.dumps((job, args, kwargs), protocol=pickle.HIGHEST_PROTOCOL))
             return
-        from . import plots
+        _draw_here(job, args, kwargs)
 
-        getattr(plots, job)(*args, **kwargs)
+    def finish(self):
+        """Wait until every queued picture is written; raise RuntimeError naming any that failed.
 
-    def _feed(self, pipe):
-        """The feeder thread: write each queued job to the child until finish() or close() queues None.
+        Where a child died, its pictures are drawn here instead (each file is written whole or not at all).
+        """
+        children, self.children = self.children, []
+        failures = []
+        for child in children:
+            answer = child.finish()
+            if answer is None:                 # no answer: the child died, so draw its pictures here
+                for payload in child.sent:
+                    _draw_here(*pickle.loads(payload))
+            else:
+                failures += answer
+        if failures:
+            raise RuntimeError("drawing the run's pictures failed: " + "; ".join(failures))
+
+    def close(self):
+        """Stop the children without waiting for their pictures (a run that failed or was interrupted)."""
+        children, self.children = self.children, []
+        for child in children:
+            child.close()
+
+
+def _draw_here(job, args, kwargs):
+    from . import plots
+
+    getattr(plots, job)(*args, **kwargs)
+
+
+class _Child:
+    """One drawing process, and the thread that writes its jobs into its stdin."""
+
+    @classmethod
+    def start(cls):
+        """A started child, or None where no process can be started."""
+        package_root = str(Path(__file__).resolve().parents[2])      # the folder holding netprop/
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+            [package_root] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+        try:
+            process = subprocess.Popen([sys.executable, "-c", CHILD], env=env,
+                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        except OSError:
+            return None
+        return cls(process)
+
+    def __init__(self, process):
+        self.process, self.jobs, self.sent, self.unsent = process, queue.Queue(), [], False
+        self.feeder = threading.Thread(target=self._feed, daemon=True, name="netprop-painter")
+        self.feeder.start()
+
+    def put(self, payload):
+        self.jobs.put(payload)
+
+    def _feed(self):
+        """Write each queued job to the child until finish() or close() queues None.
 
         Every job is kept in self.sent; a write failing (the child is gone) sets self.unsent."""
+        pipe = self.process.stdin
         while (payload := self.jobs.get()) is not None:
             self.sent.append(payload)
             if self.unsent:
@@ -76,34 +123,22 @@ class Painter:
                 self.unsent = True
 
     def finish(self):
-        """Wait until every queued picture is written; raise RuntimeError naming any that failed.
-
-        Where the child died, every picture is drawn here instead (each file is written whole or not at all).
-        """
-        if self.child is None:
-            return
+        """The child's list of failures once it has drawn everything, or None if it died first."""
         self.jobs.put(None)
         self.feeder.join()
         try:
-            self.child.stdin.close()
-            failures = None if self.unsent else pickle.load(self.child.stdout)
+            self.process.stdin.close()
+            failures = None if self.unsent else pickle.load(self.process.stdout)
         except (BrokenPipeError, OSError, EOFError, pickle.UnpicklingError):
             failures = None
         self.close()
-        if failures is None:                 # no answer: the child died, so draw them all here
-            for payload in self.sent:
-                job, args, kwargs = pickle.loads(payload)
-                self.draw(job, *args, **kwargs)
-        elif failures:
-            raise RuntimeError("drawing the run's pictures failed: " + "; ".join(failures))
+        return failures
 
     def close(self):
-        """Stop the child without waiting for its pictures (a run that failed or was interrupted)."""
-        if self.child is not None:
-            self.jobs.put(None)              # the feeder ends (a write in progress fails once the child is gone)
-            self.child.kill()
-            self.child.wait()
-            self.child = None
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        self.jobs.put(None)        # the feeder ends (a write in progress fails now that the child is gone)
 
 
 def _serve(stdin, stdout):
