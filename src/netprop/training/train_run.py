@@ -144,7 +144,6 @@ def checkpoint_contents(net, optimizer, state, run_info):
     return arrays, {"state": state_to_json(state), **run_info}
 
 
-
 class CheckpointWriter:
     """fit()'s checkpoint callback, writing each epoch's checkpoint in a thread while the next trains.
 
