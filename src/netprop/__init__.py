@@ -8,6 +8,10 @@ from importlib import import_module
 
 from ._version import __version__
 
+# netprop.explain is also a subpackage: importing it (netprop.explain.api, …) sets this package's
+# attribute `explain` to the module, so the function is bound here, not left to __getattr__.
+from .explain import explain
+
 # name → the module (relative to this package) that owns it
 _OWNERS = {
     "CheckReport": ".teaching.homework", "check": ".teaching.homework",
@@ -15,7 +19,6 @@ _OWNERS = {
     "evaluate_model": ".training.evaluation", "predict_top": ".training.evaluation",
     "GradcheckResult": ".teaching.gradcheck", "gradcheck": ".teaching.gradcheck",
     "gradcheck_cases": ".teaching.gradcheck", "rel_error": ".teaching.gradcheck",
-    "explain": ".explain",
     "TrainedModel": ".storage.models", "load": ".storage.models",
     "JacobianChain": ".teaching.jacobian", "jacobian_chain": ".teaching.jacobian",
     "ForwardCache": ".core.network", "Gradients": ".core.network", "Network": ".core.network",
@@ -25,7 +28,7 @@ _OWNERS = {
 }
 _SOURCE_NAMES = {"load": "load_model"}           # netprop.load is storage.models.load_model
 
-__all__ = sorted(_OWNERS) + ["__version__"]
+__all__ = sorted([*_OWNERS, "explain"]) + ["__version__"]
 
 
 def __getattr__(name):
