@@ -288,6 +288,11 @@ def test_relu_prime_on_h_for_tanh_is_named(tmp_path):
     assert "tanh' evaluated on h instead of z" in report.text()
 
 
+def test_a_sentence_names_the_activation_wherever_it_says_act():
+    report = check_here(CORPUS / "mistake_no_prime.py")
+    assert "δ never multiplied by relu'(z) on its way down (as if relu were the identity)" in report.text()
+
+
 def test_another_activations_derivative_is_named(tmp_path):
     buggy = SOLUTION.replace("return (z > 0).astype(float)", "s = 1 / (1 + np.exp(-z))\n    return s * (1 - s)")
     report = check_here(write_module(tmp_path, buggy))

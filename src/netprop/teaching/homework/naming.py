@@ -3,6 +3,7 @@ mistake that reproduces the student's loss, whole gradient vector or one gradien
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,7 +45,7 @@ class Context:
         if key.startswith("prime_of:"):
             return M.prime_sentence(key, act)
         text = M.SENTENCES.get(key, key)
-        text = text.replace("act'", f"{act}'").replace("act(", f"{act}(")
+        text = re.sub(r"\bact\b", act, text)        # act, act', act(z): the activation's name
         return text.format(**{"factor": 1.0, "lam": self.lam, "c": 0.0, "relation": "", "source": "",
                               "want": self.options.l2 or 0.0, **self.facts})
 
