@@ -10,7 +10,7 @@ import numpy as np
 
 from . import mistakes as M
 from .layouts import VectorLayout, pack
-from .reference import VARIANTS, other_activations, reference, variant
+from .reference import FORWARD_VARIANTS, VARIANTS, other_activations, reference, variant
 
 
 @dataclass
@@ -58,14 +58,29 @@ def loss_mistake(ctx, student_loss):
         if ctx.options.l2 is not None and abs(ctx.loss_scale - 1) < 1e-6 and ctx.loss_lam is not None:
             ctx.facts["lam"] = ctx.loss_lam
             return "loss_l2"
-    v = ctx.variant("softmax_axis")
-    if not v:
-        return None
-    if M.close(student_loss, v[0], ctx.options.tolerance):
-        return "softmax_axis"
-    # two mistakes in one loss: the softmax's axis and then another divisor than n
-    scale = M.name_scale(student_loss / v[0], ctx.case.n, ctx.case.sizes[-1]) if v[0] else None
-    return f"softmax_axis+loss_{scale}" if scale in ("sum", "mean_twice", "n_c", "over_c") else None
+    losses = [(key, ctx.variant(key)[0]) for key in FORWARD_VARIANTS if ctx.variant(key)]
+    for key, loss in losses:
+        if M.close(student_loss, loss, ctx.options.tolerance):
+            return key
+    # two mistakes in one loss: a forward variant's (the softmax's axis, …) and then another divisor than n
+    for key, loss in losses:
+        scale = M.name_scale(student_loss / loss, ctx.case.n, ctx.case.sizes[-1]) if loss else None
+        if scale in ("sum", "mean_twice", "n_c", "over_c"):
+            return f"{key}+loss_{scale}"
+    return None
+
+
+def forward_mistake(ctx, name, u):
+    """The forward variant ("softmax_axis", "act_swapped") that reproduces the student's z_l, h_l or ŷ
+    (name "z2", "h1", "yhat"), or None."""
+    for key in FORWARD_VARIANTS:
+        v = ctx.variant(key)
+        if v is None:
+            continue
+        wanted = v[1] if name == "yhat" else (v[3] if name[0] == "z" else v[4])[int(name[1:]) - 1]
+        if np.shape(u) == np.shape(wanted) and M.close(u, wanted, ctx.options.tolerance):
+            return key
+    return None
 
 
 def whole_vector_mistake(ctx, layout, vector, tol, bias_lengths=None):
