@@ -311,6 +311,20 @@ def test_an_activation_and_its_derivative_swapped_are_named(tmp_path, activation
     assert rows["loss"].mistake == rows["h1"].mistake == rows["W1"].mistake == "act_swapped"
 
 
+def test_an_activation_swapped_with_its_derivative_is_told_apart_from_the_other_activation_mistakes(tmp_path):
+    # relu'(z) called in the forward, the backward right: the same forward numbers as the swap, but ∇ of the
+    # hidden layers has δ ⊙ relu'(z), not δ ⊙ relu(z)
+    forward_only = SOLUTION.replace("h = relu(z)", "h = relu_prime(z)")
+    report = check_here(write_module(tmp_path, forward_only))
+    assert set(report.mistakes()) == {"prime_as_act"}, report.text()
+    assert "relu'(z) used as the activation: h = relu(z) on the way up" in report.text()
+    line = forward_only.splitlines().index("        h = relu_prime(z)") + 1
+    assert f"look at student.py:{line}" in report.text(), report.text()
+    for key in ("act_not_prime", "no_prime"):
+        source, _ = planted(key)
+        assert set(check_here(write_module(tmp_path, source, f"{key}.py")).mistakes()) == {key}
+
+
 def test_a_sentence_names_the_activation_wherever_it_says_act():
     report = check_here(CORPUS / "mistake_no_prime.py")
     assert "δ never multiplied by relu'(z) on its way down (as if relu were the identity)" in report.text()

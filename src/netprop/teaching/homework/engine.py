@@ -17,7 +17,7 @@ from . import mistakes as M
 from .apart import ApartArrays
 from .cases import plan
 from .layouts import INPUT_LAYOUTS, VECTOR_LAYOUTS, pack, unpack, vector_size, x_as, y_as
-from .naming import Context, block_mistake, forward_mistake, loss_mistake, whole_vector_mistake
+from .naming import Context, block_mistake, forward_mistake, loss_mistake, settle, whole_vector_mistake
 from .outputs import OutputError, gradient_vector, loss_of, read_forward
 from .reference import cross_entropy, reference
 from .report import CaseResult, CheckReport, Row
@@ -159,6 +159,8 @@ class Checker:
         loss_at = lambda t: self._loss(x, y, t, kw_f)
         stale = None if bias_lengths else self._stale_state(ctx, layout, vector, [x, y, theta], kw_f, kw_b)
         result.rows += self.gradient_rows(ctx, layout, vector, bias_lengths, theta, loss_at, stale)
+        for row in settle(result.rows):
+            self.name(row, ctx)
         result.rows += self.mutation_rows(self.fns.backward_name, self.fns.backward, changed)
         return result
 

@@ -33,6 +33,7 @@ SENTENCES = {
     "no_prime": "δ never multiplied by act'(z) on its way down (as if act were the identity)",
     "act_swapped": "act and act' swapped: act'(z) used as the activation (h = act'(z)) and act(z) as its "
                    "derivative (δ ⊙ act(z) on the way down)",
+    "prime_as_act": "act'(z) used as the activation: h = act(z) on the way up (act' belongs on the way down only)",
     "softmax_axis": "softmax over the wrong axis: each example's c scores must sum to 1, not each class over "
                     "the examples",
     "no_propagation": "δ not propagated through W: the hidden layer used ŷ − y instead of (Wᵀ δ) ⊙ act'(z)",
@@ -64,6 +65,7 @@ TITLES = {
     "l2_strength": "L2 of another strength in ∇W than in the loss", "l2_on_biases": "L2 applied to the biases",
     "prime_on_h": "act' taken on h instead of z", "act_not_prime": "act(z) where act'(z) belongs",
     "no_prime": "act' missing on the way down", "act_swapped": "act swapped with act'",
+    "prime_as_act": "act'(z) used as the activation",
     "softmax_axis": "softmax over the wrong axis",
     "no_propagation": "δ not propagated through W", "w_not_transposed": "δ propagated through W where Wᵀ belongs",
     "other_data": "∇ computed from other data", "relu_in_place": "ReLU applied in place (z's are h's)",
@@ -167,6 +169,8 @@ _PATTERNS = {
     # the activation's own definition (def relu(…), not def relu_prime(…)): its body is the derivative's
     "act_swapped": (r"^\s*def\s+(?!d_|\w*(prime|deriv|grad|back))(\w*_)?(relu|sigmoid|logistic|tanh|gelu|identity|"
                     r"activation|act\b|act_)\w*\s*\(", "any"),
+    # the forward's call of the derivative (h = relu_prime(z))
+    "prime_as_act": (r"(prime|deriv)\w*\s*\(", "forward"),
     # a ∇W line (dW2 = …, grad_W1 = …, gw1 = …) with a product and no division or mean: the sum
     "sum": (r"^(?!.*(/|mean\(|average\())\s*\w*(d|grad|g)\w*w\w*(\s*=[^=]|\.append\().*"
             r"(dot\(|@|matmul\(|outer\()", "backward"),

@@ -83,6 +83,18 @@ def forward_mistake(ctx, name, u):
     return None
 
 
+def settle(rows):
+    """Rename "act_swapped" "prime_as_act" in rows where a gradient block showed the latter, and return the
+    rows renamed: h = act'(z) gives both the same forward numbers (loss, z, h, ŷ, the last layer's
+    blocks); only the hidden layers' blocks, δ ⊙ act(z) or δ ⊙ act'(z), tell them apart."""
+    if not any("prime_as_act" in r.mistake.split("+") for r in rows if r.mistake):
+        return []
+    renamed = [r for r in rows if r.mistake and "act_swapped" in r.mistake.split("+")]
+    for r in renamed:
+        r.mistake = "+".join("prime_as_act" if part == "act_swapped" else part for part in r.mistake.split("+"))
+    return renamed
+
+
 def whole_vector_mistake(ctx, layout, vector, tol, bias_lengths=None):
     """'reversed' or 'order' where the whole gradient (or, beside ∇b blocks of another length, its W
     part) is netprop's packed another way."""

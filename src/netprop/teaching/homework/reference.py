@@ -14,8 +14,9 @@ from ...core.network import Network
 
 # Variants recomputed in full (the mistake changes δ on its way down, so every block below it).
 VARIANTS = ("prime_on_h", "act_not_prime", "no_prime", "softmax_axis", "no_propagation", "w_not_transposed",
-            "l2_on_biases", "act_swapped")
-# Variants whose forward pass differs from netprop's: the loss and the forward's quantities can carry them.
+            "l2_on_biases", "act_swapped", "prime_as_act")
+# Variants whose forward pass differs from netprop's: the loss and the forward's quantities can carry them
+# ("prime_as_act"'s forward is "act_swapped"'s: the hidden layers' blocks tell them apart, see naming.settle).
 FORWARD_VARIANTS = ("softmax_axis", "act_swapped")
 
 
@@ -39,9 +40,9 @@ def variant(weights, biases, X, Y, activation, l2, mistake):
     it cannot run on these shapes (ŷ − y at a hidden layer of another width, W for Wᵀ on a non-square W).
 
     "act_swapped" (the bodies of act and act' exchanged) changes both passes: h = act'(z) on the way
-    up, δ ⊙ act(z) on the way down."""
+    up, δ ⊙ act(z) on the way down; "prime_as_act" (act' called where act belongs) only the first."""
     act, act_prime = ACTIVATIONS[activation].function, ACTIVATIONS[activation].derivative
-    up = act_prime if mistake == "act_swapped" else act          # h = up(z)
+    up = act_prime if mistake in ("act_swapped", "prime_as_act") else act          # h = up(z)
     if mistake == "act_swapped":
         act, act_prime = act_prime, act
     n, L = len(X), len(weights)
