@@ -119,6 +119,8 @@ PLANTED = {
     "sign": ("g = (yhat - y) / n", "g = (y - yhat) / n", 0.0),
     "no_propagation": ("g = (Ws[i].T @ g) * relu_prime(zs[i - 1])", "g = ((yhat - y) / n) * relu_prime(zs[i - 1])",
                        0.0),
+    "act_swapped": ("return np.maximum(z, 0)\n\ndef relu_prime(z):\n    return (z > 0).astype(float)",
+                    "return (z > 0)\n\ndef relu_prime(z):\n    return np.maximum(z, 0)", 0.0),
     "other_data": ("loss, zs, hs, yhat = forward_prop(x, y, weightsAndBiases)",
                    "x = np.random.default_rng(0).normal(size=x.shape)\n"
                    "    loss, zs, hs, yhat = forward_prop(x, y, weightsAndBiases)", 0.0),
@@ -286,6 +288,46 @@ def test_relu_prime_on_h_for_tanh_is_named(tmp_path):
     report = check_here(write_module(tmp_path, buggy, "b.py"), activation="tanh")
     assert "prime_on_h" in report.mistakes(), report.text()
     assert "tanh' evaluated on h instead of z" in report.text()
+
+
+@pytest.mark.parametrize("activation, function, derivative", [
+    ("tanh", "np.tanh(z)", "1 - np.tanh(z) ** 2"),
+    ("sigmoid", "1 / (1 + np.exp(-z))", "np.exp(-z) / (1 + np.exp(-z)) ** 2"),
+])
+def test_an_activation_and_its_derivative_swapped_are_named(tmp_path, activation, function, derivative):
+    right = (SOLUTION.replace("return np.maximum(z, 0)", f"return {function}")
+             .replace("return (z > 0).astype(float)", f"return {derivative}"))
+    assert check_here(write_module(tmp_path, right), activation=activation).passed
+    swapped = (SOLUTION.replace("return np.maximum(z, 0)", f"return {derivative}")
+               .replace("return (z > 0).astype(float)", f"return {function}"))
+    report = check_here(write_module(tmp_path, swapped, "b.py"), activation=activation)
+    assert set(report.mistakes()) == {"act_swapped"}, report.text()
+    assert "no known mistake" not in report.verdict, report.text()
+    assert (f"{activation} and {activation}' swapped: {activation}'(z) used as the activation "
+            f"(h = {activation}'(z)) and {activation}(z) as its derivative") in report.text()
+    # the loss row carries it, and the hidden layers' h are the derivative's values
+    case = report.cases[1]                              # 6-5-4: one hidden layer
+    rows = {r.name: r for r in case.rows}
+    assert rows["loss"].mistake == rows["h1"].mistake == rows["W1"].mistake == "act_swapped"
+
+
+def test_an_activation_swapped_with_its_derivative_is_told_apart_from_the_other_activation_mistakes(tmp_path):
+    # relu'(z) called in the forward, the backward right: the same forward numbers as the swap, but ∇ of the
+    # hidden layers has δ ⊙ relu'(z), not δ ⊙ relu(z)
+    forward_only = SOLUTION.replace("h = relu(z)", "h = relu_prime(z)")
+    report = check_here(write_module(tmp_path, forward_only))
+    assert set(report.mistakes()) == {"prime_as_act"}, report.text()
+    assert "relu'(z) used as the activation: h = relu(z) on the way up" in report.text()
+    line = forward_only.splitlines().index("        h = relu_prime(z)") + 1
+    assert f"look at student.py:{line}" in report.text(), report.text()
+    for key in ("act_not_prime", "no_prime"):
+        source, _ = planted(key)
+        assert set(check_here(write_module(tmp_path, source, f"{key}.py")).mistakes()) == {key}
+
+
+def test_a_sentence_names_the_activation_wherever_it_says_act():
+    report = check_here(CORPUS / "mistake_no_prime.py")
+    assert "δ never multiplied by relu'(z) on its way down (as if relu were the identity)" in report.text()
 
 
 def test_another_activations_derivative_is_named(tmp_path):
@@ -650,6 +692,18 @@ def test_a_class_summary_counts_each_of_two_mistakes_in_one_block(tmp_path):
     assert "| 1 | softmax over the wrong axis |" in summary, summary
     assert "| 1 | loss divided by c instead of n |" in summary, summary
     assert " and " not in summary.split("## Most common mistakes")[1].split("##")[0], summary
+
+
+def test_a_class_summary_counts_a_swapped_activation_under_its_title(tmp_path):
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    (folder / "bo.py").write_text((CORPUS / "mistake_act_swapped.py").read_text())
+    results = grade_folder(folder, tmp_path / "grades", {"images": False}, jobs=1)
+    assert set(results["bo"]["mistakes"]) == {"act_swapped"}, results["bo"]["mistakes"]
+    summary = (tmp_path / "grades" / "summary.md").read_text()
+    assert "| 1 | act swapped with act' |" in summary, summary
+    rows = (tmp_path / "grades" / "grades.csv").read_text()
+    assert "FAILED" in rows and "act swapped with act'" in rows, rows
 
 
 def test_a_mistake_in_functions_taking_the_arrays_apart_is_named(tmp_path):

@@ -17,7 +17,7 @@ from . import mistakes as M
 from .apart import ApartArrays
 from .cases import plan
 from .layouts import INPUT_LAYOUTS, VECTOR_LAYOUTS, pack, unpack, vector_size, x_as, y_as
-from .naming import Context, block_mistake, loss_mistake, whole_vector_mistake
+from .naming import Context, block_mistake, forward_mistake, loss_mistake, settle, whole_vector_mistake
 from .outputs import OutputError, gradient_vector, loss_of, read_forward
 from .reference import cross_entropy, reference
 from .report import CaseResult, CheckReport, Row
@@ -159,6 +159,8 @@ class Checker:
         loss_at = lambda t: self._loss(x, y, t, kw_f)
         stale = None if bias_lengths else self._stale_state(ctx, layout, vector, [x, y, theta], kw_f, kw_b)
         result.rows += self.gradient_rows(ctx, layout, vector, bias_lengths, theta, loss_at, stale)
+        for row in settle(result.rows):
+            self.name(row, ctx)
         result.rows += self.mutation_rows(self.fns.backward_name, self.fns.backward, changed)
         return result
 
@@ -256,7 +258,7 @@ class Checker:
     # --- rows -----------------------------------------------------------------------------
 
     def forward_rows(self, ctx, fw):
-        case, tol = ctx.case, self.options.tolerance
+        tol = self.options.tolerance
         loss, zs, hs, yhat, _ = ctx.ref
         rows = [self.row("loss", (), rel_error(fw.loss, loss), ctx, lambda: loss_mistake(ctx, fw.loss))]
         for l, z in enumerate(zs):
@@ -264,15 +266,16 @@ class Checker:
                 u = fw.z[f"z{l + 1}"]
                 in_place = l < len(hs) and M.close(u, hs[l], tol)
                 rows.append(self.row(f"z{l + 1}", u.shape, rel_error(u, z), ctx,
-                                     lambda in_place=in_place: "relu_in_place" if in_place else None))
+                                     lambda in_place=in_place, l=l, u=u:
+                                     "relu_in_place" if in_place else forward_mistake(ctx, f"z{l + 1}", u)))
         for l, h in enumerate(hs):
             if f"h{l + 1}" in fw.h:
-                rows.append(self.row(f"h{l + 1}", h.shape, rel_error(fw.h[f"h{l + 1}"], h), ctx, lambda: None))
+                u = fw.h[f"h{l + 1}"]
+                rows.append(self.row(f"h{l + 1}", h.shape, rel_error(u, h), ctx,
+                                     lambda l=l, u=u: forward_mistake(ctx, f"h{l + 1}", u)))
         if fw.yhat is not None:
-            v = ctx.variant("softmax_axis")
             rows.append(self.row("yhat", yhat.shape, rel_error(fw.yhat, yhat), ctx,
-                                 lambda: "softmax_axis" if v and M.close(fw.yhat, v[1], tol) else None))
-        _ = case
+                                 lambda: forward_mistake(ctx, "yhat", fw.yhat)))
         return rows
 
     def _stale_state(self, ctx, layout, vector, args, kw_f, kw_b):
@@ -332,10 +335,14 @@ class Checker:
         if not ok:
             row.mistake = find_mistake()
             if row.mistake:
-                self.report.descriptions.setdefault(row.mistake, ctx.describe(row.mistake))
-                line = M.locate(row.mistake, self.source.text if self.source else "", self.spans)
-                row.line = self.source.where(line) if line and self.source else None
+                self.name(row, ctx)
         return row
+
+    def name(self, row, ctx):
+        """The description of row's mistake, and the line of the student's code where it likely is."""
+        self.report.descriptions.setdefault(row.mistake, ctx.describe(row.mistake))
+        line = M.locate(row.mistake, self.source.text if self.source else "", self.spans)
+        row.line = self.source.where(line) if line and self.source else None
 
     def mutation_rows(self, fn_name, fn, changed):
         rows, names = [], param_names(fn)

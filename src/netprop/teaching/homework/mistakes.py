@@ -31,6 +31,9 @@ SENTENCES = {
     "prime_on_h": "act' evaluated on h instead of z: the derivative takes the pre-activation, act'(z)",
     "act_not_prime": "⊙ act(z) (that is, h) where ⊙ act'(z) belongs",
     "no_prime": "δ never multiplied by act'(z) on its way down (as if act were the identity)",
+    "act_swapped": "act and act' swapped: act'(z) used as the activation (h = act'(z)) and act(z) as its "
+                   "derivative (δ ⊙ act(z) on the way down)",
+    "prime_as_act": "act'(z) used as the activation: h = act(z) on the way up (act' belongs on the way down only)",
     "softmax_axis": "softmax over the wrong axis: each example's c scores must sum to 1, not each class over "
                     "the examples",
     "no_propagation": "δ not propagated through W: the hidden layer used ŷ − y instead of (Wᵀ δ) ⊙ act'(z)",
@@ -61,7 +64,9 @@ TITLES = {
     "l2_missing": "L2 in the loss, missing from ∇W", "l2_grad_only": "L2 in ∇W, missing from the loss",
     "l2_strength": "L2 of another strength in ∇W than in the loss", "l2_on_biases": "L2 applied to the biases",
     "prime_on_h": "act' taken on h instead of z", "act_not_prime": "act(z) where act'(z) belongs",
-    "no_prime": "act' missing on the way down", "softmax_axis": "softmax over the wrong axis",
+    "no_prime": "act' missing on the way down", "act_swapped": "act swapped with act'",
+    "prime_as_act": "act'(z) used as the activation",
+    "softmax_axis": "softmax over the wrong axis",
     "no_propagation": "δ not propagated through W", "w_not_transposed": "δ propagated through W where Wᵀ belongs",
     "other_data": "∇ computed from other data", "relu_in_place": "ReLU applied in place (z's are h's)",
     "loss_sum": "loss summed instead of averaged", "loss_n_c": "loss divided by n·c",
@@ -161,6 +166,11 @@ _PATTERNS = {
     "l2_on_biases": (r"(alpha|lam|lmbda|reg|l2|decay|penalty|beta)\w*\s*\*\s*\w*b", "backward"),
     "reversed": (r"hstack|concatenate|append\(", "backward"),
     "uses_last_forward": (r"^\s*global\s", "forward"),
+    # the activation's own definition (def relu(…), not def relu_prime(…)): its body is the derivative's
+    "act_swapped": (r"^\s*def\s+(?!d_|\w*(prime|deriv|grad|back))(\w*_)?(relu|sigmoid|logistic|tanh|gelu|identity|"
+                    r"activation|act\b|act_)\w*\s*\(", "any"),
+    # the forward's call of the derivative (h = relu_prime(z))
+    "prime_as_act": (r"(prime|deriv)\w*\s*\(", "forward"),
     # a ∇W line (dW2 = …, grad_W1 = …, gw1 = …) with a product and no division or mean: the sum
     "sum": (r"^(?!.*(/|mean\(|average\())\s*\w*(d|grad|g)\w*w\w*(\s*=[^=]|\.append\().*"
             r"(dot\(|@|matmul\(|outer\()", "backward"),

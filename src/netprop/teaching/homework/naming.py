@@ -3,13 +3,14 @@ mistake that reproduces the student's loss, whole gradient vector or one gradien
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from . import mistakes as M
 from .layouts import VectorLayout, pack
-from .reference import VARIANTS, other_activations, reference, variant
+from .reference import FORWARD_VARIANTS, VARIANTS, other_activations, reference, variant
 
 
 @dataclass
@@ -44,7 +45,7 @@ class Context:
         if key.startswith("prime_of:"):
             return M.prime_sentence(key, act)
         text = M.SENTENCES.get(key, key)
-        text = text.replace("act'", f"{act}'").replace("act(", f"{act}(")
+        text = re.sub(r"\bact\b", act, text)        # act, act', act(z): the activation's name
         return text.format(**{"factor": 1.0, "lam": self.lam, "c": 0.0, "relation": "", "source": "",
                               "want": self.options.l2 or 0.0, **self.facts})
 
@@ -57,14 +58,41 @@ def loss_mistake(ctx, student_loss):
         if ctx.options.l2 is not None and abs(ctx.loss_scale - 1) < 1e-6 and ctx.loss_lam is not None:
             ctx.facts["lam"] = ctx.loss_lam
             return "loss_l2"
-    v = ctx.variant("softmax_axis")
-    if not v:
-        return None
-    if M.close(student_loss, v[0], ctx.options.tolerance):
-        return "softmax_axis"
-    # two mistakes in one loss: the softmax's axis and then another divisor than n
-    scale = M.name_scale(student_loss / v[0], ctx.case.n, ctx.case.sizes[-1]) if v[0] else None
-    return f"softmax_axis+loss_{scale}" if scale in ("sum", "mean_twice", "n_c", "over_c") else None
+    losses = [(key, ctx.variant(key)[0]) for key in FORWARD_VARIANTS if ctx.variant(key)]
+    for key, loss in losses:
+        if M.close(student_loss, loss, ctx.options.tolerance):
+            return key
+    # two mistakes in one loss: a forward variant's (the softmax's axis, …) and then another divisor than n
+    for key, loss in losses:
+        scale = M.name_scale(student_loss / loss, ctx.case.n, ctx.case.sizes[-1]) if loss else None
+        if scale in ("sum", "mean_twice", "n_c", "over_c"):
+            return f"{key}+loss_{scale}"
+    return None
+
+
+def forward_mistake(ctx, name, u):
+    """The forward variant ("softmax_axis", "act_swapped") that reproduces the student's z_l, h_l or ŷ
+    (name "z2", "h1", "yhat"), or None."""
+    for key in FORWARD_VARIANTS:
+        v = ctx.variant(key)
+        if v is None:
+            continue
+        wanted = v[1] if name == "yhat" else (v[3] if name[0] == "z" else v[4])[int(name[1:]) - 1]
+        if np.shape(u) == np.shape(wanted) and M.close(u, wanted, ctx.options.tolerance):
+            return key
+    return None
+
+
+def settle(rows):
+    """Rename "act_swapped" "prime_as_act" in rows where a gradient block showed the latter, and return the
+    rows renamed: h = act'(z) gives both the same forward numbers (loss, z, h, ŷ, the last layer's
+    blocks); only the hidden layers' blocks, δ ⊙ act(z) or δ ⊙ act'(z), tell them apart."""
+    if not any("prime_as_act" in r.mistake.split("+") for r in rows if r.mistake):
+        return []
+    renamed = [r for r in rows if r.mistake and "act_swapped" in r.mistake.split("+")]
+    for r in renamed:
+        r.mistake = "+".join("prime_as_act" if part == "act_swapped" else part for part in r.mistake.split("+"))
+    return renamed
 
 
 def whole_vector_mistake(ctx, layout, vector, tol, bias_lengths=None):

@@ -14,7 +14,10 @@ from ...core.network import Network
 
 # Variants recomputed in full (the mistake changes δ on its way down, so every block below it).
 VARIANTS = ("prime_on_h", "act_not_prime", "no_prime", "softmax_axis", "no_propagation", "w_not_transposed",
-            "l2_on_biases")
+            "l2_on_biases", "act_swapped", "prime_as_act")
+# Variants whose forward pass differs from netprop's: the loss and the forward's quantities can carry them
+# ("prime_as_act"'s forward is "act_swapped"'s: the hidden layers' blocks tell them apart, see naming.settle).
+FORWARD_VARIANTS = ("softmax_axis", "act_swapped")
 
 
 def reference(weights, biases, X, Y, activation, l2):
@@ -33,16 +36,22 @@ def cross_entropy(weights, biases, X, Y, activation):
 
 
 def variant(weights, biases, X, Y, activation, l2, mistake):
-    """(loss, y_hat, {name: gradient block}) of the computation carrying one mistake, or None where it
-    cannot run on these shapes (ŷ − y at a hidden layer of another width, W for Wᵀ on a non-square W)."""
+    """(loss, y_hat, {name: gradient block}, zs, hs) of the computation carrying one mistake, or None where
+    it cannot run on these shapes (ŷ − y at a hidden layer of another width, W for Wᵀ on a non-square W).
+
+    "act_swapped" (the bodies of act and act' exchanged) changes both passes: h = act'(z) on the way
+    up, δ ⊙ act(z) on the way down; "prime_as_act" (act' called where act belongs) only the first."""
     act, act_prime = ACTIVATIONS[activation].function, ACTIVATIONS[activation].derivative
+    up = act_prime if mistake in ("act_swapped", "prime_as_act") else act          # h = up(z)
+    if mistake == "act_swapped":
+        act, act_prime = act_prime, act
     n, L = len(X), len(weights)
     h, zs, hs = X, [], [X]
     for l, (W, b) in enumerate(zip(weights, biases)):
         z = h @ W.T + b
         zs.append(z)
         if l < L - 1:
-            h = act(z)
+            h = up(z)
             hs.append(h)
     y_hat = softmax(zs[-1].T).T if mistake == "softmax_axis" else softmax(zs[-1])
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -58,7 +67,7 @@ def variant(weights, biases, X, Y, activation, l2, mistake):
         if back is None:
             return None
         delta = back * _derivative(mistake, activation, zs[l - 1], hs[l], act, act_prime)
-    return loss, y_hat, grads
+    return loss, y_hat, grads, zs, hs[1:]
 
 
 def _propagated(delta, output_delta, W, shape, mistake):
