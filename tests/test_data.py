@@ -119,7 +119,7 @@ def test_integer_pixels_get_their_exact_statistics_correctly_rounded(dtype):
     rng = np.random.default_rng(3)
     top = np.iinfo(dtype).max
     X = rng.integers(0, top + 1, size=(5000, 7)).astype(dtype)
-    X[:, 0] = top                                       # constant at the largest value: Σx² near int64's reach per chunk
+    X[:, 0] = top                                       # constant at the largest value
     X[::2, 1], X[1::2, 1] = 0, top                      # the widest spread
     rows = np.sort(rng.choice(5000, size=4321, replace=False))
     fitted = data.Preprocessing.fit(X, "features", rows=rows, chunk=1000)

@@ -10,7 +10,7 @@ from ._version import __version__
 
 # netprop.explain is also a subpackage: importing it (netprop.explain.api, …) sets this package's
 # attribute `explain` to the module, so the function is bound here, not left to __getattr__.
-from .explain import explain
+from .explain import explain as explain
 
 # name → the module (relative to this package) that owns it
 _OWNERS = {
