@@ -380,3 +380,34 @@ def test_every_registered_activation_is_an_estimator_activation(activation):
     assert clf.network_.activation == activation
     assert clf.loss_curve_[-1] < clf.loss_curve_[0]
     assert logistic.network_.activation == "sigmoid"
+
+
+# --- the L-BFGS function's shortcuts (sklearn/_lbfgs.py, _indicator_rows) ---------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_lbfgs_objective_is_the_estimators_loss_and_gradient(dtype):
+    # Objective writes ∇W straight into SciPy's vector (float64) or through scratch (float32), the
+    # parameters views of one θ: the same numbers as _loss_and_gradients on a network of its own.
+    from netprop.sklearn._lbfgs import Objective
+
+    X, y = X3.astype(dtype), y3
+    sw = np.random.default_rng(1).uniform(0.5, 2, size=len(X)).astype(dtype)
+    est = MLPClassifier(hidden_layer_sizes=(7, 5), solver="lbfgs", alpha=0.2, max_iter=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, y)
+    Y = est._label_binarizer.transform(y).astype(dtype)
+    theta = est.network_.pack().astype(np.float64) + np.random.default_rng(2).normal(0, 0.1, est.network_.n_parameters)
+    reference = est.network_.copy()
+    reference.unpack(theta)
+    for weights in (None, sw):
+        loss, grads = est._loss_and_gradients(reference, X, Y, weights)
+        objective = Objective(est, est.network_, X, Y, weights)
+        for _ in range(2):                     # the second call on the first call's buffers
+            f, g = objective(theta)
+            assert g.dtype == np.float64 and f == loss
+            np.testing.assert_array_equal(g, np.concatenate([p.ravel() for p in grads.weights_and_biases()]))
+        # meanwhile coefs_ are views of θ: what predict reads is where L-BFGS is
+        assert all(np.shares_memory(C, objective.theta) for C in est.coefs_ + est.intercepts_)
+        np.testing.assert_array_equal(est.predict_proba(X), reference.predict_proba(X).astype(dtype))

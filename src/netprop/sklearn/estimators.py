@@ -50,6 +50,7 @@ from ..training.step import forward as forward_cache
 from ..training.step import gradients_from_deltas, scratch
 from ..core.network import Network
 from ..training.optimizers import OPTIMIZERS, Optimizer, make_optimizer
+from ._lbfgs import Objective
 
 
 # scikit-learn's activation names ("logistic" is an alias in sigmoid's record), and netprop's own, to
@@ -474,21 +475,8 @@ class _BaseMLP(BaseEstimator):
 
     def _fit_lbfgs(self, X, Y, sample_weight):
         """SciPy's L-BFGS-B on net.pack(): maxiter=max_iter, maxfun=max_fun, gtol=tol, as scikit-learn runs it."""
-        net = self._network()
-        net.unpack(net.pack())                 # parameters of the net's own, contiguous, set in place below
-        params = net.parameters()
-        offsets = np.cumsum([0] + [p.size for p in params])
-        buffers = {}                           # z, h, δ, ∇W: the same arrays on every call (same X)
+        objective = Objective(self, self._network(), X, Y, sample_weight)
         self.loss_curve_ = []
-
-        def objective(theta):
-            for p, start, stop in zip(params, offsets[:-1], offsets[1:]):
-                p.reshape(-1)[...] = theta[start:stop]          # Network.unpack's values, in place
-            loss, grads = self._loss_and_gradients(net, X, Y, sample_weight, buffers)
-            packed = np.empty(offsets[-1])     # new each call: SciPy keeps the gradients it is given
-            for g, start, stop in zip(grads.weights_and_biases(), offsets[:-1], offsets[1:]):
-                packed[start:stop] = g.reshape(-1)
-            return loss, packed
 
         def after_iteration(intermediate_result):
             loss = float(intermediate_result.fun)
@@ -499,17 +487,15 @@ class _BaseMLP(BaseEstimator):
                 self.callback(self, len(self.loss_curve_), loss)
 
         result = scipy.optimize.minimize(
-            objective, net.pack().astype(np.float64), method="L-BFGS-B", jac=True, callback=after_iteration,
-            options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol})
+            objective, objective.theta.astype(np.float64), method="L-BFGS-B", jac=True,
+            callback=after_iteration, options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol})
         if result.status != 0:
             warnings.warn(f"lbfgs stopped before converging after {result.nit} iterations "
                           f"({result.message}); raise max_iter or max_fun, or scale the data",
                           ConvergenceWarning, stacklevel=3)
         self.n_iter_ = min(int(result.nit), self.max_iter)
-        net.unpack(result.x)
+        objective.finish(result.x)
         self.loss_ = float(result.fun)
-        self.coefs_ = [np.ascontiguousarray(W.T) for W in net.weights]
-        self.intercepts_ = list(net.biases)
 
     def _loss_grad_lbfgs(self, packed, X, y, sample_weight=None, *unused):
         """scikit-learn's L-BFGS function on its packing (every coefs_ row-major, then every intercepts_):
