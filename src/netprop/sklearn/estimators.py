@@ -126,6 +126,9 @@ _CONSTRAINTS = {
     "callback": (lambda v: v is None or callable(v), "None or a callable (estimator, epoch, loss)"),
 }
 
+# Each estimator class's constructor parameters that _CONSTRAINTS checks, in get_params' order.
+_CHECKED_PARAMS = {}
+
 
 # --- optimizers, in scikit-learn's form --------------------------------------------------------
 #
@@ -278,12 +281,15 @@ class _BaseMLP(BaseEstimator):
         return [int(h) for h in sizes]
 
     def _check_params(self):
-        for name, value in self.get_params(deep=False).items():
-            if name in _CONSTRAINTS:
-                test, wanted = _CONSTRAINTS[name]
-                if not test(value):
-                    wanted = wanted() if callable(wanted) else wanted      # the solvers: the registry now
-                    raise ValueError(f"{name} must be {wanted}, got {value!r}")
+        cls = type(self)
+        if cls not in _CHECKED_PARAMS:         # get_params' names, in its order (inspect.signature: slow)
+            _CHECKED_PARAMS[cls] = [name for name in self.get_params(deep=False) if name in _CONSTRAINTS]
+        for name in _CHECKED_PARAMS[cls]:
+            value = getattr(self, name)
+            test, wanted = _CONSTRAINTS[name]
+            if not test(value):
+                wanted = wanted() if callable(wanted) else wanted      # the solvers: the registry now
+                raise ValueError(f"{name} must be {wanted}, got {value!r}")
         return self._hidden_sizes()
 
     def _refuse_early_stopping(self):
