@@ -358,7 +358,7 @@ class _BaseMLP(BaseEstimator):
     def _loss(self, net, cache, Y, sample_weight, n_total):
         """Mean (weighted) loss of a forward cache + (alpha/2)·Σ‖W‖² / n_total."""
         losses = _example_losses(self.out_activation_, cache.z[-1], cache.y_hat, Y)
-        data = float(np.average(losses, weights=sample_weight))
+        data = float(losses.mean() if sample_weight is None else np.average(losses, weights=sample_weight))
         return data + 0.5 * self.alpha * sum(float(np.vdot(W, W)) for W in net.weights) / n_total
 
     def _deltas(self, net, cache, Y, sample_weight, buffers=None):
