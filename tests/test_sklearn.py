@@ -385,6 +385,19 @@ def test_every_registered_activation_is_an_estimator_activation(activation):
 # --- the L-BFGS function's shortcuts (sklearn/_lbfgs.py, _indicator_rows) ---------------------------
 
 
+@pytest.mark.parametrize("y", [np.array([3, 1, 2, 1, 3]), np.array(["b", "a", "c", "a"], dtype=object),
+                               np.array(["no", "yes", "yes"]), np.array([True, False, True]),
+                               np.array([2.0, 5.0, 2.0, 7.0]), np.array([4, 4, 4]), np.array([[1, 0], [0, 1], [1, 1]])])
+def test_indicator_rows_are_the_label_binarizers(y):
+    from sklearn.preprocessing import LabelBinarizer
+
+    from netprop.sklearn.estimators import _indicator_rows
+
+    binarizer = LabelBinarizer().fit(y)
+    expected = binarizer.transform(y)
+    np.testing.assert_array_equal(_indicator_rows(binarizer, y), expected.reshape(len(y), -1))
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_lbfgs_objective_is_the_estimators_loss_and_gradient(dtype):
     # Objective writes ∇W straight into SciPy's vector (float64) or through scratch (float32), the

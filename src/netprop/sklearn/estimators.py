@@ -665,6 +665,24 @@ class _BaseMLP(BaseEstimator):
         return tags
 
 
+def _indicator_rows(binarizer, y):
+    """binarizer.transform(y) (n, n_classes), one column for two classes, for the y it was just fitted on.
+
+    Its labels are known to be among classes_ then, so for one label per example the rows are built
+    from their positions in classes_ without transform's second look at y (type_of_target, the
+    check of every label: most of fit's checks on a small data set).
+    """
+    classes = binarizer.classes_
+    if binarizer.y_type_ not in ("binary", "multiclass") or len(classes) < 2 or np.ndim(y) != 1:
+        return binarizer.transform(y).reshape(len(y), -1)
+    column = np.searchsorted(classes, y)
+    if len(classes) == 2:
+        return (column == 1).astype(np.intp)[:, None]           # the second class's column alone
+    Y = np.zeros((len(y), len(classes)), np.intp)
+    Y[np.arange(len(y)), column] = 1
+    return Y
+
+
 class MLPClassifier(ClassifierMixin, _BaseMLP):
     """scikit-learn's MLPClassifier: mean cross-entropy + (alpha/2)·Σ‖W‖²/n, netprop's backpropagation.
 
@@ -687,6 +705,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
             self._label_binarizer = LabelBinarizer().fit(y)
             self.classes_ = self._label_binarizer.classes_
+            return X, _indicator_rows(self._label_binarizer, y), y
         else:
             classes = unique_labels(y)
             if self.warm_start and not incremental:
