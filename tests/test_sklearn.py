@@ -399,18 +399,22 @@ def test_indicator_rows_are_the_label_binarizers(y):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_lbfgs_objective_is_the_estimators_loss_and_gradient(dtype):
+@pytest.mark.parametrize("kind, X, y", [("softmax", X3, y3), ("logistic", X2, y2), ("identity", XR, yR)])
+def test_lbfgs_objective_is_the_estimators_loss_and_gradient(kind, X, y, dtype):
     # Objective writes ∇W straight into SciPy's vector (float64) or through scratch (float32), the
-    # parameters views of one θ: the same numbers as _loss_and_gradients on a network of its own.
+    # parameters views of one θ, ŷ and log ŷ of softmax from one exp: the same numbers to the bit as
+    # _loss_and_gradients on a network of its own.
     from netprop.sklearn._lbfgs import Objective
 
-    X, y = X3.astype(dtype), y3
+    X = X.astype(dtype)
     sw = np.random.default_rng(1).uniform(0.5, 2, size=len(X)).astype(dtype)
-    est = MLPClassifier(hidden_layer_sizes=(7, 5), solver="lbfgs", alpha=0.2, max_iter=3, random_state=0)
+    est = (MLPRegressor if kind == "identity" else MLPClassifier)(
+        hidden_layer_sizes=(7, 5), solver="lbfgs", alpha=0.2, max_iter=3, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         est.fit(X, y)
-    Y = est._label_binarizer.transform(y).astype(dtype)
+    assert est.out_activation_ == kind
+    Y = (est._label_binarizer.transform(y) if kind != "identity" else y).astype(dtype).reshape(len(X), -1)
     theta = est.network_.pack().astype(np.float64) + np.random.default_rng(2).normal(0, 0.1, est.network_.n_parameters)
     reference = est.network_.copy()
     reference.unpack(theta)
@@ -423,4 +427,19 @@ def test_lbfgs_objective_is_the_estimators_loss_and_gradient(dtype):
             np.testing.assert_array_equal(g, np.concatenate([p.ravel() for p in grads.weights_and_biases()]))
         # meanwhile coefs_ are views of θ: what predict reads is where L-BFGS is
         assert all(np.shares_memory(C, objective.theta) for C in est.coefs_ + est.intercepts_)
-        np.testing.assert_array_equal(est.predict_proba(X), reference.predict_proba(X).astype(dtype))
+        np.testing.assert_array_equal(est._predict_output(X), est._forward(reference, X).y_hat)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_softmax_and_log_are_core_losses_softmax_and_log_softmax(dtype):
+    from netprop.core.losses import log_softmax, softmax
+    from netprop.sklearn._lbfgs import softmax_and_log
+
+    rng = np.random.default_rng(0)
+    for c in (1, 3, 10, 17):                   # under and over the 8 terms NumPy sums pairwise
+        z = (rng.normal(size=(c, 50)) * rng.choice([1, 30, 1000], size=(c, 1))).astype(dtype).T   # columns
+        for logits in (z, np.ascontiguousarray(z)):
+            y_hat, log_y_hat = softmax_and_log(logits)
+            np.testing.assert_array_equal(y_hat, softmax(logits))
+            np.testing.assert_array_equal(log_y_hat, log_softmax(logits))
+            assert y_hat.dtype == log_y_hat.dtype == dtype

@@ -11,9 +11,25 @@ _deltas, _loss, step.gradients_from_deltas), so the fitted parameters are the sa
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from ..training.step import gradients_from_deltas, scratch
+
+
+def _logits(z):
+    """The output layer of the network the objective propagates through: none, z⁽ᴸ⁾ itself."""
+    return z
+
+
+def softmax_and_log(z):
+    """(softmax(z), log_softmax(z)) for logits z (n, c), the numbers of core/losses.py's two functions
+    op for op, sharing their first four operations (shift by the row maximum, exp, row sum)."""
+    shifted = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(shifted)
+    total = e.sum(axis=-1, keepdims=True)
+    return e / total, shifted - np.log(total)
 
 
 class Objective:
@@ -21,7 +37,9 @@ class Objective:
 
     While it lives, the estimator's ``coefs_`` and ``intercepts_`` and its Network's W and b are
     views of ``theta`` (the order of ``Network.pack``: W1 (out, in) row-major, b1, W2, b2, …), so
-    that a callback which reads them (predict, score) sees the parameters L-BFGS is at.
+    that a callback which reads them (predict, score) sees the parameters L-BFGS is at.  The forward
+    pass goes through a twin of that Network (the same parameters and activation) whose output
+    layer is left to the objective: for softmax, whose loss needs log ŷ, the two come from one exp.
     """
 
     def __init__(self, estimator, net, X, Y, sample_weight):
@@ -35,7 +53,10 @@ class Objective:
         net.weights, net.biases = list(self.weights), list(self.biases)
         estimator.coefs_ = [W.T for W in self.weights]
         estimator.intercepts_ = list(self.biases)
-        self.estimator, self.net = estimator, net
+        self.net = copy.copy(net)              # the twin: its own lists of the same arrays
+        self.net.output = _logits
+        self.softmax = estimator.out_activation_ == "softmax"
+        self.estimator = estimator
         self.X, self.Y, self.sample_weight = X, Y, sample_weight
         self.buffers = {}                      # z, h, δ (step.scratch): the same arrays on every call
         # ∇W straight into SciPy's vector where it is float64 too; a float32 net's goes through scratch
@@ -44,12 +65,14 @@ class Objective:
     def __call__(self, theta):
         """(f, ∇f) at theta: a float and a new float64 vector (SciPy keeps the gradients it is given)."""
         self.theta[...] = theta                # every parameter at once (cast for a float32 network)
-        est, net = self.estimator, self.net
-        if net.weights[0] is not self.weights[0]:
-            net.weights, net.biases = list(self.weights), list(self.biases)   # a callback rebuilt the net
+        est, net, Y = self.estimator, self.net, self.Y
         cache = est._forward(net, self.X, self.buffers)
-        deltas, total = est._deltas(net, cache, self.Y, self.sample_weight, self.buffers)
-        loss = est._loss(net, cache, self.Y, self.sample_weight, total)
+        losses = None
+        if self.softmax:                       # −Σ_k y_k log ŷ_k, as _example_losses computes it
+            cache.y_hat, log_y_hat = softmax_and_log(cache.z[-1])
+            losses = -(Y * log_y_hat).sum(axis=1)
+        deltas, total = est._deltas(net, cache, Y, self.sample_weight, self.buffers)
+        loss = est._loss(net, cache, Y, self.sample_weight, total, losses)
         grad = np.empty(self.theta.size)
         weight_slices = self.slices[0::2]
         if self.direct:

@@ -355,10 +355,17 @@ class _BaseMLP(BaseEstimator):
             cache.y_hat = OUTPUTS[self.out_activation_](cache.z[-1])
         return cache
 
-    def _loss(self, net, cache, Y, sample_weight, n_total):
-        """Mean (weighted) loss of a forward cache + (alpha/2)·Σ‖W‖² / n_total."""
-        losses = _example_losses(self.out_activation_, cache.z[-1], cache.y_hat, Y)
-        data = float(losses.mean() if sample_weight is None else np.average(losses, weights=sample_weight))
+    def _loss(self, net, cache, Y, sample_weight, n_total, losses=None):
+        """Mean (weighted) loss of a forward cache + (alpha/2)·Σ‖W‖² / n_total.
+
+        losses: each example's loss where the caller has it already (L-BFGS's objective), else from the cache.
+        """
+        if losses is None:
+            losses = _example_losses(self.out_activation_, cache.z[-1], cache.y_hat, Y)
+        if sample_weight is None:
+            data = float(np.add.reduce(losses) / losses.shape[0])     # losses.mean(), without its checks
+        else:
+            data = float(np.average(losses, weights=sample_weight))
         return data + 0.5 * self.alpha * sum(float(np.vdot(W, W)) for W in net.weights) / n_total
 
     def _deltas(self, net, cache, Y, sample_weight, buffers=None):
