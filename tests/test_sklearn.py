@@ -443,3 +443,22 @@ def test_softmax_and_log_are_core_losses_softmax_and_log_softmax(dtype):
             np.testing.assert_array_equal(y_hat, softmax(logits))
             np.testing.assert_array_equal(log_y_hat, log_softmax(logits))
             assert y_hat.dtype == log_y_hat.dtype == dtype
+
+
+def test_lbfgs_callback_may_predict_without_moving_the_fit():
+    # A callback that scores the estimator during L-BFGS sees the parameters L-BFGS is at, and the fit
+    # is the one without it.  Before, predict rebuilt the Network from the initial coefs_, so the
+    # objective's writes no longer reached the forward pass: the loss stood still and L-BFGS stopped.
+    X, y = blobs(n=150, d=6, seed=4)
+    scores = []
+    seen = MLPClassifier(hidden_layer_sizes=(8,), solver="lbfgs", max_iter=12, random_state=0,
+                         callback=lambda est, epoch, loss: scores.append(est.score(X, y)))
+    plain = MLPClassifier(hidden_layer_sizes=(8,), solver="lbfgs", max_iter=12, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        seen.fit(X, y)
+        plain.fit(X, y)
+    assert seen.n_iter_ == plain.n_iter_ and seen.loss_curve_ == plain.loss_curve_
+    for a, b in zip(seen.coefs_ + seen.intercepts_, plain.coefs_ + plain.intercepts_):
+        np.testing.assert_array_equal(a, b)
+    assert len(scores) == seen.n_iter_ and scores[-1] == plain.score(X, y)
