@@ -380,3 +380,85 @@ def test_every_registered_activation_is_an_estimator_activation(activation):
     assert clf.network_.activation == activation
     assert clf.loss_curve_[-1] < clf.loss_curve_[0]
     assert logistic.network_.activation == "sigmoid"
+
+
+# --- the L-BFGS function's shortcuts (sklearn/_lbfgs.py, _indicator_rows) ---------------------------
+
+
+@pytest.mark.parametrize("y", [np.array([3, 1, 2, 1, 3]), np.array(["b", "a", "c", "a"], dtype=object),
+                               np.array(["no", "yes", "yes"]), np.array([True, False, True]),
+                               np.array([2.0, 5.0, 2.0, 7.0]), np.array([4, 4, 4]), np.array([[1, 0], [0, 1], [1, 1]])])
+def test_indicator_rows_are_the_label_binarizers(y):
+    from sklearn.preprocessing import LabelBinarizer
+
+    from netprop.sklearn.estimators import _indicator_rows
+
+    binarizer = LabelBinarizer().fit(y)
+    expected = binarizer.transform(y)
+    np.testing.assert_array_equal(_indicator_rows(binarizer, y), expected.reshape(len(y), -1))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("kind, X, y", [("softmax", X3, y3), ("logistic", X2, y2), ("identity", XR, yR)])
+def test_lbfgs_objective_is_the_estimators_loss_and_gradient(kind, X, y, dtype):
+    # Objective writes ∇W straight into SciPy's vector (float64) or through scratch (float32), the
+    # parameters views of one θ, ŷ and log ŷ of softmax from one exp: the same numbers to the bit as
+    # _loss_and_gradients on a network of its own.
+    from netprop.sklearn._lbfgs import Objective
+
+    X = X.astype(dtype)
+    sw = np.random.default_rng(1).uniform(0.5, 2, size=len(X)).astype(dtype)
+    est = (MLPRegressor if kind == "identity" else MLPClassifier)(
+        hidden_layer_sizes=(7, 5), solver="lbfgs", alpha=0.2, max_iter=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, y)
+    assert est.out_activation_ == kind
+    Y = (est._label_binarizer.transform(y) if kind != "identity" else y).astype(dtype).reshape(len(X), -1)
+    theta = est.network_.pack().astype(np.float64) + np.random.default_rng(2).normal(0, 0.1, est.network_.n_parameters)
+    reference = est.network_.copy()
+    reference.unpack(theta)
+    for weights in (None, sw):
+        loss, grads = est._loss_and_gradients(reference, X, Y, weights)
+        objective = Objective(est, est.network_, X, Y, weights)
+        for _ in range(2):                     # the second call on the first call's buffers
+            f, g = objective(theta)
+            assert g.dtype == np.float64 and f == loss
+            np.testing.assert_array_equal(g, np.concatenate([p.ravel() for p in grads.weights_and_biases()]))
+        # meanwhile coefs_ are views of θ: what predict reads is where L-BFGS is
+        assert all(np.shares_memory(C, objective.theta) for C in est.coefs_ + est.intercepts_)
+        np.testing.assert_array_equal(est._predict_output(X), est._forward(reference, X).y_hat)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_softmax_and_log_are_core_losses_softmax_and_log_softmax(dtype):
+    from netprop.core.losses import log_softmax, softmax
+    from netprop.sklearn._lbfgs import softmax_and_log
+
+    rng = np.random.default_rng(0)
+    for c in (1, 3, 10, 17):                   # under and over the 8 terms NumPy sums pairwise
+        z = (rng.normal(size=(c, 50)) * rng.choice([1, 30, 1000], size=(c, 1))).astype(dtype).T   # columns
+        for logits in (z, np.ascontiguousarray(z)):
+            y_hat, log_y_hat = softmax_and_log(logits)
+            np.testing.assert_array_equal(y_hat, softmax(logits))
+            np.testing.assert_array_equal(log_y_hat, log_softmax(logits))
+            assert y_hat.dtype == log_y_hat.dtype == dtype
+
+
+def test_lbfgs_callback_may_predict_without_moving_the_fit():
+    # A callback that scores the estimator during L-BFGS sees the parameters L-BFGS is at, and the fit
+    # is the one without it.  Before, predict rebuilt the Network from the initial coefs_, so the
+    # objective's writes no longer reached the forward pass: the loss stood still and L-BFGS stopped.
+    X, y = blobs(n=150, d=6, seed=4)
+    scores = []
+    seen = MLPClassifier(hidden_layer_sizes=(8,), solver="lbfgs", max_iter=12, random_state=0,
+                         callback=lambda est, epoch, loss: scores.append(est.score(X, y)))
+    plain = MLPClassifier(hidden_layer_sizes=(8,), solver="lbfgs", max_iter=12, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        seen.fit(X, y)
+        plain.fit(X, y)
+    assert seen.n_iter_ == plain.n_iter_ and seen.loss_curve_ == plain.loss_curve_
+    for a, b in zip(seen.coefs_ + seen.intercepts_, plain.coefs_ + plain.intercepts_):
+        np.testing.assert_array_equal(a, b)
+    assert len(scores) == seen.n_iter_ and scores[-1] == plain.score(X, y)

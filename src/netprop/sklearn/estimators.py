@@ -50,6 +50,7 @@ from ..training.step import forward as forward_cache
 from ..training.step import gradients_from_deltas, scratch
 from ..core.network import Network
 from ..training.optimizers import OPTIMIZERS, Optimizer, make_optimizer
+from ._lbfgs import Objective
 
 
 # scikit-learn's activation names ("logistic" is an alias in sigmoid's record), and netprop's own, to
@@ -124,6 +125,9 @@ _CONSTRAINTS = {
     "loss": (lambda v: v in ("squared_error", "poisson"), "'squared_error' or 'poisson'"),
     "callback": (lambda v: v is None or callable(v), "None or a callable (estimator, epoch, loss)"),
 }
+
+# Each estimator class's constructor parameters that _CONSTRAINTS checks, in get_params' order.
+_CHECKED_PARAMS = {}
 
 
 # --- optimizers, in scikit-learn's form --------------------------------------------------------
@@ -277,12 +281,15 @@ class _BaseMLP(BaseEstimator):
         return [int(h) for h in sizes]
 
     def _check_params(self):
-        for name, value in self.get_params(deep=False).items():
-            if name in _CONSTRAINTS:
-                test, wanted = _CONSTRAINTS[name]
-                if not test(value):
-                    wanted = wanted() if callable(wanted) else wanted      # the solvers: the registry now
-                    raise ValueError(f"{name} must be {wanted}, got {value!r}")
+        cls = type(self)
+        if cls not in _CHECKED_PARAMS:         # get_params' names, in its order (inspect.signature: slow)
+            _CHECKED_PARAMS[cls] = [name for name in self.get_params(deep=False) if name in _CONSTRAINTS]
+        for name in _CHECKED_PARAMS[cls]:
+            value = getattr(self, name)
+            test, wanted = _CONSTRAINTS[name]
+            if not test(value):
+                wanted = wanted() if callable(wanted) else wanted      # the solvers: the registry now
+                raise ValueError(f"{name} must be {wanted}, got {value!r}")
         return self._hidden_sizes()
 
     def _refuse_early_stopping(self):
@@ -348,10 +355,17 @@ class _BaseMLP(BaseEstimator):
             cache.y_hat = OUTPUTS[self.out_activation_](cache.z[-1])
         return cache
 
-    def _loss(self, net, cache, Y, sample_weight, n_total):
-        """Mean (weighted) loss of a forward cache + (alpha/2)·Σ‖W‖² / n_total."""
-        losses = _example_losses(self.out_activation_, cache.z[-1], cache.y_hat, Y)
-        data = float(np.average(losses, weights=sample_weight))
+    def _loss(self, net, cache, Y, sample_weight, n_total, losses=None):
+        """Mean (weighted) loss of a forward cache + (alpha/2)·Σ‖W‖² / n_total.
+
+        losses: each example's loss where the caller has it already (L-BFGS's objective), else from the cache.
+        """
+        if losses is None:
+            losses = _example_losses(self.out_activation_, cache.z[-1], cache.y_hat, Y)
+        if sample_weight is None:
+            data = float(np.add.reduce(losses) / losses.shape[0])     # losses.mean(), without its checks
+        else:
+            data = float(np.average(losses, weights=sample_weight))
         return data + 0.5 * self.alpha * sum(float(np.vdot(W, W)) for W in net.weights) / n_total
 
     def _deltas(self, net, cache, Y, sample_weight, buffers=None):
@@ -474,21 +488,8 @@ class _BaseMLP(BaseEstimator):
 
     def _fit_lbfgs(self, X, Y, sample_weight):
         """SciPy's L-BFGS-B on net.pack(): maxiter=max_iter, maxfun=max_fun, gtol=tol, as scikit-learn runs it."""
-        net = self._network()
-        net.unpack(net.pack())                 # parameters of the net's own, contiguous, set in place below
-        params = net.parameters()
-        offsets = np.cumsum([0] + [p.size for p in params])
-        buffers = {}                           # z, h, δ, ∇W: the same arrays on every call (same X)
+        objective = Objective(self, self._network(), X, Y, sample_weight)
         self.loss_curve_ = []
-
-        def objective(theta):
-            for p, start, stop in zip(params, offsets[:-1], offsets[1:]):
-                p.reshape(-1)[...] = theta[start:stop]          # Network.unpack's values, in place
-            loss, grads = self._loss_and_gradients(net, X, Y, sample_weight, buffers)
-            packed = np.empty(offsets[-1])     # new each call: SciPy keeps the gradients it is given
-            for g, start, stop in zip(grads.weights_and_biases(), offsets[:-1], offsets[1:]):
-                packed[start:stop] = g.reshape(-1)
-            return loss, packed
 
         def after_iteration(intermediate_result):
             loss = float(intermediate_result.fun)
@@ -499,17 +500,15 @@ class _BaseMLP(BaseEstimator):
                 self.callback(self, len(self.loss_curve_), loss)
 
         result = scipy.optimize.minimize(
-            objective, net.pack().astype(np.float64), method="L-BFGS-B", jac=True, callback=after_iteration,
-            options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol})
+            objective, objective.theta.astype(np.float64), method="L-BFGS-B", jac=True,
+            callback=after_iteration, options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol})
         if result.status != 0:
             warnings.warn(f"lbfgs stopped before converging after {result.nit} iterations "
                           f"({result.message}); raise max_iter or max_fun, or scale the data",
                           ConvergenceWarning, stacklevel=3)
         self.n_iter_ = min(int(result.nit), self.max_iter)
-        net.unpack(result.x)
+        objective.finish(result.x)
         self.loss_ = float(result.fun)
-        self.coefs_ = [np.ascontiguousarray(W.T) for W in net.weights]
-        self.intercepts_ = list(net.biases)
 
     def _loss_grad_lbfgs(self, packed, X, y, sample_weight=None, *unused):
         """scikit-learn's L-BFGS function on its packing (every coefs_ row-major, then every intercepts_):
@@ -673,6 +672,24 @@ class _BaseMLP(BaseEstimator):
         return tags
 
 
+def _indicator_rows(binarizer, y):
+    """binarizer.transform(y) (n, n_classes), one column for two classes, for the y it was just fitted on.
+
+    Its labels are known to be among classes_ then, so for one label per example the rows are built
+    from their positions in classes_ without transform's second look at y (type_of_target, the
+    check of every label: most of fit's checks on a small data set).
+    """
+    classes = binarizer.classes_
+    if binarizer.y_type_ not in ("binary", "multiclass") or len(classes) < 2 or np.ndim(y) != 1:
+        return binarizer.transform(y).reshape(len(y), -1)
+    column = np.searchsorted(classes, y)
+    if len(classes) == 2:
+        return (column == 1).astype(np.intp)[:, None]           # the second class's column alone
+    Y = np.zeros((len(y), len(classes)), np.intp)
+    Y[np.arange(len(y)), column] = 1
+    return Y
+
+
 class MLPClassifier(ClassifierMixin, _BaseMLP):
     """scikit-learn's MLPClassifier: mean cross-entropy + (alpha/2)·Σ‖W‖²/n, netprop's backpropagation.
 
@@ -695,6 +712,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
             self._label_binarizer = LabelBinarizer().fit(y)
             self.classes_ = self._label_binarizer.classes_
+            return X, _indicator_rows(self._label_binarizer, y), y
         else:
             classes = unique_labels(y)
             if self.warm_start and not incremental:
