@@ -116,3 +116,11 @@ def test_two_children_share_the_pictures_by_their_cost(tmp_path):
     assert [len(child.sent) for child in children] == [1, 3]
     for name in ("curves.png", "w1.png", "w1_change.png", "cm.png"):
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_no_children_draws_every_picture_here(tmp_path):
+    painter = Painter(children=0)
+    assert painter.children == []
+    painter.draw("plot_curves", HISTORY, tmp_path / "curves.png")
+    assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"     # drawn at the call
+    painter.finish()

@@ -35,7 +35,10 @@ class Painter:
     """Draws plots.JOBS in child processes; draw() queues a figure, finish() waits for all of them."""
 
     def __init__(self, children=None):
-        children = children or (2 if (os.cpu_count() or 1) >= 2 else 1)
+        """children: how many drawing processes (default: two where there are two cores, else one);
+        0 draws every picture in this process."""
+        if children is None:
+            children = 2 if (os.cpu_count() or 1) >= 2 else 1
         self.children = [child for child in (_Child.start() for _ in range(children)) if child is not None]
         self.load = [0] * len(self.children)           # the cost queued on each child so far
 
