@@ -43,6 +43,7 @@ def one_run(tree, numba, extra):
 
 
 def kernel():
+    import numpy  # noqa: F401  (loads the OpenBLAS that threadpoolctl then reports)
     from threadpoolctl import threadpool_info
 
     return "; ".join(f"{i['internal_api']} {i['version']} ({i.get('architecture')}, {i['num_threads']} threads)"
