@@ -145,16 +145,18 @@ class _Child:
 
 
 def _serve(stdin, stdout):
-    """The child: import matplotlib now, then draw each job read from stdin until it closes."""
-    import io
+    """The child: import matplotlib and draw small versions of the figures now (a figure's first drawing
+    loads fonts, colour maps and text layout: 0.25–0.4 s against 0.17–0.25 s for the next one), then
+    draw each job read from stdin until it closes."""
+    import tempfile
 
     from . import plots
 
-    plt = plots._pyplot()
-    fig, ax = plt.subplots(figsize=(1, 1))     # fonts and the renderer loaded now, not at the first picture
-    ax.set_title("netprop")
-    fig.savefig(io.BytesIO(), format="png")
-    plt.close(fig)
+    with tempfile.TemporaryDirectory(prefix="netprop-painter-") as scratch:
+        history = [{"epoch": k, "train_loss": 1.0, "val_loss": 1.0, "train_accuracy": 0.5, "val_accuracy": 0.5}
+                   for k in (1, 2)]
+        plots.plot_curves(history, Path(scratch) / "curves.png")
+        plots.plot_confusion([[1, 0], [0, 1]], ["T-shirt/top", "Ankle boot"], Path(scratch) / "confusion.png")
     failures = []
     while True:
         try:
