@@ -16,3 +16,22 @@ def close_rel(a, b, rtol, atol=1e-14):
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+@pytest.fixture(autouse=True)
+def pictures_drawn_here(request, monkeypatch):
+    """A run's pictures drawn in the test process rather than by a Painter child per run.
+
+    Each train_run otherwise starts a Python that imports matplotlib (about 1.5 s of the 2 s a small
+    run takes); drawn here, matplotlib is imported once for the session. The figures are the same:
+    test_painter.py holds the child's PNGs byte-equal to these, and runs the real child (marked
+    painter_child, which leaves Painter alone), as does every `netprop train` started as a process.
+    """
+    if request.node.get_closest_marker("painter_child") is None:
+        from netprop.training import painter
+
+        monkeypatch.setattr(painter.Painter, "__init__", _no_child)
+
+
+def _no_child(painter):
+    painter.child = None       # what Painter does where it cannot start one: draw in this process

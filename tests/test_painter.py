@@ -7,6 +7,8 @@ from netprop.training import painter as painter_mod
 from netprop.training import plots
 from netprop.training.painter import Painter
 
+pytestmark = pytest.mark.painter_child      # the real child, not conftest's pictures drawn here
+
 HISTORY = [{"epoch": k, "train_loss": 1 / k, "val_loss": 1.1 / k, "train_accuracy": 0.5 + k / 20,
             "val_accuracy": 0.45 + k / 20} for k in range(1, 4)]
 
