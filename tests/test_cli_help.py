@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 import pytest
-from helpers import error_line
+from helpers import error_line, netprop_here
 
 from netprop.cli import build_parser, main
 from netprop.cli.argtypes import non_negative_int, positive_int
@@ -20,6 +20,7 @@ COMMANDS = ["train", "evaluate", "predict", "tune", "landscape", "derive", "expl
 
 
 def run_cli(*args, env=None):
+    """The real console command in a child; netprop_here calls the same main() in this process."""
     return subprocess.run([sys.executable, "-m", "netprop", *args], capture_output=True, text=True,
                           timeout=120, env=env)
 
@@ -63,7 +64,7 @@ def parse_error(capsys, argv):
      ["netprop derive: error: unrecognized argument --zzz", "see `netprop derive --help`"]),
 ])
 def test_usage_errors_are_one_line_and_a_pointer_to_help(argv, lines):
-    proc = run_cli(*argv)
+    proc = netprop_here(*argv)
     assert proc.returncode == 2
     assert proc.stderr.splitlines() == lines           # no usage block, no traceback
     assert proc.stdout == ""
@@ -97,7 +98,7 @@ def test_no_command_takes_an_abbreviated_flag(capsys):
 
 
 def test_bare_netprop_prints_the_overview_and_exits_0():
-    bare, helped = run_cli(), run_cli("--help")
+    bare, helped = run_cli(), netprop_here("--help")       # bare: main() reading the real sys.argv
     assert bare.returncode == 0 and helped.returncode == 0 and bare.stderr == ""
     assert bare.stdout == helped.stdout
     lines = bare.stdout.splitlines()
@@ -111,7 +112,7 @@ def test_bare_netprop_prints_the_overview_and_exits_0():
 
 
 def test_the_overviews_start_here_lines_parse():
-    text = run_cli().stdout
+    text = netprop_here().stdout
     block = text.split("start here:\n", 1)[1].split("\n\n", 1)[0]
     commands = [line.strip().split("  ")[0] for line in block.splitlines()]
     assert len(commands) >= 3
@@ -149,10 +150,10 @@ def test_every_command_has_examples_that_parse(name):
 
 
 def test_the_derive_examples_run(tmp_path):
-    # the ones that need no data set run for real, in the order given (--params reads what --json wrote)
+    # the ones that need no data set run for real, in the order given (--params reads what --json wrote);
+    # in this process: the console script's derive runs as a child in test_derive.py
     for command, _ in subparsers()["derive"].examples:
-        proc = subprocess.run([sys.executable, "-m", "netprop", *netprop_words(command)], cwd=tmp_path,
-                              capture_output=True, text=True, timeout=120)
+        proc = netprop_here(*netprop_words(command), cwd=tmp_path)
         assert proc.returncode == 0, (command, proc.stderr)
     assert "<math" in (tmp_path / "lecture.html").read_text()
     assert "weights" in json.loads((tmp_path / "numbers.json").read_text())
@@ -288,13 +289,13 @@ def test_completion_answers_commands_flags_and_choices(tmp_path):
 
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
 def test_completion_prints_a_script_for_each_shell(shell):
-    proc = run_cli("completion", shell)
+    proc = netprop_here("completion", shell)
     assert proc.returncode == 0 and proc.stderr == ""
     assert "netprop" in proc.stdout and "_ARGCOMPLETE" in proc.stdout
 
 
 def test_completion_refuses_another_shell():
-    proc = run_cli("completion", "tcsh")
+    proc = netprop_here("completion", "tcsh")
     assert proc.returncode == 2
     assert error_line(proc.stderr) == \
         "netprop completion: error: argument SHELL: invalid choice: 'tcsh' (choose from bash, zsh, fish)"

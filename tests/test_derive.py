@@ -10,7 +10,7 @@ import sys
 
 import numpy as np
 import pytest
-from helpers import error_line
+from helpers import error_line, netprop_here
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -35,6 +35,7 @@ def make(sizes, activation, loss, seed=1):
 
 
 def run_cli(*args):
+    """The real console command in a child; netprop_here calls the same main() in this process."""
     return subprocess.run([sys.executable, "-m", "netprop", *args], capture_output=True, text=True,
                           timeout=120)
 
@@ -226,7 +227,7 @@ def test_bad_input(tmp_path, args, fragment):
     (tmp_path / "bad.json").write_text(json.dumps(bad))
     (tmp_path / "bias.json").write_text(json.dumps(bias))
     (tmp_path / "nokeys.json").write_text(json.dumps({"x": [1]}))
-    proc = run_cli("derive", *[a.format(tmp=tmp_path) for a in args])
+    proc = netprop_here("derive", *[a.format(tmp=tmp_path) for a in args])
     assert proc.returncode == 2
     assert fragment in error_line(proc.stderr)
 
