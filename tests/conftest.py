@@ -35,3 +35,15 @@ def pictures_drawn_here(request, monkeypatch):
 
 def _no_child(painter):
     painter.child = None       # what Painter does where it cannot start one: draw in this process
+
+
+@pytest.fixture(scope="session")
+def run_dir(tmp_path_factory):
+    """A tiny finished Fashion-MNIST run (run_view_helpers.train_tiny_run), trained once a session.
+
+    Defined here, not imported into each module that uses it: an imported fixture is a definition per
+    module, and the run was trained once for each of them.
+    """
+    from run_view_helpers import train_tiny_run
+
+    return train_tiny_run(tmp_path_factory.mktemp("run") / "tiny")

@@ -13,7 +13,6 @@ pytest.importorskip("httpx")
 
 from starlette.testclient import TestClient  # noqa: E402
 
-from run_view_helpers import run_dir  # noqa: E402,F401  (a tiny finished training run, once a session)
 
 from netprop.cli import main  # noqa: E402
 from netprop.explain import api  # noqa: E402
@@ -235,7 +234,7 @@ def test_host_header_must_be_the_served_address():
     assert client.get("/static/lecture.js", headers={"host": "evil.example:8765"}).status_code == 421
 
 
-def test_the_app_serves_a_run_view_only_when_given_a_run(run_dir):  # noqa: F811
+def test_the_app_serves_a_run_view_only_when_given_a_run(run_dir):
     """netprop explain RUN_DIR: the real app (not a test app) answers the run view's API for that run."""
     import json
 
