@@ -29,11 +29,15 @@ def assert_one_line_error(proc, *fragments, code=2):
 
 @pytest.fixture(scope="module")
 def fashion_run(tmp_path_factory):
-    """A quick Fashion-MNIST run through the command line, shared by the tests below."""
+    """A quick Fashion-MNIST run through the command line, shared by the tests below.
+
+    main() in this process: test_train_on_users_npz_and_csv starts `netprop train` and `evaluate`
+    as children, test_predict_images_and_arrays `netprop predict`.
+    """
     fashion_mnist_or_skip()
     out = tmp_path_factory.mktemp("runs") / "quick"
-    proc = run_cli("train", "--subset", "2000", "--epochs", "2", "--hidden", "32",
-                   "--optimizer", "adam", "--lr", "0.003", "--out", str(out), "--json")
+    proc = netprop_here("train", "--subset", "2000", "--epochs", "2", "--hidden", "32",
+                        "--optimizer", "adam", "--lr", "0.003", "--out", str(out), "--json")
     assert proc.returncode == 0, proc.stderr
     return out, json.loads(proc.stdout)
 
@@ -58,7 +62,7 @@ def test_train_writes_a_complete_run(fashion_run):
 
 def test_evaluate_reproduces_the_test_accuracy(fashion_run):
     out, metrics = fashion_run
-    proc = run_cli("evaluate", str(out), "--json")
+    proc = netprop_here("evaluate", str(out), "--json")
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     assert report["accuracy"] == pytest.approx(metrics["test_accuracy"], abs=1e-12)
@@ -97,7 +101,7 @@ def test_predict_images_and_arrays(fashion_run, tmp_path):
 def test_train_on_users_npz_and_csv(tmp_path):
     train = synthetic_npz(tmp_path / "train.npz", d=40, n=400)
     test = synthetic_npz(tmp_path / "test.npz", d=40, n=200, noise_seed=1)   # same class centres
-    proc = netprop_here("train", "--data", str(train), "--test-data", str(test), "--hidden", "8",
+    proc = run_cli("train", "--data", str(train), "--test-data", str(test), "--hidden", "8",
                    "--epochs", "10", "--batch-size", "32", "--optimizer", "adam", "--lr", "0.01", "--out",
                    str(tmp_path / "run"), "--json")
     assert proc.returncode == 0, proc.stderr
@@ -106,7 +110,7 @@ def test_train_on_users_npz_and_csv(tmp_path):
     with np.load(test) as d:
         rows = np.column_stack([d["y"], d["X"]])
     np.savetxt(tmp_path / "test.csv", rows, delimiter=",", fmt="%.6f")
-    proc = netprop_here("evaluate", str(tmp_path / "run"), "--data", str(tmp_path / "test.csv"), "--json")
+    proc = run_cli("evaluate", str(tmp_path / "run"), "--data", str(tmp_path / "test.csv"), "--json")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["accuracy"] == pytest.approx(metrics["test_accuracy"], abs=0.01)
     assert not (tmp_path / "run" / "first_layer.png").exists()    # 40 features are no image
