@@ -17,6 +17,7 @@ def weights_of(run_dir):
     return arrays
 
 
+@pytest.mark.slow          # a real Fashion-MNIST run; test_cli_train's fashion_run trains on it in the inner loop
 def test_short_run_on_fashion_mnist_learns(tmp_path):
     fashion_mnist_or_skip()
     config = TrainConfig(hidden=[64], epochs=3, batch_size=64, lr=0.003, optimizer="adam")
@@ -76,10 +77,11 @@ class Interrupt:
                 raise KeyboardInterrupt
 
 
+# three runs each (whole, cut, resumed); the inner loop keeps the cut in the middle of an epoch
 @pytest.mark.parametrize("optimizer, augment, interrupt", [
-    ("adam", True, Interrupt(3)),
+    pytest.param("adam", True, Interrupt(3), marks=pytest.mark.slow),
     ("nesterov", False, Interrupt(2, step_in_epoch=5)),
-    ("momentum", True, Interrupt(4, step_in_epoch=1)),
+    pytest.param("momentum", True, Interrupt(4, step_in_epoch=1), marks=pytest.mark.slow),
 ])
 def test_resume_is_bit_for_bit(tmp_path, optimizer, augment, interrupt):
     data = synthetic_npz(tmp_path / "d.npz")
