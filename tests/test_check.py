@@ -147,6 +147,26 @@ CONVENTIONS = {
                                       "y one-hot as rows", "784-16-10"],
 }
 MISTAKE_FILES = sorted(p.name for p in CORPUS.glob("mistake_*.py"))
+# corpus file, a statement of its mistake that the report must point at
+NAMED_MISTAKE_LINES = [
+    ("mistake_modifies_input.py", "weightsAndBiases -= 0.01"),
+    ("mistake_relu_in_place.py", "h[h < 0] = 0"),
+    ("mistake_bias_scalar.py", "dJdbs.append(np.sum(g) / n)"),
+    ("mistake_softmax_axis.py", "ez = np.exp(z - z.max(axis=1, keepdims=True))"),
+    ("mistake_l2_over_n.py", "ALPHA * Ws[layer] / n"),
+    ("mistake_sum.py", "dJdWs.append(g.dot(h_prev.T))"),
+    ("mistake_uses_last_forward.py", "global saved_h, saved_z, saved_p"),
+    ("mistake_mean_twice.py", "dJdWs.append(g.dot(h_prev.T) / n)"),
+]
+# The corpus files the inner loop checks: those other tests read as well (each report is computed
+# once), and the rows convention; the rest, a check of a 784-input network each, run in the slow tier
+# (the planted bugs below name each mistake in the inner loop, on the course's layout).
+INNER_LOOP_FILES = {"course_columns.py", "two_layer_interleaved_at_import.py", "rows_in_columns_out.py",
+                    *(name for name, _ in NAMED_MISTAKE_LINES)}
+
+
+def corpus_files(names):
+    return [pytest.param(name, marks=[] if name in INNER_LOOP_FILES else [pytest.mark.slow]) for name in names]
 
 
 def check_here(path, **kwargs):
@@ -182,7 +202,7 @@ def mistake_key(path):
 # --- conventions: each passes with no flags ------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", sorted(CONVENTIONS))
+@pytest.mark.parametrize("name", corpus_files(sorted(CONVENTIONS)))
 def test_each_convention_passes_with_no_flags(name):
     report = corpus_report(name)
     assert report.passed, report.text()
@@ -221,7 +241,7 @@ def test_l2_in_the_loss_is_found_and_reported_with_its_strength(tmp_path):
 # --- mistakes: each fails naming itself ----------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", MISTAKE_FILES)
+@pytest.mark.parametrize("name", corpus_files(MISTAKE_FILES))
 def test_each_corpus_mistake_fails_naming_itself(name):
     report = corpus_report(name)
     key = mistake_key(CORPUS / name)
@@ -234,16 +254,7 @@ def test_each_corpus_mistake_fails_naming_itself(name):
     assert "no known mistake" not in report.verdict, report.text()
 
 
-@pytest.mark.parametrize("name, statement", [
-    ("mistake_modifies_input.py", "weightsAndBiases -= 0.01"),
-    ("mistake_relu_in_place.py", "h[h < 0] = 0"),
-    ("mistake_bias_scalar.py", "dJdbs.append(np.sum(g) / n)"),
-    ("mistake_softmax_axis.py", "ez = np.exp(z - z.max(axis=1, keepdims=True))"),
-    ("mistake_l2_over_n.py", "ALPHA * Ws[layer] / n"),
-    ("mistake_sum.py", "dJdWs.append(g.dot(h_prev.T))"),
-    ("mistake_uses_last_forward.py", "global saved_h, saved_z, saved_p"),
-    ("mistake_mean_twice.py", "dJdWs.append(g.dot(h_prev.T) / n)"),
-])
+@pytest.mark.parametrize("name, statement", NAMED_MISTAKE_LINES)
 def test_a_named_mistake_points_at_its_line(name, statement):
     lines = (CORPUS / name).read_text().splitlines()
     line = next(k for k, text in enumerate(lines, start=1) if statement in text and not text.startswith("#"))

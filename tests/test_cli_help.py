@@ -332,6 +332,7 @@ def test_bash_completes_through_the_script(tmp_path):
         ["train"], ["--hidden"], ["text", "markdown", "latex", "html", "json"]]
 
 
+@pytest.mark.slow          # zsh's compinit and a netprop child; bash's script is loaded in the inner loop
 def test_the_zsh_script_registers_with_compinit(tmp_path):
     shell_or_skip("zsh")
     script = ('autoload -U compinit && compinit -u -d "$1/zcompdump" && eval "$(netprop completion zsh)" '
