@@ -659,6 +659,7 @@ def test_two_mistakes_in_one_gradient_block_are_both_named(tmp_path):
     assert "no known mistake" not in report.verdict, report.text()
 
 
+@pytest.mark.slow          # grading a class: a check child per student; test_gradescope_results_* stays
 def test_a_class_summary_counts_each_of_two_mistakes_in_one_block(tmp_path):
     folder = tmp_path / "submissions"
     folder.mkdir()

@@ -39,6 +39,7 @@ def test_json_matches_the_library():
     assert entry["max_relative_error"] == max(entry["relative_errors"].values()) < 1e-6
 
 
+@pytest.mark.slow          # 784-3-10 on Fashion-MNIST images; the table and JSON tests stay
 def test_default_checks_the_lecture_network():
     proc = netprop_here("gradcheck", "--hidden", "3", "--json")
     assert proc.returncode == 0, proc.stderr

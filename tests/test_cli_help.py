@@ -231,6 +231,7 @@ def test_derive_output_writes_the_file_and_says_so_unless_quiet(tmp_path, capsys
     assert (tmp_path / "a.md").read_text() == (tmp_path / "b.md").read_text() != ""
 
 
+@pytest.mark.slow          # two full checks; test_review.py's check commands stay
 def test_check_quiet_prints_nothing_when_everything_agrees_and_the_tables_when_not(tmp_path, capsys):
     from test_check import PLANTED, SOLUTION
 

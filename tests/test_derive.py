@@ -293,6 +293,7 @@ ACTIVATIONS = list(netprop.core.activations.ACTIVATIONS)   # every registered ac
 sizes_strategy = st.lists(st.integers(1, MAX_UNITS), min_size=2, max_size=MAX_LAYERS + 1)
 
 
+@pytest.mark.slow          # 28 derivations rendered (a property search); test_long_chains_* stays
 @settings(max_examples=25)
 @given(sizes=sizes_strategy, activation=st.sampled_from(ACTIVATIONS), loss=st.sampled_from(["cross_entropy", "mse"]),
        seed=st.integers(0, 5))

@@ -274,6 +274,7 @@ JSON_VALUES = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(-10**
                            lambda inner: st.lists(inner, max_size=4), max_leaves=12)
 
 
+@pytest.mark.slow          # a fuzzer (60 requests); test_bad_input_is_a_4xx_with_one_line stays
 @given(st.dictionaries(st.sampled_from(KEYS), JUNK, max_size=5))
 def test_no_query_is_a_server_error(client, params):
     from urllib.parse import urlencode
@@ -285,6 +286,7 @@ def test_no_query_is_a_server_error(client, params):
             assert "\n" not in r.json()["error"]
 
 
+@pytest.mark.slow          # a fuzzer (60 requests); test_bad_input_is_a_4xx_with_one_line stays
 @given(st.dictionaries(st.sampled_from(["sizes", "activation", "loss", "seed", "strict", "x", "y", "weights",
                                         "biases", "W1", "b2"]), JSON_VALUES, max_size=4), JSON_VALUES)
 def test_no_json_body_is_a_server_error(client, state, lr):

@@ -267,6 +267,7 @@ def table_run(tmp_path_factory):
         return d / "run", archive["X"], archive["y"]
 
 
+@pytest.mark.slow          # its own training run; the run_dir tests stay
 def test_a_deeper_run_on_a_table_shows_every_layer(table_run):
     run, X, y = table_run
     model = netprop.load(run)

@@ -29,6 +29,7 @@ def test_the_child_draws_the_same_pngs_as_this_process(tmp_path):
         assert (tmp_path / f"child_{name}.png").read_bytes() == (tmp_path / f"here_{name}.png").read_bytes()
 
 
+@pytest.mark.slow          # a child importing matplotlib to fail; the child's PNGs test stays
 def test_a_picture_that_fails_is_named_when_the_run_waits_for_it(tmp_path):
     painter = Painter()
     (tmp_path / "file").write_text("not a directory")

@@ -54,6 +54,7 @@ def test_gradcheck_agrees_at_huge_finite_gradients():
 # --- netprop check on misbehaving student modules ------------------------------------------------
 
 
+@pytest.mark.slow          # a check child; the other check commands here stay
 def test_check_nan_loss_is_wrong_not_ok(tmp_path):
     source = SOLUTION.replace("return loss, zs, hs, yhat", "return float('nan'), zs, hs, yhat")
     report = check(write_module(tmp_path, source), images=False)
@@ -103,6 +104,7 @@ def test_check_a_gradient_returned_as_a_list_of_blocks_is_read(tmp_path):
     assert report.passed, report.text()
 
 
+@pytest.mark.slow          # a check child; the other check commands here stay
 def test_check_json_is_not_corrupted_by_the_students_prints(tmp_path, capsys):
     source = SOLUTION.replace("def back_prop(x, y, weightsAndBiases):",
                               "def back_prop(x, y, weightsAndBiases):\n    print('debug', x.shape)")
@@ -349,6 +351,7 @@ def test_train_with_a_huge_label_is_one_line(tmp_path, capsys):
     assert code == 2 and "label" in capsys.readouterr().err
 
 
+@pytest.mark.slow          # a check child; the other check commands here stay
 def test_check_json_stays_strict_json_when_the_student_returns_nan(tmp_path, capsys):
     # a NaN relative error was written as the bare token NaN, which JSON parsers other than Python's reject
     source = SOLUTION.replace("return loss, zs, hs, yhat", "return float('nan'), zs, hs, yhat")

@@ -503,6 +503,7 @@ def test_one_flipped_bit_in_a_checkpoint_is_refused(tmp_path):
         train_run(out, resume=True)
 
 
+@pytest.mark.slow          # a training run; test_resume_cleans_* stays
 def test_resume_refuses_changed_data(tmp_path):
     npz = small_npz(tmp_path / "d.npz")
     out = interrupted_run(tmp_path, npz)
@@ -532,6 +533,7 @@ def test_hashes_are_required_and_cover_config_json(tmp_path, capsys):
     assert main(["predict", str(path), str(tmp_path / "x.npy"), "--trust-unverified", "--json"]) == 0
 
 
+@pytest.mark.slow          # a training run and four resumes; test_resume_cleans_* stays
 def test_flags_given_with_resume_must_match_the_checkpoint(tmp_path, capsys):
     npz = small_npz(tmp_path / "d.npz")
     out = interrupted_run(tmp_path, npz)

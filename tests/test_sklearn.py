@@ -35,10 +35,14 @@ def tiered(checks, slow_names):
     return pytest.mark.parametrize(argnames, params, **checks.kwargs)
 
 
-# fitting once per sparse container and index type (csr, csc, coo, dok, lil, dia, bsr; 32 and 64 bits):
-# a second each, a third of the suite's time; the dense checks stay in the inner loop
+# Slow: the checks that fit once per sparse container and index type (csr, csc, coo, dok, lil, dia, bsr;
+# 32 and 64 bits), a second each, and those that fit to a score on several data sets, containers or
+# dtypes; the inner loop keeps the API checks (test_same_numbers_as_sklearn holds the fitted numbers).
 @tiered(parametrize_with_checks([MLPClassifier(random_state=0), MLPRegressor(random_state=0)]),
-        {"check_estimator_sparse_matrix", "check_estimator_sparse_array"})
+        {"check_estimator_sparse_matrix", "check_estimator_sparse_array", "check_classifiers_train",
+         "check_regressors_train", "check_classifiers_classes", "check_classifier_data_not_an_array",
+         "check_regressor_data_not_an_array", "check_sample_weight_equivalence_on_sparse_data",
+         "check_estimators_dtypes"})
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
 

@@ -40,7 +40,9 @@ def test_short_run_on_fashion_mnist_learns(tmp_path):
     assert acc == pytest.approx(result.metrics["test_accuracy"], abs=1e-12)
 
 
-@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "nesterov", "adam"])
+# a run each; the inner loop keeps the course's SGD and Adam (test_fast.py holds every optimizer to torch.optim)
+@pytest.mark.parametrize("optimizer", ["sgd", pytest.param("momentum", marks=pytest.mark.slow),
+                                       pytest.param("nesterov", marks=pytest.mark.slow), "adam"])
 def test_every_optimizer_learns_synthetic_data(tmp_path, optimizer):
     data = synthetic_npz(tmp_path / "d.npz", d=20)
     lr = 0.01 if optimizer == "adam" else 0.1
@@ -105,6 +107,7 @@ def test_resume_is_bit_for_bit(tmp_path, optimizer, augment, interrupt):
     assert strip(whole.state.history) == strip(resumed.state.history)
 
 
+@pytest.mark.slow          # a cut run and its resume; test_resume_is_bit_for_bit stays
 def test_first_layer_change_is_what_training_added_even_after_a_resume(tmp_path, monkeypatch):
     """The change plot subtracts the run's true starting W1 (rebuilt from the seed), not the
     weights the resumed half started from."""
