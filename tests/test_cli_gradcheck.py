@@ -78,5 +78,5 @@ def test_bad_arguments_give_one_line_and_no_traceback(args, message):
 def test_console_script_and_help():
     proc = run_cli("gradcheck", "--help")
     assert proc.returncode == 0 and "finite differences" in " ".join(proc.stdout.split())
-    proc = run_cli("--version")
+    proc = netprop_here("--version")
     assert proc.stdout.strip() == f"netprop {netprop.__version__}"

@@ -235,7 +235,7 @@ def test_bad_input(tmp_path, args, fragment):
 def test_params_file_round_trip(tmp_path):
     proc = run_cli("derive", "--sizes", "3,2,2", "--seed", "5", "--format", "json")
     (tmp_path / "p.json").write_text(proc.stdout)
-    again = run_cli("derive", "--params", str(tmp_path / "p.json"), "--format", "json")
+    again = netprop_here("derive", "--params", str(tmp_path / "p.json"), "--format", "json")
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["gradients"] == json.loads(proc.stdout)["gradients"]
 

@@ -62,7 +62,8 @@ def test_check_nan_loss_is_wrong_not_ok(tmp_path):
     assert not report.cases[0].rows[0].ok and report.cases[0].rows[0].name == "loss"
 
 
-@pytest.mark.parametrize("where", ["forward_prop", "back_prop"])
+# a check child per case; the inner loop keeps one of each kind
+@pytest.mark.parametrize("where", ["forward_prop", pytest.param("back_prop", marks=pytest.mark.slow)])
 def test_check_student_sys_exit_is_a_failure_not_a_silent_pass(tmp_path, where):
     # sys.exit(0) inside the student's function ended `netprop check` with status 0 and no output.
     source = SOLUTION.replace(f"def {where}(x, y, weightsAndBiases):",
@@ -75,7 +76,8 @@ def test_check_student_sys_exit_is_a_failure_not_a_silent_pass(tmp_path, where):
 
 @pytest.mark.parametrize("old, new, fragment", [
     ("return loss, zs, hs, yhat", "return None, zs, hs, yhat", "forward_prop returned NoneType where the loss"),
-    ("return loss, zs, hs, yhat", "return 'abc', zs, hs, yhat", "forward_prop returned str where the loss belongs"),
+    pytest.param("return loss, zs, hs, yhat", "return 'abc', zs, hs, yhat",
+                 "forward_prop returned str where the loss belongs", marks=pytest.mark.slow),      # a check child each
     (GRADIENT_RETURN, "return 'x'", "back_prop returned something that is not an array of numbers"),
 ])
 def test_check_non_numeric_returns_get_one_line_naming_the_function(tmp_path, capsys, old, new, fragment):

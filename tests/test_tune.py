@@ -95,6 +95,7 @@ def test_without_final_the_test_file_is_never_read(tmp_path, files, reads):
     assert not (tmp_path / "sweep" / "best").exists() and "final" not in sweep.summary
 
 
+@pytest.mark.slow          # two sweeps; test_cli_tune.py's interrupted sweep stays
 def test_resume_runs_only_the_unfinished_trials(tmp_path, files, monkeypatch):
     out = tmp_path / "sweep"
     trials = grid_trials(GRID)
@@ -114,7 +115,7 @@ def test_resume_runs_only_the_unfinished_trials(tmp_path, files, monkeypatch):
     assert [[r[k] for k in same] for r in again.leaderboard] == [[r[k] for k in same] for r in first.leaderboard]
 
 
-@pytest.mark.slow          # two sweeps; test_resume_runs_only_the_unfinished_trials stays
+@pytest.mark.slow          # two sweeps; test_cli_tune.py's interrupted sweep stays
 def test_an_interrupted_sweep_keeps_its_finished_trials(tmp_path, files):
     out = tmp_path / "sweep"
 
@@ -129,7 +130,7 @@ def test_an_interrupted_sweep_keeps_its_finished_trials(tmp_path, files):
     assert run_sweep(out, grid_trials(GRID), files, final=False).summary["trials"] == 4
 
 
-@pytest.mark.slow          # a sweep; test_resume_runs_only_the_unfinished_trials stays
+@pytest.mark.slow          # a sweep; test_robust.py's sweep corrected in place stays
 def test_a_different_sweep_or_a_foreign_directory_is_refused(tmp_path, files):
     out = tmp_path / "sweep"
     run_sweep(out, grid_trials(GRID), files, final=False)
@@ -172,7 +173,7 @@ def test_every_trial_diverging_is_an_error_with_the_trials_kept(tmp_path, files)
     assert not (tmp_path / "sweep" / "summary.json").exists() and not (tmp_path / "sweep" / "best").exists()
 
 
-@pytest.mark.slow          # two sweeps; test_resume_runs_only_the_unfinished_trials stays
+@pytest.mark.slow          # two sweeps; test_cli_tune.py's interrupted sweep stays
 def test_continuing_a_sweep_removes_what_a_killed_write_left(tmp_path, files):
     out = tmp_path / "sweep"
     run_sweep(out, grid_trials(GRID), files, final=False)
