@@ -428,6 +428,7 @@ def test_json_reads_stop_at_their_limit(capsys):
     assert "--params /dev/zero: more than the 67108864 bytes" in line
 
 
+@pytest.mark.slow          # three sweeps, each drawing its trials; test_tune.py's sweep stays
 def test_tampered_trials_json_is_one_line(tmp_path, capsys):
     npz = small_npz(tmp_path / "d.npz", n=60, d=4)
     args = ["tune", "--data", str(npz), "--trials", "1", "--out", str(tmp_path / "s"), "--no-final", "--quiet"]
@@ -569,6 +570,7 @@ def test_resume_cleans_the_temporaries_of_a_killed_write(tmp_path):
     assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp") and p != keep]
 
 
+@pytest.mark.slow          # a sweep drawing its trials; test_tune.py's sweep stays
 def test_a_refused_sweep_can_be_corrected_in_place(tmp_path, capsys):
     npz = small_npz(tmp_path / "d.npz", n=60, d=4)
     args = ["tune", "--data", str(npz), "--trials", "1", "--out", str(tmp_path / "s"), "--no-final", "--quiet"]

@@ -130,7 +130,7 @@ def test_an_interrupted_sweep_keeps_its_finished_trials(tmp_path, files):
     assert run_sweep(out, grid_trials(GRID), files, final=False).summary["trials"] == 4
 
 
-@pytest.mark.slow          # a sweep; test_robust.py's sweep corrected in place stays
+@pytest.mark.slow          # a sweep; test_cli_tune.py's interrupted sweep stays
 def test_a_different_sweep_or_a_foreign_directory_is_refused(tmp_path, files):
     out = tmp_path / "sweep"
     run_sweep(out, grid_trials(GRID), files, final=False)
