@@ -28,9 +28,10 @@ def pictures_drawn_here():
 
     Each train_run otherwise starts a Python that imports matplotlib (about 1.5 s of the 2 s a small
     run takes); drawn here, matplotlib is imported once for the session. The figures are the same:
-    test_painter.py holds the child's PNGs byte-equal to these, and runs the real child (marked
-    painter_child), as does every `netprop train` started as a process. Session-scoped, so that the
-    runs trained by session- and module-scoped fixtures draw here too.
+    test_painter.py holds the child's PNGs byte-equal to these (slow tier) and runs the real child
+    (marked painter_child), as does every `netprop train` started as a process (test_cli_train.py's in
+    the inner loop). Session-scoped, so that the runs trained by session- and module-scoped fixtures
+    draw here too.
     """
     from netprop.training import painter
 

@@ -280,6 +280,7 @@ def completions(tmp_path, line):
     return answer.read_text().split()
 
 
+@pytest.mark.slow          # five netprop children; the bash script's loading and the scripts stay
 def test_completion_answers_commands_flags_and_choices(tmp_path):
     assert completions(tmp_path, "netprop tr") == ["train"]
     assert completions(tmp_path, "netprop train --hid") == ["--hidden"]

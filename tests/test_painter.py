@@ -13,6 +13,9 @@ HISTORY = [{"epoch": k, "train_loss": 1 / k, "val_loss": 1.1 / k, "train_accurac
             "val_accuracy": 0.45 + k / 20} for k in range(1, 4)]
 
 
+# slow: a child importing matplotlib; the inner loop's real child is the one test_cli_train.py's
+# `netprop train` process starts for its pictures (a failing child fails that run)
+@pytest.mark.slow
 def test_the_child_draws_the_same_pngs_as_this_process(tmp_path):
     W1 = np.random.default_rng(0).normal(size=(20, 784)).astype(np.float32)
     confusion = np.arange(9).reshape(3, 3)

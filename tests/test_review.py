@@ -78,7 +78,8 @@ def test_check_student_sys_exit_is_a_failure_not_a_silent_pass(tmp_path, where):
     ("return loss, zs, hs, yhat", "return None, zs, hs, yhat", "forward_prop returned NoneType where the loss"),
     pytest.param("return loss, zs, hs, yhat", "return 'abc', zs, hs, yhat",
                  "forward_prop returned str where the loss belongs", marks=pytest.mark.slow),      # a check child each
-    (GRADIENT_RETURN, "return 'x'", "back_prop returned something that is not an array of numbers"),
+    pytest.param(GRADIENT_RETURN, "return 'x'", "back_prop returned something that is not an array of numbers",
+                 marks=pytest.mark.slow),
 ])
 def test_check_non_numeric_returns_get_one_line_naming_the_function(tmp_path, capsys, old, new, fragment):
     path = write_module(tmp_path, SOLUTION.replace(old, new))

@@ -136,6 +136,7 @@ def test_a_second_run_into_a_locked_directory_is_refused(tmp_path, capsys):
     assert list(out.iterdir()) == []
 
 
+@pytest.mark.slow          # a child holding the lock; test_a_second_run_into_a_locked_directory_is_refused stays
 def test_a_killed_run_leaves_no_stale_lock(tmp_path):
     holder = subprocess.Popen([sys.executable, "-c", (
         "import sys, time\nfrom netprop.storage.models import directory_lock\n"
