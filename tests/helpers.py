@@ -1,6 +1,11 @@
 """Shared test data: small synthetic sets and the real Fashion-MNIST when it is installed; netprop's error line."""
 
+import contextlib
+import io
 import os
+import subprocess
+import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -78,3 +83,45 @@ def torch_optimizer(name, groups, lr=0.1):
 
 
 TORCH_OPTIMIZER_NAMES = ("sgd", "momentum", "nesterov", "adam")
+
+
+def netprop_here(*args, cwd=None):
+    """`netprop ARGS` run by calling netprop.cli.main in this process, answered as subprocess.run
+    answers for the console script in a child (returncode, stdout, stderr as text), without the
+    child's half second of starting Python and importing NumPy and netprop again.
+
+    The same main() the console script calls, seen as a child's caller sees it: argparse's exit
+    (SystemExit) is the return code; warnings go to stderr under Python's default filters; help is
+    wrapped for a pipe (argparse asks sys.__stdout__'s terminal, which a child writing to a pipe has
+    not). An exception main() lets through propagates and fails the test, where a child would print
+    its traceback. Each command keeps tests that start the real console script (run_cli).
+    """
+    out, err = io.StringIO(), io.StringIO()
+    here = os.getcwd()
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        err.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+    from netprop.cli import main
+
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), warnings.catch_warnings():
+        warnings.resetwarnings()
+        for category in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
+            warnings.simplefilter("ignore", category)      # Python's default filters, as in a child
+        warnings.filterwarnings("default", category=DeprecationWarning, module="__main__")
+        warnings.showwarning = show
+        columns = os.environ.get("COLUMNS")
+        os.environ.setdefault("COLUMNS", "80")          # shutil.get_terminal_size's fallback for a pipe
+        try:
+            if cwd is not None:
+                os.chdir(cwd)
+            code = main([str(a) for a in args]) or 0       # python -m netprop: SystemExit(main())
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            if exc.code is not None and not isinstance(exc.code, int):
+                print(exc.code, file=sys.stderr)
+        finally:
+            os.chdir(here)
+            if columns is None:
+                os.environ.pop("COLUMNS", None)
+    return subprocess.CompletedProcess(["netprop", *args], code, out.getvalue(), err.getvalue())

@@ -9,8 +9,6 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
-
 from helpers import fashion_mnist_or_skip
 
 STATIC = Path(__file__).resolve().parents[1] / "src" / "netprop" / "explain" / "static"
@@ -26,11 +24,6 @@ def train_tiny_run(out_dir):
     netprop.train_run(out_dir, netprop.TrainConfig(hidden=[8], epochs=2, batch_size=30),
                       {"kind": "fashion-mnist"}, subset=300)
     return Path(out_dir)
-
-
-@pytest.fixture(scope="session")
-def run_dir(tmp_path_factory):
-    return train_tiny_run(tmp_path_factory.mktemp("run") / "tiny")
 
 
 def write_partial_checkpoint(finished_dir, out_dir, epochs):

@@ -7,6 +7,7 @@ planted bug is one line of it changed, the way students get it wrong.  tests/stu
 file per convention and per mistake seen in public solutions of the exercise, each written here.
 """
 
+import functools
 import json
 import os
 import subprocess
@@ -148,11 +149,37 @@ CONVENTIONS = {
                                       "y one-hot as rows", "784-16-10"],
 }
 MISTAKE_FILES = sorted(p.name for p in CORPUS.glob("mistake_*.py"))
+# corpus file, a statement of its mistake that the report must point at
+NAMED_MISTAKE_LINES = [
+    ("mistake_modifies_input.py", "weightsAndBiases -= 0.01"),
+    ("mistake_relu_in_place.py", "h[h < 0] = 0"),
+    ("mistake_bias_scalar.py", "dJdbs.append(np.sum(g) / n)"),
+    ("mistake_softmax_axis.py", "ez = np.exp(z - z.max(axis=1, keepdims=True))"),
+    ("mistake_l2_over_n.py", "ALPHA * Ws[layer] / n"),
+    ("mistake_sum.py", "dJdWs.append(g.dot(h_prev.T))"),
+    ("mistake_uses_last_forward.py", "global saved_h, saved_z, saved_p"),
+    ("mistake_mean_twice.py", "dJdWs.append(g.dot(h_prev.T) / n)"),
+]
+# The corpus files the inner loop checks: those other tests read as well (each report is computed
+# once), and the rows convention; the rest, a check of a 784-input network each, run in the slow tier
+# (the planted bugs below name each mistake in the inner loop, on the course's layout).
+INNER_LOOP_FILES = {"course_columns.py", "two_layer_interleaved_at_import.py", "rows_in_columns_out.py",
+                    *(name for name, _ in NAMED_MISTAKE_LINES)}
+
+
+def corpus_files(names):
+    return [pytest.param(name, marks=[] if name in INNER_LOOP_FILES else [pytest.mark.slow]) for name in names]
 
 
 def check_here(path, **kwargs):
     """The check in this process (fast), without the Fashion-MNIST case."""
     return check(path, isolated=False, images=kwargs.pop("images", False), **kwargs)
+
+
+@functools.lru_cache(maxsize=None)
+def corpus_report(name):
+    """check_here of the corpus file `name`, once a session: several tests read one file's report."""
+    return check_here(CORPUS / name)
 
 
 def write_module(tmp_path, source, name="student.py"):
@@ -177,9 +204,9 @@ def mistake_key(path):
 # --- conventions: each passes with no flags ------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", sorted(CONVENTIONS))
+@pytest.mark.parametrize("name", corpus_files(sorted(CONVENTIONS)))
 def test_each_convention_passes_with_no_flags(name):
-    report = check_here(CORPUS / name)
+    report = corpus_report(name)
     assert report.passed, report.text()
     for words in CONVENTIONS[name]:
         assert words in report.detected, (words, report.detected)
@@ -189,14 +216,14 @@ def test_each_convention_passes_with_no_flags(name):
 
 
 def test_the_course_template_is_compared_quantity_by_quantity():
-    report = check_here(CORPUS / "course_columns.py")
+    report = corpus_report("course_columns.py")
     assert len(report.cases) == 4                # its own sizes, then 1, 2 and 3 hidden layers
     assert [r.name for r in report.cases[1].rows] == ["loss", "z1", "z2", "h1", "yhat", "W1", "W2", "b1", "b2"]
     assert max(r.error for c in report.cases for r in c.rows) < 1e-12
 
 
 def test_a_file_that_loads_data_at_import_is_checked_without_its_top_level_code():
-    report = check_here(CORPUS / "two_layer_interleaved_at_import.py")
+    report = corpus_report("two_layer_interleaved_at_import.py")
     assert report.passed, report.text()
     note = report.notes[0]
     assert "fashion_mnist_train_images.npy, which is not there" in note
@@ -216,9 +243,9 @@ def test_l2_in_the_loss_is_found_and_reported_with_its_strength(tmp_path):
 # --- mistakes: each fails naming itself ----------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", MISTAKE_FILES)
+@pytest.mark.parametrize("name", corpus_files(MISTAKE_FILES))
 def test_each_corpus_mistake_fails_naming_itself(name):
-    report = check_here(CORPUS / name)
+    report = corpus_report(name)
     key = mistake_key(CORPUS / name)
     assert report.exit_code == 1, report.text()
     found = [k for k in report.mistakes() if k.split(":")[0] == key]
@@ -229,20 +256,11 @@ def test_each_corpus_mistake_fails_naming_itself(name):
     assert "no known mistake" not in report.verdict, report.text()
 
 
-@pytest.mark.parametrize("name, statement", [
-    ("mistake_modifies_input.py", "weightsAndBiases -= 0.01"),
-    ("mistake_relu_in_place.py", "h[h < 0] = 0"),
-    ("mistake_bias_scalar.py", "dJdbs.append(np.sum(g) / n)"),
-    ("mistake_softmax_axis.py", "ez = np.exp(z - z.max(axis=1, keepdims=True))"),
-    ("mistake_l2_over_n.py", "ALPHA * Ws[layer] / n"),
-    ("mistake_sum.py", "dJdWs.append(g.dot(h_prev.T))"),
-    ("mistake_uses_last_forward.py", "global saved_h, saved_z, saved_p"),
-    ("mistake_mean_twice.py", "dJdWs.append(g.dot(h_prev.T) / n)"),
-])
+@pytest.mark.parametrize("name, statement", NAMED_MISTAKE_LINES)
 def test_a_named_mistake_points_at_its_line(name, statement):
     lines = (CORPUS / name).read_text().splitlines()
     line = next(k for k, text in enumerate(lines, start=1) if statement in text and not text.startswith("#"))
-    report = check_here(CORPUS / name)
+    report = corpus_report(name)
     assert f"look at {name}:{line}" in report.text(), report.text()
 
 
@@ -273,7 +291,7 @@ def test_the_two_witnesses_separate_a_wrong_gradient_from_a_loss_that_is_not_the
 
 
 def test_l2_added_to_the_gradient_with_lambda_over_n_is_named_in_its_own_terms():
-    report = check_here(CORPUS / "mistake_l2_over_n.py")
+    report = corpus_report("mistake_l2_over_n.py")
     text = report.describe("l2_strength")
     # the file's ALPHA = 0.001 in the loss, ALPHA·W/n in ∇W: n = 5 examples at its own sizes, c = 0.0002
     assert "+ 0.0002·W" in text and "λ = 0.001" in text and "(λ/n)" in text
@@ -562,7 +580,7 @@ def test_a_real_dask_cluster_grades_as_the_local_jobs_do(tmp_path):
 
 def test_several_mistakes_in_one_file_are_each_named_on_their_blocks():
     # gradient lists built last layer first and ∇b without axis (one number per layer), together
-    report = check_here(CORPUS / "mistakes_together.py")
+    report = corpus_report("mistakes_together.py")
     found = report.mistakes()
     assert set(found) == {"reversed", "bias_scalar"}, report.text()
     assert all(w.startswith("∇W") for w in found["reversed"]) and all(w.startswith("∇b") for w in found["bias_scalar"])
@@ -635,7 +653,7 @@ def test_a_numpy_bool_used_as_an_index_is_told_what_changed(tmp_path):
 
 def test_two_mistakes_in_one_loss_are_both_named():
     # softmax over the examples and a mean over the classes: the loss row carries both, ŷ the first
-    report = check_here(CORPUS / "mistakes_softmax_and_loss_axis.py")
+    report = corpus_report("mistakes_softmax_and_loss_axis.py")
     assert report.exit_code == 1, report.text()
     assert set(report.mistakes()) == {"softmax_axis", "softmax_axis+loss_over_c"}, report.mistakes()
     both = report.describe("softmax_axis+loss_over_c")
@@ -683,6 +701,7 @@ def test_two_mistakes_in_one_gradient_block_are_both_named(tmp_path):
     assert "no known mistake" not in report.verdict, report.text()
 
 
+@pytest.mark.slow          # grading a class: a check child per student; test_gradescope_results_* stays
 def test_a_class_summary_counts_each_of_two_mistakes_in_one_block(tmp_path):
     folder = tmp_path / "submissions"
     folder.mkdir()

@@ -11,7 +11,6 @@ import urllib.request
 
 import pytest
 from helpers import error_line
-from run_view_helpers import run_dir  # noqa: F401  (a tiny finished training run, once a session)
 
 pytest.importorskip("uvicorn")
 pytestmark = pytest.mark.slow
@@ -79,7 +78,7 @@ def test_a_port_in_use_is_one_line():
         proc.communicate(timeout=20)
 
 
-def test_ctrl_c_stops_even_with_a_run_views_event_stream_open(run_dir, tmp_path):  # noqa: F811
+def test_ctrl_c_stops_even_with_a_run_views_event_stream_open(run_dir, tmp_path):
     """A browser tab left on the run view of a run still training holds /api/run/events open;
     Ctrl-C must still stop the server."""
     import threading

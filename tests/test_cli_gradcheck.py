@@ -5,13 +5,14 @@ import subprocess
 import sys
 
 import pytest
-from helpers import error_line
+from helpers import error_line, netprop_here
 
 import netprop
 from netprop.cli import main
 
 
 def run_cli(*args):
+    """The real console command in a child; netprop_here calls the same main() in this process."""
     return subprocess.run([sys.executable, "-m", "netprop", *args], capture_output=True, text=True,
                           timeout=300)
 
@@ -27,7 +28,7 @@ def test_table_has_a_relative_error_per_parameter(capsys):
 
 
 def test_json_matches_the_library():
-    proc = run_cli("gradcheck", "--sizes", "5,4,4,3", "--activation", "sigmoid", "--l2", "0.1",
+    proc = netprop_here("gradcheck", "--sizes", "5,4,4,3", "--activation", "sigmoid", "--l2", "0.1",
                    "--json", "--seed", "3")
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
@@ -38,8 +39,9 @@ def test_json_matches_the_library():
     assert entry["max_relative_error"] == max(entry["relative_errors"].values()) < 1e-6
 
 
+@pytest.mark.slow          # 784-3-10 on Fashion-MNIST images; the table and JSON tests stay
 def test_default_checks_the_lecture_network():
-    proc = run_cli("gradcheck", "--hidden", "3", "--json")
+    proc = netprop_here("gradcheck", "--hidden", "3", "--json")
     assert proc.returncode == 0, proc.stderr
     names = [n["network"] for n in json.loads(proc.stdout)["networks"]]
     assert names[0].startswith("random 20-10-5") and names[1].startswith("lecture 784-3-10")
@@ -68,7 +70,7 @@ def test_exit_code_1_when_a_gradient_is_wrong(monkeypatch, capsys):
     (["frobnicate"], "unknown command 'frobnicate'"),
 ])
 def test_bad_arguments_give_one_line_and_no_traceback(args, message):
-    proc = run_cli(*args)
+    proc = netprop_here(*args)
     assert proc.returncode == 2
     assert message in error_line(proc.stderr)
 
@@ -76,5 +78,5 @@ def test_bad_arguments_give_one_line_and_no_traceback(args, message):
 def test_console_script_and_help():
     proc = run_cli("gradcheck", "--help")
     assert proc.returncode == 0 and "finite differences" in " ".join(proc.stdout.split())
-    proc = run_cli("--version")
+    proc = netprop_here("--version")
     assert proc.stdout.strip() == f"netprop {netprop.__version__}"

@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 import pytest
-from helpers import error_line
+from helpers import error_line, netprop_here
 
 from netprop.cli import build_parser, main
 from netprop.cli.argtypes import non_negative_int, positive_int
@@ -20,6 +20,7 @@ COMMANDS = ["train", "evaluate", "predict", "tune", "landscape", "derive", "expl
 
 
 def run_cli(*args, env=None):
+    """The real console command in a child; netprop_here calls the same main() in this process."""
     return subprocess.run([sys.executable, "-m", "netprop", *args], capture_output=True, text=True,
                           timeout=120, env=env)
 
@@ -63,7 +64,7 @@ def parse_error(capsys, argv):
      ["netprop derive: error: unrecognized argument --zzz", "see `netprop derive --help`"]),
 ])
 def test_usage_errors_are_one_line_and_a_pointer_to_help(argv, lines):
-    proc = run_cli(*argv)
+    proc = netprop_here(*argv)
     assert proc.returncode == 2
     assert proc.stderr.splitlines() == lines           # no usage block, no traceback
     assert proc.stdout == ""
@@ -97,7 +98,7 @@ def test_no_command_takes_an_abbreviated_flag(capsys):
 
 
 def test_bare_netprop_prints_the_overview_and_exits_0():
-    bare, helped = run_cli(), run_cli("--help")
+    bare, helped = run_cli(), netprop_here("--help")       # bare: main() reading the real sys.argv
     assert bare.returncode == 0 and helped.returncode == 0 and bare.stderr == ""
     assert bare.stdout == helped.stdout
     lines = bare.stdout.splitlines()
@@ -111,7 +112,7 @@ def test_bare_netprop_prints_the_overview_and_exits_0():
 
 
 def test_the_overviews_start_here_lines_parse():
-    text = run_cli().stdout
+    text = netprop_here().stdout
     block = text.split("start here:\n", 1)[1].split("\n\n", 1)[0]
     commands = [line.strip().split("  ")[0] for line in block.splitlines()]
     assert len(commands) >= 3
@@ -149,10 +150,10 @@ def test_every_command_has_examples_that_parse(name):
 
 
 def test_the_derive_examples_run(tmp_path):
-    # the ones that need no data set run for real, in the order given (--params reads what --json wrote)
+    # the ones that need no data set run for real, in the order given (--params reads what --json wrote);
+    # in this process: the console script's derive runs as a child in test_derive.py
     for command, _ in subparsers()["derive"].examples:
-        proc = subprocess.run([sys.executable, "-m", "netprop", *netprop_words(command)], cwd=tmp_path,
-                              capture_output=True, text=True, timeout=120)
+        proc = netprop_here(*netprop_words(command), cwd=tmp_path)
         assert proc.returncode == 0, (command, proc.stderr)
     assert "<math" in (tmp_path / "lecture.html").read_text()
     assert "weights" in json.loads((tmp_path / "numbers.json").read_text())
@@ -230,6 +231,7 @@ def test_derive_output_writes_the_file_and_says_so_unless_quiet(tmp_path, capsys
     assert (tmp_path / "a.md").read_text() == (tmp_path / "b.md").read_text() != ""
 
 
+@pytest.mark.slow          # two full checks; test_review.py's check commands stay
 def test_check_quiet_prints_nothing_when_everything_agrees_and_the_tables_when_not(tmp_path, capsys):
     from test_check import PLANTED, SOLUTION
 
@@ -278,6 +280,7 @@ def completions(tmp_path, line):
     return answer.read_text().split()
 
 
+@pytest.mark.slow          # five netprop children; the bash script's loading and the scripts stay
 def test_completion_answers_commands_flags_and_choices(tmp_path):
     assert completions(tmp_path, "netprop tr") == ["train"]
     assert completions(tmp_path, "netprop train --hid") == ["--hidden"]
@@ -288,13 +291,13 @@ def test_completion_answers_commands_flags_and_choices(tmp_path):
 
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
 def test_completion_prints_a_script_for_each_shell(shell):
-    proc = run_cli("completion", shell)
+    proc = netprop_here("completion", shell)
     assert proc.returncode == 0 and proc.stderr == ""
     assert "netprop" in proc.stdout and "_ARGCOMPLETE" in proc.stdout
 
 
 def test_completion_refuses_another_shell():
-    proc = run_cli("completion", "tcsh")
+    proc = netprop_here("completion", "tcsh")
     assert proc.returncode == 2
     assert error_line(proc.stderr) == \
         "netprop completion: error: argument SHELL: invalid choice: 'tcsh' (choose from bash, zsh, fish)"
@@ -331,6 +334,7 @@ def test_bash_completes_through_the_script(tmp_path):
         ["train"], ["--hidden"], ["text", "markdown", "latex", "html", "json"]]
 
 
+@pytest.mark.slow          # zsh's compinit and a netprop child; bash's script is loaded in the inner loop
 def test_the_zsh_script_registers_with_compinit(tmp_path):
     shell_or_skip("zsh")
     script = ('autoload -U compinit && compinit -u -d "$1/zcompdump" && eval "$(netprop completion zsh)" '

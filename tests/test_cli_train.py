@@ -9,12 +9,13 @@ import time
 import numpy as np
 import pytest
 
-from helpers import error_line, fashion_mnist_or_skip, synthetic_npz
+from helpers import error_line, fashion_mnist_or_skip, netprop_here, synthetic_npz
 from netprop.cli import main
 from netprop.storage.models import load_arrays
 
 
 def run_cli(*args, cwd=None):
+    """The real console command in a child; netprop_here calls the same main() in this process."""
     return subprocess.run([sys.executable, "-m", "netprop", *args], capture_output=True, text=True,
                           timeout=600, cwd=cwd)
 
@@ -28,11 +29,15 @@ def assert_one_line_error(proc, *fragments, code=2):
 
 @pytest.fixture(scope="module")
 def fashion_run(tmp_path_factory):
-    """A quick Fashion-MNIST run through the command line, shared by the tests below."""
+    """A quick Fashion-MNIST run through the command line, shared by the tests below.
+
+    main() in this process: test_train_on_users_npz_and_csv starts `netprop train` and `evaluate`
+    as children, test_predict_images_and_arrays `netprop predict`.
+    """
     fashion_mnist_or_skip()
     out = tmp_path_factory.mktemp("runs") / "quick"
-    proc = run_cli("train", "--subset", "2000", "--epochs", "2", "--hidden", "32",
-                   "--optimizer", "adam", "--lr", "0.003", "--out", str(out), "--json")
+    proc = netprop_here("train", "--subset", "2000", "--epochs", "2", "--hidden", "32",
+                        "--optimizer", "adam", "--lr", "0.003", "--out", str(out), "--json")
     assert proc.returncode == 0, proc.stderr
     return out, json.loads(proc.stdout)
 
@@ -57,14 +62,14 @@ def test_train_writes_a_complete_run(fashion_run):
 
 def test_evaluate_reproduces_the_test_accuracy(fashion_run):
     out, metrics = fashion_run
-    proc = run_cli("evaluate", str(out), "--json")
+    proc = netprop_here("evaluate", str(out), "--json")
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     assert report["accuracy"] == pytest.approx(metrics["test_accuracy"], abs=1e-12)
     assert report["cross_entropy"] == pytest.approx(metrics["test_loss"], rel=1e-9)
     cm = np.array(report["confusion_matrix"])
     assert cm.sum() == 10000 and np.trace(cm) / 1e4 == pytest.approx(report["accuracy"])
-    text = run_cli("evaluate", str(out)).stdout
+    text = netprop_here("evaluate", out).stdout
     assert "per-class accuracy" in text and "Ankle boot" in text and "confusion matrix" in text
 
 
@@ -89,7 +94,7 @@ def test_predict_images_and_arrays(fashion_run, tmp_path):
     for r in results:
         probs = [t["probability"] for t in r["top"]]
         assert len(probs) == 3 and probs == sorted(probs, reverse=True) and sum(probs) <= 1 + 1e-6
-    text = run_cli("predict", str(out), str(tmp_path / "trouser.png")).stdout
+    text = netprop_here("predict", out, tmp_path / "trouser.png").stdout
     assert text.startswith(str(tmp_path / "trouser.png") + ": Trouser")
 
 
@@ -178,7 +183,7 @@ def test_bad_input_one_line_no_traceback(tmp_path, args, fragments):
     (tmp_path / "full" / "keep.txt").write_text("precious")
     (tmp_path / "empty").mkdir()
     args = [a.format(tmp=tmp_path, npz=npz) for a in args]
-    proc = run_cli(*args)
+    proc = netprop_here(*args)
     assert_one_line_error(proc, *fragments)
     assert (tmp_path / "full" / "keep.txt").read_text() == "precious"
 
@@ -186,30 +191,30 @@ def test_bad_input_one_line_no_traceback(tmp_path, args, fragments):
 def test_evaluate_and_predict_bad_input(tmp_path, fashion_run):
     out, _ = fashion_run
     np.savez(tmp_path / "wrong.npz", X=np.ones((3, 5)), y=[0, 1, 2])
-    assert_one_line_error(run_cli("evaluate", str(out), "--data", str(tmp_path / "wrong.npz")),
+    assert_one_line_error(netprop_here("evaluate", str(out), "--data", str(tmp_path / "wrong.npz")),
                           "5 features", "expects 784")
     np.savez(tmp_path / "labels.npz", X=np.ones((2, 784)), y=[0, 12])
-    assert_one_line_error(run_cli("evaluate", str(out), "--data", str(tmp_path / "labels.npz")),
+    assert_one_line_error(netprop_here("evaluate", str(out), "--data", str(tmp_path / "labels.npz")),
                           "label 12")
     (tmp_path / "notes.txt").write_text("hello")
-    assert_one_line_error(run_cli("predict", str(out), str(tmp_path / "notes.txt")),
+    assert_one_line_error(netprop_here("predict", str(out), str(tmp_path / "notes.txt")),
                           "unsupported file type .txt")
     np.save(tmp_path / "short.npy", np.ones(10))
-    assert_one_line_error(run_cli("predict", str(out), str(tmp_path / "short.npy")),
+    assert_one_line_error(netprop_here("predict", str(out), str(tmp_path / "short.npy")),
                           "does not hold examples of 784 values")
     (tmp_path / "fake.png").write_bytes(b"not an image")
-    assert_one_line_error(run_cli("predict", str(out), str(tmp_path / "fake.png")),
+    assert_one_line_error(netprop_here("predict", str(out), str(tmp_path / "fake.png")),
                           "not a readable image")
-    assert_one_line_error(run_cli("predict", str(out), str(tmp_path / "absent.npy")), "no such file")
+    assert_one_line_error(netprop_here("predict", str(out), str(tmp_path / "absent.npy")), "no such file")
 
 
 def test_help_tells_the_truth():
-    text = " ".join(run_cli("train", "--help").stdout.split())
+    text = " ".join(netprop_here("train", "--help").stdout.split())
     from netprop.training.fit import TrainConfig
     d = TrainConfig()
     assert f"(default {d.hidden[0]})" in text and f"(default {d.epochs})" in text
     assert f"(default {d.optimizer})" in text and "/usr/share/datasets/fashion-mnist" in text
-    predict_help = " ".join(run_cli("predict", "--help").stdout.split())
+    predict_help = " ".join(netprop_here("predict", "--help").stdout.split())
     assert "inverted" in predict_help and "28×28" in predict_help
 
 

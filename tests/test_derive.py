@@ -10,7 +10,7 @@ import sys
 
 import numpy as np
 import pytest
-from helpers import error_line
+from helpers import error_line, netprop_here
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -35,6 +35,7 @@ def make(sizes, activation, loss, seed=1):
 
 
 def run_cli(*args):
+    """The real console command in a child; netprop_here calls the same main() in this process."""
     return subprocess.run([sys.executable, "-m", "netprop", *args], capture_output=True, text=True,
                           timeout=120)
 
@@ -226,7 +227,7 @@ def test_bad_input(tmp_path, args, fragment):
     (tmp_path / "bad.json").write_text(json.dumps(bad))
     (tmp_path / "bias.json").write_text(json.dumps(bias))
     (tmp_path / "nokeys.json").write_text(json.dumps({"x": [1]}))
-    proc = run_cli("derive", *[a.format(tmp=tmp_path) for a in args])
+    proc = netprop_here("derive", *[a.format(tmp=tmp_path) for a in args])
     assert proc.returncode == 2
     assert fragment in error_line(proc.stderr)
 
@@ -234,7 +235,7 @@ def test_bad_input(tmp_path, args, fragment):
 def test_params_file_round_trip(tmp_path):
     proc = run_cli("derive", "--sizes", "3,2,2", "--seed", "5", "--format", "json")
     (tmp_path / "p.json").write_text(proc.stdout)
-    again = run_cli("derive", "--params", str(tmp_path / "p.json"), "--format", "json")
+    again = netprop_here("derive", "--params", str(tmp_path / "p.json"), "--format", "json")
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["gradients"] == json.loads(proc.stdout)["gradients"]
 
@@ -292,6 +293,7 @@ ACTIVATIONS = list(netprop.core.activations.ACTIVATIONS)   # every registered ac
 sizes_strategy = st.lists(st.integers(1, MAX_UNITS), min_size=2, max_size=MAX_LAYERS + 1)
 
 
+@pytest.mark.slow          # 28 derivations rendered (a property search); test_long_chains_* stays
 @settings(max_examples=25)
 @given(sizes=sizes_strategy, activation=st.sampled_from(ACTIVATIONS), loss=st.sampled_from(["cross_entropy", "mse"]),
        seed=st.integers(0, 5))

@@ -13,9 +13,10 @@ A page's fenced blocks run in the order they appear, in one temporary folder per
   apt-get) that build the environment these tests run in: neither runs.
 
 A block with any other language, or none, fails the test, so that no example goes unchecked. A page
-whose commands train, tune, draw a landscape, evaluate, predict or check homework is marked slow
-(as is one holding the comment `<!-- docs-test: slow (why) -->`); pages that train need Fashion-MNIST
-(skipped without it, except under CI).
+that runs `netprop` commands is marked slow (each starts bash and a Python; those that train, tune,
+draw a landscape, evaluate, predict or check homework take longer), as is one holding the comment
+`<!-- docs-test: slow (why) -->`; pages of Python blocks alone stay in the inner loop. Pages that
+train need Fashion-MNIST (skipped without it, except under CI).
 """
 
 import os
@@ -34,7 +35,6 @@ from helpers import fashion_mnist_or_skip
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 LANGUAGES = {"python", "console", "text", "sh"}
-SLOW_COMMANDS = {"train", "tune", "landscape", "evaluate", "predict", "check"}
 NEEDS_DATA = {"train", "tune", "landscape", "evaluate", "predict"}
 SLOW_MARKER = "<!-- docs-test: slow"        # then the reason, and -->
 COMMAND_TIMEOUT_S = 600
@@ -83,7 +83,8 @@ def subcommands(page_text):
 
 def page_param(page):
     text = page.read_text(encoding="utf-8")
-    slow = SLOW_MARKER in text or bool(subcommands(text) & SLOW_COMMANDS)
+    runs_netprop = any(console_commands(body) for language, body, *_ in fenced_blocks(text) if language == "console")
+    slow = SLOW_MARKER in text or runs_netprop
     return pytest.param(page, id=page.relative_to(ROOT).as_posix(), marks=[pytest.mark.slow] if slow else [])
 
 

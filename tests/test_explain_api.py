@@ -13,7 +13,6 @@ pytest.importorskip("httpx")
 
 from starlette.testclient import TestClient  # noqa: E402
 
-from run_view_helpers import run_dir  # noqa: E402,F401  (a tiny finished training run, once a session)
 
 from netprop.cli import main  # noqa: E402
 from netprop.explain import api  # noqa: E402
@@ -235,7 +234,7 @@ def test_host_header_must_be_the_served_address():
     assert client.get("/static/lecture.js", headers={"host": "evil.example:8765"}).status_code == 421
 
 
-def test_the_app_serves_a_run_view_only_when_given_a_run(run_dir):  # noqa: F811
+def test_the_app_serves_a_run_view_only_when_given_a_run(run_dir):
     """netprop explain RUN_DIR: the real app (not a test app) answers the run view's API for that run."""
     import json
 
@@ -275,6 +274,7 @@ JSON_VALUES = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(-10**
                            lambda inner: st.lists(inner, max_size=4), max_leaves=12)
 
 
+@pytest.mark.slow          # a fuzzer (60 requests); test_bad_input_is_a_4xx_with_one_line stays
 @given(st.dictionaries(st.sampled_from(KEYS), JUNK, max_size=5))
 def test_no_query_is_a_server_error(client, params):
     from urllib.parse import urlencode
@@ -286,6 +286,7 @@ def test_no_query_is_a_server_error(client, params):
             assert "\n" not in r.json()["error"]
 
 
+@pytest.mark.slow          # a fuzzer (60 requests); test_bad_input_is_a_4xx_with_one_line stays
 @given(st.dictionaries(st.sampled_from(["sizes", "activation", "loss", "seed", "strict", "x", "y", "weights",
                                         "biases", "W1", "b2"]), JSON_VALUES, max_size=4), JSON_VALUES)
 def test_no_json_body_is_a_server_error(client, state, lr):

@@ -5,6 +5,7 @@ the widget (the cell survives), the dark theme legible, a restarted kernel gives
 The kernel is this Python with this checkout first on its path, so it imports the netprop under test.
 """
 
+import importlib.util
 import json
 import os
 import shutil
@@ -17,13 +18,11 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("playwright")
-pytest.importorskip("pytest_playwright")
-pytest.importorskip("anywidget")
-nbformat = pytest.importorskip("nbformat")
-pytest.importorskip("jupyterlab")
-pytest.importorskip("notebook")
-pytest.importorskip("ipykernel")
+# Looked for, not imported: nbformat's import alone (jsonschema's format checkers) costs seconds that
+# every `pytest -m "not slow"` would pay at collection for a module whose tests are all slow.
+for _name in ("playwright", "pytest_playwright", "anywidget", "nbformat", "jupyterlab", "notebook", "ipykernel"):
+    if importlib.util.find_spec(_name) is None:
+        pytest.skip(f"could not import {_name!r}", allow_module_level=True)
 
 from test_explain_browser import browser_type_launch_args  # noqa: E402, F401  (Debian's Chromium)
 from test_explain_geometry import contrast  # noqa: E402
@@ -93,6 +92,8 @@ class JupyterServer:
 
 
 def write_notebook(folder):
+    import nbformat
+
     nb = nbformat.v4.new_notebook()
     check = "print(w.step, w.param, w.values['weights'][0][0][1])"
     nb.cells = [nbformat.v4.new_code_cell(CELL), nbformat.v4.new_code_cell(check)]

@@ -16,7 +16,7 @@ pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
 pytest.importorskip("pytest_playwright")
 
-from run_view_helpers import Server, finish_from, make_app, run_dir, write_partial_checkpoint  # noqa: E402, F401
+from run_view_helpers import Server, finish_from, make_app, write_partial_checkpoint  # noqa: E402
 
 import netprop  # noqa: E402
 from netprop.data import load_fashion_mnist  # noqa: E402
@@ -63,7 +63,7 @@ def clear_top3(model, X, indices):
     raise AssertionError("no test image on the first page with a clear top 3")
 
 
-def test_click_a_test_image_shows_the_models_top3(run_dir, watched):  # noqa: F811
+def test_click_a_test_image_shows_the_models_top3(run_dir, watched):
     page, errors, hosts = watched
     model = netprop.load(run_dir)
     _, _, X, y = load_fashion_mnist(download=False)
@@ -111,7 +111,7 @@ def test_click_a_test_image_shows_the_models_top3(run_dir, watched):  # noqa: F8
     assert hosts == {f"127.0.0.1:{server.port}"}
 
 
-def test_a_run_still_training_updates_per_epoch_then_shows_its_results(run_dir, tmp_path, watched):  # noqa: F811
+def test_a_run_still_training_updates_per_epoch_then_shows_its_results(run_dir, tmp_path, watched):
     page, errors, hosts = watched
     live = tmp_path / "live"
     live.mkdir()                                 # train_run makes the directory before its first epoch
@@ -142,7 +142,7 @@ def test_a_run_still_training_updates_per_epoch_then_shows_its_results(run_dir, 
     assert hosts == {f"127.0.0.1:{server.port}"}
 
 
-def test_an_api_error_is_one_line_on_the_page(run_dir, watched, tmp_path):  # noqa: F811
+def test_an_api_error_is_one_line_on_the_page(run_dir, watched, tmp_path):
     """A run whose test set names a file that is gone: the page says so and keeps working."""
     page, errors, _ = watched
     live = tmp_path / "live"
@@ -169,7 +169,7 @@ def test_an_api_error_is_one_line_on_the_page(run_dir, watched, tmp_path):  # no
     assert all("404" in e for e in errors)
 
 
-def test_axe_finds_no_serious_violation_in_the_run_view(run_dir, watched):  # noqa: F811
+def test_axe_finds_no_serious_violation_in_the_run_view(run_dir, watched):
     page, errors, _ = watched
     axe = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
     with Server(make_app(run_dir)) as server:

@@ -16,7 +16,7 @@ import pytest
 pytest.importorskip("starlette")
 pytest.importorskip("httpx")
 
-from run_view_helpers import finish_from, make_app, run_dir, write_partial_checkpoint  # noqa: E402, F401
+from run_view_helpers import finish_from, make_app, write_partial_checkpoint  # noqa: E402
 from starlette.testclient import TestClient  # noqa: E402
 
 import netprop  # noqa: E402
@@ -52,7 +52,7 @@ def decode(payload, dtype, shape):
     return np.frombuffer(base64.b64decode(payload), dtype=dtype).reshape(shape)
 
 
-def test_summary_reports_the_runs_history_and_metrics(client, run_dir):  # noqa: F811
+def test_summary_reports_the_runs_history_and_metrics(client, run_dir):
     s = client.get("/api/run/summary").json()
     _, meta = load_arrays(run_dir / "checkpoint.safetensors")
     metrics = json.loads((run_dir / "metrics.json").read_text())
@@ -73,7 +73,7 @@ def test_summary_reports_the_runs_history_and_metrics(client, run_dir):  # noqa:
     assert s["data"] == {"kind": "fashion-mnist", "name": "Fashion-MNIST", "subset": 300, "test_data": True}
 
 
-def test_first_layer_is_the_models_W1(client, run_dir):  # noqa: F811
+def test_first_layer_is_the_models_W1(client, run_dir):
     W1 = netprop.load(run_dir).net.weights[0]
     t = client.get("/api/run/first_layer").json()
     assert (t["units"], t["shown"], t["inputs"], t["image_shape"]) == (8, 8, 784, [28, 28])
@@ -83,7 +83,7 @@ def test_first_layer_is_the_models_W1(client, run_dir):  # noqa: F811
     np.testing.assert_array_equal(decode(t["data"], "<f4", (3, 784)), W1[:3])
 
 
-def test_first_layer_change_subtracts_the_seeded_start(client, run_dir):  # noqa: F811
+def test_first_layer_change_subtracts_the_seeded_start(client, run_dir):
     W1 = netprop.load(run_dir).net.weights[0]
     start = netprop.Network([784, 8, 10], activation="relu", seed=0, dtype="float32").weights[0]
     t = client.get("/api/run/first_layer_change").json()
@@ -92,7 +92,7 @@ def test_first_layer_change_subtracts_the_seeded_start(client, run_dir):  # noqa
     assert np.abs(change).max() > 1e-4          # training did move W1
 
 
-def test_confusion_matrix_counts_the_models_test_predictions(client, run_dir, test_set):  # noqa: F811
+def test_confusion_matrix_counts_the_models_test_predictions(client, run_dir, test_set):
     X, y = test_set
     model = netprop.load(run_dir)
     pred = np.argmax(model.predict_proba(X), axis=1)
@@ -107,7 +107,7 @@ def test_confusion_matrix_counts_the_models_test_predictions(client, run_dir, te
                                           abs=2e-4)
 
 
-def test_test_images_are_the_raw_test_set(client, run_dir, test_set):  # noqa: F811
+def test_test_images_are_the_raw_test_set(client, run_dir, test_set):
     X, y = test_set
     page = client.get("/api/run/test_images?offset=9990&limit=50").json()
     assert (page["total"], page["offset"], page["count"]) == (10000, 9990, 10)
@@ -117,7 +117,7 @@ def test_test_images_are_the_raw_test_set(client, run_dir, test_set):  # noqa: F
 
 
 @pytest.mark.parametrize("index", [0, 7, 9999])
-def test_forward_pass_and_top3_match_a_forward_pass_by_hand(client, run_dir, test_set, index):  # noqa: F811
+def test_forward_pass_and_top3_match_a_forward_pass_by_hand(client, run_dir, test_set, index):
     X, y = test_set
     model = netprop.load(run_dir)
     x, z1, h1, z2, y_hat = forward_by_hand(model, X[index])
@@ -169,7 +169,7 @@ def test_only_get_is_served(client):
     assert client.post("/api/run/forward?index=0").status_code == 405
 
 
-def test_a_run_still_training_serves_its_checkpoint(run_dir, tmp_path):  # noqa: F811
+def test_a_run_still_training_serves_its_checkpoint(run_dir, tmp_path):
     live = tmp_path / "live"
     live.mkdir()
     write_partial_checkpoint(run_dir, live, epochs=1)
@@ -190,7 +190,7 @@ def test_a_run_still_training_serves_its_checkpoint(run_dir, tmp_path):  # noqa:
         assert page["count"] == 2 and page["predicted"] is None
 
 
-def test_files_outside_the_run_directory_are_not_read(run_dir, tmp_path):  # noqa: F811
+def test_files_outside_the_run_directory_are_not_read(run_dir, tmp_path):
     """A model symlinked in from elsewhere is treated as absent: the run has not finished."""
     live, outside = tmp_path / "live", tmp_path / "outside"
     live.mkdir()
@@ -225,7 +225,7 @@ def _read_events(response, into):
     into.put(("closed", None))
 
 
-def test_events_deliver_each_new_epoch_then_finished(run_dir, tmp_path):  # noqa: F811
+def test_events_deliver_each_new_epoch_then_finished(run_dir, tmp_path):
     live = tmp_path / "live"
     live.mkdir()
     write_partial_checkpoint(run_dir, live, epochs=1)
@@ -267,6 +267,7 @@ def table_run(tmp_path_factory):
         return d / "run", archive["X"], archive["y"]
 
 
+@pytest.mark.slow          # its own training run; the run_dir tests stay
 def test_a_deeper_run_on_a_table_shows_every_layer(table_run):
     run, X, y = table_run
     model = netprop.load(run)
@@ -294,7 +295,7 @@ def test_a_deeper_run_on_a_table_shows_every_layer(table_run):
     assert [t["class"] for t in f["top3"]] == np.argsort(-y_hat)[:3].tolist()
 
 
-def test_a_damaged_run_directory_is_a_409_with_one_line(run_dir, tmp_path):  # noqa: F811
+def test_a_damaged_run_directory_is_a_409_with_one_line(run_dir, tmp_path):
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "checkpoint.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json at all}")

@@ -33,6 +33,7 @@ def test_given_sizes_replace_both_and_lecture_only_keeps_one():
     assert only.label.startswith("lecture 784-2-10")
 
 
+@pytest.mark.slow          # reads Fashion-MNIST; the other case tests stay
 def test_lecture_examples_are_fashion_mnist_images_when_installed():
     fashion_mnist_or_skip()
     X_train, y_train, _, _ = data_mod.load_fashion_mnist(download=False)

@@ -5,6 +5,7 @@ down and the long ones explained.  Every offender is listed at once, with its fi
 """
 
 import ast
+import functools
 from pathlib import Path
 
 SOURCE = Path(__file__).resolve().parent.parent / "src" / "netprop"
@@ -12,6 +13,7 @@ MAX_LINES = 80
 DOCSTRING_FROM = 21          # lines: a function longer than 20 lines says what it does
 
 
+@functools.lru_cache(maxsize=None)      # the sources parsed once for the three tests, which only read the list
 def functions():
     """(path relative to src/netprop, line, qualified name, length in lines, has a docstring) of every
     function and method, nested ones included."""

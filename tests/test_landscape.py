@@ -199,6 +199,7 @@ def test_cli_train_landscape_then_landscape_command(tmp_path):
     assert "no trajectory snapshots" in proc.stderr.strip().splitlines()[-1]
 
 
+@pytest.mark.slow          # a training run drawn twice; the grid and path tests stay
 def test_quantised_snapshots_keep_the_picture_on_a_quarter_of_the_disk(tmp_path, monkeypatch):
     """Snapshots after θ₀ are stored as 8-bit changes: at most a third of float32's bytes, and the grid
     within 1e-3 of the loss recomputed in float64 from the exact path (PCA by SVD, net.loss at each point)."""

@@ -96,6 +96,7 @@ def test_tune_refuses_a_corrupt_sweep_json_without_trials(tmp_path, files, text)
     assert (out / "sweep.json").read_text() == text
 
 
+@pytest.mark.slow          # a sweep; test_tune.py's sweep tests stay
 def test_tune_replaces_a_readable_sweep_json_that_finished_no_trial(tmp_path, files):
     out = tmp_path / "sweep"
     out.mkdir()
@@ -107,6 +108,7 @@ def test_tune_replaces_a_readable_sweep_json_that_finished_no_trial(tmp_path, fi
     assert json.loads((out / "sweep.json").read_text())["seed"] == 0 != tune_spec["seed"]
 
 
+@pytest.mark.slow          # two sweeps; test_tune.py's sweep tests stay
 def test_tune_rerun_with_other_flags_names_the_flag(tmp_path, capsys):
     data = synthetic_npz(tmp_path / "d.npz", n=150, d=12, classes=3)
     out = tmp_path / "sweep"
@@ -155,6 +157,7 @@ def test_a_batch_too_large_for_memory_is_blamed_on_batch_size_not_hidden():
         train_run_mod.check_training_memory([784, 10**8, 10], TrainConfig(hidden=[10**8]), n_examples=200)
 
 
+@pytest.mark.slow          # trains until it diverges; test_train.py's NaN tests stay
 def test_divergence_suggests_a_rate_that_works(tmp_path, capsys):
     data = synthetic_npz(tmp_path / "d.npz", n=300, d=20, classes=3)
     common = ["train", "--data", str(data), "--hidden", "8", "--epochs", "20", "--batch-size", "16", "--quiet"]
@@ -176,6 +179,7 @@ def finished_run(tmp_path):
     return out
 
 
+@pytest.mark.slow          # a training run; test_train.py's resume test stays
 def test_resuming_a_finished_run_changes_nothing_and_reads_no_data(finished_run, capsys, monkeypatch):
     before = snapshot(finished_run)
     assert "report.md" in before and "first_layer.png" in before
@@ -190,6 +194,7 @@ def test_resuming_a_finished_run_changes_nothing_and_reads_no_data(finished_run,
     assert snapshot(finished_run) == before
 
 
+@pytest.mark.slow          # a training run; test_train.py's resume test stays
 def test_a_run_killed_before_its_report_still_finishes_on_resume(finished_run):
     (finished_run / "report.md").unlink()
     assert main(["train", "--resume", str(finished_run), "--quiet"]) == 0

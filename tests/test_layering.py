@@ -1,6 +1,7 @@
 """The package's import graph has no cycle and only goes down the layers, counting imports inside functions too."""
 
 import ast
+import functools
 from pathlib import Path
 
 import netprop
@@ -40,6 +41,7 @@ def imports_of(path):
 MODULES = {module_name(p) for p in PACKAGE.rglob("*.py")}
 
 
+@functools.lru_cache(maxsize=None)      # the sources parsed once for the tests below, which only read it
 def import_graph():
     return {module_name(p): imports_of(p) for p in PACKAGE.rglob("*.py")}
 

@@ -9,10 +9,15 @@ from netprop.training import painter as painter_mod
 from netprop.training import plots
 from netprop.training.painter import Painter
 
+pytestmark = pytest.mark.painter_child      # the real child, not conftest's pictures drawn here
+
 HISTORY = [{"epoch": k, "train_loss": 1 / k, "val_loss": 1.1 / k, "train_accuracy": 0.5 + k / 20,
             "val_accuracy": 0.45 + k / 20} for k in range(1, 4)]
 
 
+# slow: a child importing matplotlib; the inner loop's real child is the one test_cli_train.py's
+# `netprop train` process starts for its pictures (a failing child fails that run)
+@pytest.mark.slow
 def test_the_child_draws_the_same_pngs_as_this_process(tmp_path):
     W1 = np.random.default_rng(0).normal(size=(20, 784)).astype(np.float32)
     confusion = np.arange(9).reshape(3, 3)
@@ -29,6 +34,7 @@ def test_the_child_draws_the_same_pngs_as_this_process(tmp_path):
         assert (tmp_path / f"child_{name}.png").read_bytes() == (tmp_path / f"here_{name}.png").read_bytes()
 
 
+@pytest.mark.slow          # a child importing matplotlib to fail; the child's PNGs test stays
 def test_a_picture_that_fails_is_named_when_the_run_waits_for_it(tmp_path):
     painter = Painter()
     (tmp_path / "file").write_text("not a directory")

@@ -54,6 +54,7 @@ def test_gradcheck_agrees_at_huge_finite_gradients():
 # --- netprop check on misbehaving student modules ------------------------------------------------
 
 
+@pytest.mark.slow          # a check child; the other check commands here stay
 def test_check_nan_loss_is_wrong_not_ok(tmp_path):
     source = SOLUTION.replace("return loss, zs, hs, yhat", "return float('nan'), zs, hs, yhat")
     report = check(write_module(tmp_path, source), images=False)
@@ -61,7 +62,8 @@ def test_check_nan_loss_is_wrong_not_ok(tmp_path):
     assert not report.cases[0].rows[0].ok and report.cases[0].rows[0].name == "loss"
 
 
-@pytest.mark.parametrize("where", ["forward_prop", "back_prop"])
+# a check child per case; the inner loop keeps one of each kind
+@pytest.mark.parametrize("where", ["forward_prop", pytest.param("back_prop", marks=pytest.mark.slow)])
 def test_check_student_sys_exit_is_a_failure_not_a_silent_pass(tmp_path, where):
     # sys.exit(0) inside the student's function ended `netprop check` with status 0 and no output.
     source = SOLUTION.replace(f"def {where}(x, y, weightsAndBiases):",
@@ -74,8 +76,10 @@ def test_check_student_sys_exit_is_a_failure_not_a_silent_pass(tmp_path, where):
 
 @pytest.mark.parametrize("old, new, fragment", [
     ("return loss, zs, hs, yhat", "return None, zs, hs, yhat", "forward_prop returned NoneType where the loss"),
-    ("return loss, zs, hs, yhat", "return 'abc', zs, hs, yhat", "forward_prop returned str where the loss belongs"),
-    (GRADIENT_RETURN, "return 'x'", "back_prop returned something that is not an array of numbers"),
+    pytest.param("return loss, zs, hs, yhat", "return 'abc', zs, hs, yhat",
+                 "forward_prop returned str where the loss belongs", marks=pytest.mark.slow),      # a check child each
+    pytest.param(GRADIENT_RETURN, "return 'x'", "back_prop returned something that is not an array of numbers",
+                 marks=pytest.mark.slow),
 ])
 def test_check_non_numeric_returns_get_one_line_naming_the_function(tmp_path, capsys, old, new, fragment):
     path = write_module(tmp_path, SOLUTION.replace(old, new))
@@ -103,6 +107,7 @@ def test_check_a_gradient_returned_as_a_list_of_blocks_is_read(tmp_path):
     assert report.passed, report.text()
 
 
+@pytest.mark.slow          # a check child; the other check commands here stay
 def test_check_json_is_not_corrupted_by_the_students_prints(tmp_path, capsys):
     source = SOLUTION.replace("def back_prop(x, y, weightsAndBiases):",
                               "def back_prop(x, y, weightsAndBiases):\n    print('debug', x.shape)")
@@ -349,6 +354,7 @@ def test_train_with_a_huge_label_is_one_line(tmp_path, capsys):
     assert code == 2 and "label" in capsys.readouterr().err
 
 
+@pytest.mark.slow          # a check child; the other check commands here stay
 def test_check_json_stays_strict_json_when_the_student_returns_nan(tmp_path, capsys):
     # a NaN relative error was written as the bare token NaN, which JSON parsers other than Python's reject
     source = SOLUTION.replace("return loss, zs, hs, yhat", "return float('nan'), zs, hs, yhat")

@@ -136,6 +136,7 @@ def test_a_second_run_into_a_locked_directory_is_refused(tmp_path, capsys):
     assert list(out.iterdir()) == []
 
 
+@pytest.mark.slow          # a child holding the lock; test_a_second_run_into_a_locked_directory_is_refused stays
 def test_a_killed_run_leaves_no_stale_lock(tmp_path):
     holder = subprocess.Popen([sys.executable, "-c", (
         "import sys, time\nfrom netprop.storage.models import directory_lock\n"
@@ -428,6 +429,7 @@ def test_json_reads_stop_at_their_limit(capsys):
     assert "--params /dev/zero: more than the 67108864 bytes" in line
 
 
+@pytest.mark.slow          # three sweeps, each drawing its trials; test_tune.py's sweep stays
 def test_tampered_trials_json_is_one_line(tmp_path, capsys):
     npz = small_npz(tmp_path / "d.npz", n=60, d=4)
     args = ["tune", "--data", str(npz), "--trials", "1", "--out", str(tmp_path / "s"), "--no-final", "--quiet"]
@@ -503,6 +505,7 @@ def test_one_flipped_bit_in_a_checkpoint_is_refused(tmp_path):
         train_run(out, resume=True)
 
 
+@pytest.mark.slow          # a training run; test_resume_cleans_* stays
 def test_resume_refuses_changed_data(tmp_path):
     npz = small_npz(tmp_path / "d.npz")
     out = interrupted_run(tmp_path, npz)
@@ -532,6 +535,7 @@ def test_hashes_are_required_and_cover_config_json(tmp_path, capsys):
     assert main(["predict", str(path), str(tmp_path / "x.npy"), "--trust-unverified", "--json"]) == 0
 
 
+@pytest.mark.slow          # a training run and four resumes; test_resume_cleans_* stays
 def test_flags_given_with_resume_must_match_the_checkpoint(tmp_path, capsys):
     npz = small_npz(tmp_path / "d.npz")
     out = interrupted_run(tmp_path, npz)
@@ -567,6 +571,7 @@ def test_resume_cleans_the_temporaries_of_a_killed_write(tmp_path):
     assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp") and p != keep]
 
 
+@pytest.mark.slow          # a sweep drawing its trials; test_tune.py's sweep stays
 def test_a_refused_sweep_can_be_corrected_in_place(tmp_path, capsys):
     npz = small_npz(tmp_path / "d.npz", n=60, d=4)
     args = ["tune", "--data", str(npz), "--trials", "1", "--out", str(tmp_path / "s"), "--no-final", "--quiet"]

@@ -17,6 +17,7 @@ def weights_of(run_dir):
     return arrays
 
 
+@pytest.mark.slow          # a real Fashion-MNIST run; test_cli_train's fashion_run trains on it in the inner loop
 def test_short_run_on_fashion_mnist_learns(tmp_path):
     fashion_mnist_or_skip()
     config = TrainConfig(hidden=[64], epochs=3, batch_size=64, lr=0.003, optimizer="adam")
@@ -39,7 +40,9 @@ def test_short_run_on_fashion_mnist_learns(tmp_path):
     assert acc == pytest.approx(result.metrics["test_accuracy"], abs=1e-12)
 
 
-@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "nesterov", "adam"])
+# a run each; the inner loop keeps the course's SGD and Adam (test_fast.py holds every optimizer to torch.optim)
+@pytest.mark.parametrize("optimizer", ["sgd", pytest.param("momentum", marks=pytest.mark.slow),
+                                       pytest.param("nesterov", marks=pytest.mark.slow), "adam"])
 def test_every_optimizer_learns_synthetic_data(tmp_path, optimizer):
     data = synthetic_npz(tmp_path / "d.npz", d=20)
     lr = 0.01 if optimizer == "adam" else 0.1
@@ -48,6 +51,9 @@ def test_every_optimizer_learns_synthetic_data(tmp_path, optimizer):
     assert result.metrics["validation_accuracy"] > 0.9      # four classes: chance is 25 %
 
 
+# slow: three runs; in the inner loop test_resume_is_bit_for_bit's whole and resumed runs must be equal to
+# the bit, which two runs of one seed already have to be
+@pytest.mark.slow
 def test_same_seed_same_run_bit_for_bit(tmp_path):
     data = synthetic_npz(tmp_path / "d.npz")
     source = {"kind": "file", "path": str(data)}
@@ -76,10 +82,11 @@ class Interrupt:
                 raise KeyboardInterrupt
 
 
+# three runs each (whole, cut, resumed); the inner loop keeps the cut in the middle of an epoch
 @pytest.mark.parametrize("optimizer, augment, interrupt", [
-    ("adam", True, Interrupt(3)),
+    pytest.param("adam", True, Interrupt(3), marks=pytest.mark.slow),
     ("nesterov", False, Interrupt(2, step_in_epoch=5)),
-    ("momentum", True, Interrupt(4, step_in_epoch=1)),
+    pytest.param("momentum", True, Interrupt(4, step_in_epoch=1), marks=pytest.mark.slow),
 ])
 def test_resume_is_bit_for_bit(tmp_path, optimizer, augment, interrupt):
     data = synthetic_npz(tmp_path / "d.npz")
@@ -103,6 +110,7 @@ def test_resume_is_bit_for_bit(tmp_path, optimizer, augment, interrupt):
     assert strip(whole.state.history) == strip(resumed.state.history)
 
 
+@pytest.mark.slow          # a cut run and its resume; test_resume_is_bit_for_bit stays
 def test_first_layer_change_is_what_training_added_even_after_a_resume(tmp_path, monkeypatch):
     """The change plot subtracts the run's true starting W1 (rebuilt from the seed), not the
     weights the resumed half started from."""

@@ -88,12 +88,14 @@ def test_sweep_chooses_on_validation_and_reads_the_test_file_once(tmp_path, file
     assert sweep.final.metrics == sweep.summary["final"]
 
 
+@pytest.mark.slow          # a sweep; the sweep that reads the test file once stays
 def test_without_final_the_test_file_is_never_read(tmp_path, files, reads):
     sweep = run_sweep(tmp_path / "sweep", grid_trials(GRID), files, final=False)
     assert files["test_path"] not in reads and sweep.final is None
     assert not (tmp_path / "sweep" / "best").exists() and "final" not in sweep.summary
 
 
+@pytest.mark.slow          # two sweeps; test_cli_tune.py's interrupted sweep stays
 def test_resume_runs_only_the_unfinished_trials(tmp_path, files, monkeypatch):
     out = tmp_path / "sweep"
     trials = grid_trials(GRID)
@@ -113,6 +115,7 @@ def test_resume_runs_only_the_unfinished_trials(tmp_path, files, monkeypatch):
     assert [[r[k] for k in same] for r in again.leaderboard] == [[r[k] for k in same] for r in first.leaderboard]
 
 
+@pytest.mark.slow          # two sweeps; test_cli_tune.py's interrupted sweep stays
 def test_an_interrupted_sweep_keeps_its_finished_trials(tmp_path, files):
     out = tmp_path / "sweep"
 
@@ -127,6 +130,7 @@ def test_an_interrupted_sweep_keeps_its_finished_trials(tmp_path, files):
     assert run_sweep(out, grid_trials(GRID), files, final=False).summary["trials"] == 4
 
 
+@pytest.mark.slow          # a sweep; test_cli_tune.py's interrupted sweep stays
 def test_a_different_sweep_or_a_foreign_directory_is_refused(tmp_path, files):
     out = tmp_path / "sweep"
     run_sweep(out, grid_trials(GRID), files, final=False)
@@ -159,6 +163,7 @@ def test_bad_settings_are_refused_before_anything_is_written(tmp_path, files):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["test.npz", "train.npz"]
 
 
+@pytest.mark.slow          # a sweep; the sweep that reads the test file once stays
 def test_every_trial_diverging_is_an_error_with_the_trials_kept(tmp_path, files):
     wild = dict(GRID, lr=[1e30], hidden=[4])
     with pytest.raises(SweepError, match="every trial diverged"):
@@ -168,6 +173,7 @@ def test_every_trial_diverging_is_an_error_with_the_trials_kept(tmp_path, files)
     assert not (tmp_path / "sweep" / "summary.json").exists() and not (tmp_path / "sweep" / "best").exists()
 
 
+@pytest.mark.slow          # two sweeps; test_cli_tune.py's interrupted sweep stays
 def test_continuing_a_sweep_removes_what_a_killed_write_left(tmp_path, files):
     out = tmp_path / "sweep"
     run_sweep(out, grid_trials(GRID), files, final=False)
