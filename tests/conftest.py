@@ -40,8 +40,8 @@ def pictures_drawn_here():
         yield
 
 
-def _no_child(painter):
-    painter.child = None       # what Painter does where it cannot start one: draw in this process
+def _no_child(painter, children=None):
+    REAL_PAINTER_INIT(painter, children=0)      # no child process: every picture drawn in this process
 
 
 @pytest.fixture(autouse=True)
