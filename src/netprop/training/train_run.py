@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from contextvars import ContextVar
 import math
-import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -150,35 +150,39 @@ class CheckpointWriter:
     A checkpoint is 4–5 copies of the parameters, hashed, written and flushed to disk: ~20 ms an
     epoch at the defaults, which the next epoch's work now hides.  The arrays are copied when
     the epoch ends, so the file holds that epoch exactly; a write waits for the one before it,
-    and wait() — called before a run reports anything, finished or not — for the last, raising
+    and close() — called before a run reports anything, finished or not — for the last, raising
     its error if it failed.  Each file is still written atomically: a kill leaves the previous one.
+
+    The writing thread is started here, before training: a Ctrl-C or SIGTERM that lands while a
+    thread starts leaves it half-started (the interrupted run then cannot wait for it).  One that
+    lands while a write is handed over at worst skips the wait, and the interpreter still joins
+    the thread, so the file is finished before the process exits.
     """
 
     def __init__(self, path, run_info):
         self.path, self.run_info = path, run_info
-        self.thread, self.error = None, None
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="netprop-checkpoint")
+        self.pool.submit(int).result()          # the thread started now
+        self.pending = None
 
     def __call__(self, net, optimizer, state):
         self.wait()
         arrays, meta = checkpoint_contents(net, optimizer, state, self.run_info)
         arrays = {k: np.array(v, copy=True) for k, v in arrays.items()}       # the epoch as it ends
-        self.thread = threading.Thread(target=self._write, args=(arrays, meta), name="netprop-checkpoint")
-        self.thread.start()
-
-    def _write(self, arrays, meta):
-        try:
-            save_arrays(self.path, arrays, meta)
-        except BaseException as exc:  # noqa: BLE001  (raised in the training thread by wait())
-            self.error = exc
+        self.pending = self.pool.submit(save_arrays, self.path, arrays, meta)
 
     def wait(self):
         """Return once the last checkpoint is on disk; raise the error its write met."""
-        if self.thread is not None:
-            self.thread.join()
-            self.thread = None
-        error, self.error = self.error, None
-        if error is not None:
-            raise error
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            pending.result()
+
+    def close(self):
+        """wait(), then end the thread."""
+        try:
+            self.wait()
+        finally:
+            self.pool.shutdown(wait=True)
 
 
 def read_checkpoint(path):
@@ -307,18 +311,18 @@ def _train_run_locked(out_dir, config, source, subset, resume, callback, on_data
         state, optimizer_state = _restore_checkpoint(out_dir, net, arrays, meta)
     run_info = {"config": asdict(config), "source": source, "subset": subset, "data_sha256": fingerprint}
 
-    checkpoint = CheckpointWriter(out_dir / CHECKPOINT, run_info)
     if landscape is not None:
         record = landscape.recorder(out_dir, net, steps, config.epochs)
         progress = callback
         callback = record if progress is None else lambda event, **info: (record(event, **info),
                                                                           progress(event, **info))
+    checkpoint = CheckpointWriter(out_dir / CHECKPOINT, run_info)
     try:
         state = fit(net, prepared.X_train, prepared.y_train, prepared.X_val, prepared.y_val, config,
                     state=state, optimizer_state=optimizer_state, callback=callback,
                     checkpoint=checkpoint, image_shape=dataset.image_shape, fill=prepared.fill)
     finally:
-        checkpoint.wait()       # the last epoch's checkpoint on disk before a result, Ctrl-C or divergence
+        checkpoint.close()      # the last epoch's checkpoint on disk before a result, Ctrl-C or divergence
 
     metrics = finish_run(out_dir, net, state, config, dataset, prepared, run_info)
     if landscape is not None:
