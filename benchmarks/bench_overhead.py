@@ -24,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from common import blas_description, machine, table
+
 
 def one_run(tree, numba, extra):
     """(wall s, training s, test accuracy) of one `netprop train --quiet --json` with tree's src first."""
@@ -42,14 +44,6 @@ def one_run(tree, numba, extra):
     return wall, metrics["training_seconds"], metrics.get("test_accuracy")
 
 
-def kernel():
-    import numpy  # noqa: F401  (loads the OpenBLAS that threadpoolctl then reports)
-    from threadpoolctl import threadpool_info
-
-    return "; ".join(f"{i['internal_api']} {i['version']} ({i.get('architecture')}, {i['num_threads']} threads)"
-                     for i in threadpool_info() if i["user_api"] == "blas")
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--trees", default=".", help="comma-separated netprop checkouts (default: this one)")
@@ -58,7 +52,7 @@ def main():
     parser.add_argument("extra", nargs="*", help="flags passed on to netprop train (after --)")
     args = parser.parse_args()
     trees = args.trees.split(",")
-    print(f"{os.uname().machine}, {os.cpu_count()} cores, Python {sys.version.split()[0]}; BLAS: {kernel()}; "
+    print(f"{machine()}; BLAS: {blas_description()}; "
           f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}; load {os.getloadavg()[0]:.2f}")
     results = {tree: [] for tree in trees}
     for k in range(args.rounds):
@@ -68,14 +62,14 @@ def main():
             print(f"round {k + 1}, {tree}: wall {wall:.2f} s, training {training:.2f} s, "
                   f"outside {wall - training:.2f} s, test accuracy {accuracy}", flush=True)
     print(f"\nload {os.getloadavg()[0]:.2f}\n")
-    print("| tree | wall s (median) | training passes s | outside training s (median, range) | test accuracy |")
-    print("|---|---|---|---|---|")
+    rows = []
     for tree, runs in results.items():
         outside = [w - t for w, t, _ in runs]
-        print(f"| {tree} | {statistics.median(w for w, _, _ in runs):.2f} | "
-              f"{statistics.median(t for _, t, _ in runs):.2f} | {statistics.median(outside):.2f} "
-              f"({min(outside):.2f}–{max(outside):.2f}) | {runs[0][2]} |")
-
+        rows.append([tree, f"{statistics.median(w for w, _, _ in runs):.2f}",
+                     f"{statistics.median(t for _, t, _ in runs):.2f}",
+                     f"{statistics.median(outside):.2f} ({min(outside):.2f}–{max(outside):.2f})", runs[0][2]])
+    print(table(rows, ["tree", "wall s (median)", "training passes s", "outside training s (median, range)",
+                       "test accuracy"]))
 
 if __name__ == "__main__":
     main()
