@@ -9,9 +9,9 @@ import pytest
 
 from helpers import synthetic_npz
 from netprop import Network
+from netprop.storage.run_directory import TRAJECTORY
 from netprop.training.landscape import (
     QUANT_BLOCK,
-    SNAPSHOT_DIR,
     Plane,
     PlaneLoss,
     TrajectoryRecorder,
@@ -38,7 +38,7 @@ def train_with_snapshots(tmp_path, sizes, activation="relu", epochs=4, batch_siz
     config = TrainConfig(hidden=sizes[1:-1], activation=activation, epochs=epochs, batch_size=batch_size, lr=0.1,
                          optimizer="sgd", schedule="constant", seed=seed)
     steps = -(-n // batch_size) * epochs
-    recorder = TrajectoryRecorder(tmp_path / SNAPSHOT_DIR, net, steps, epochs, max_snapshots)
+    recorder = TrajectoryRecorder(tmp_path / TRAJECTORY, net, steps, epochs, max_snapshots)
     params = [p for W, b in zip(net.weights, net.biases) for p in (W, b)]
     last = {}
 
@@ -76,7 +76,7 @@ def test_grid_values_equal_net_loss(rng, sizes, activation, l2):
 @pytest.mark.parametrize("sizes", [[5, 3], [5, 6, 3]])     # softmax regression (convex), a small relu net
 def test_final_point_of_the_path(tmp_path, sizes):
     net, X, y, final, _ = train_with_snapshots(tmp_path, sizes)
-    found = snapshot_files(tmp_path / SNAPSHOT_DIR)
+    found = snapshot_files(tmp_path / TRAJECTORY)
     last = load_snapshots([p for _, p in found])[-1]
     # the last snapshot is where SGD stopped, to within half a step of its 8-bit code (one scale per block)
     scales = np.repeat(np.load(found[-1][1].with_name(found[-1][1].stem + ".scale.npy")), QUANT_BLOCK)
@@ -93,7 +93,7 @@ def test_pca_agrees_with_scikit_learn(tmp_path):
     from sklearn.decomposition import PCA
 
     train_with_snapshots(tmp_path, [5, 6, 3])
-    paths = [p for _, p in snapshot_files(tmp_path / SNAPSHOT_DIR)]
+    paths = [p for _, p in snapshot_files(tmp_path / TRAJECTORY)]
     thetas = load_snapshots(paths)
     pca = PCA(n_components=2, svd_solver="full")
     coords = pca.fit_transform(thetas)
@@ -121,10 +121,10 @@ def test_a_planar_path_is_reproduced_exactly(tmp_path, rng):
 def test_snapshot_count_stays_bounded_on_a_long_run(tmp_path):
     _, _, _, _, steps = train_with_snapshots(tmp_path, [4, 3], epochs=25, batch_size=1, max_snapshots=25, n=64)
     assert steps == 1600
-    found = snapshot_files(tmp_path / SNAPSHOT_DIR)
+    found = snapshot_files(tmp_path / TRAJECTORY)
     assert len(found) <= 25
     assert found[0][0] == 0 and found[-1][0] == steps
-    every = json.loads((tmp_path / SNAPSHOT_DIR / "meta.json").read_text())["every"]
+    every = json.loads((tmp_path / TRAJECTORY / "meta.json").read_text())["every"]
     assert all(s % every == 0 for s, _ in found[:-1]) and every == 70      # ceil(1600 / 23)
 
 
@@ -142,7 +142,7 @@ def test_random_directions_are_filter_normalised(rng):
 
 def test_random_plane_goes_through_the_final_parameters(tmp_path):
     net, X, y, final, _ = train_with_snapshots(tmp_path, [5, 6, 3])
-    paths = [p for _, p in snapshot_files(tmp_path / SNAPSHOT_DIR)]
+    paths = [p for _, p in snapshot_files(tmp_path / TRAJECTORY)]
     plane = random_plane(net, paths, seed=3)
     last = load_snapshots(paths)[-1]                     # where SGD stopped, as its 8-bit change reads back
     assert np.array_equal(plane.origin, last) and np.allclose(last, final, rtol=0, atol=1e-2 * np.abs(final).max())
@@ -184,7 +184,7 @@ def test_cli_train_landscape_then_landscape_command(tmp_path):
                    "--landscape", "--landscape-snapshots", "12", "--landscape-grid", "5", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     assert "loss landscape (pca):" in proc.stdout and "PC1" in proc.stdout
-    assert len(snapshot_files(out / SNAPSHOT_DIR)) <= 12
+    assert len(snapshot_files(out / TRAJECTORY)) <= 12
     assert "## Loss landscape" in (out / "report.md").read_text()
     from netprop.training.landscape import LandscapeOptions
     assert LandscapeOptions.of_run(out) == LandscapeOptions(max_snapshots=12, resolution=5)   # what --resume uses
@@ -218,13 +218,13 @@ def test_quantised_snapshots_keep_the_picture_on_a_quarter_of_the_disk(tmp_path,
     X = (centres[y] + 1.5 * rng.normal(size=(n, sizes[0]))).astype(np.float32)
     net = Network(sizes, seed=0, dtype="float32")
     steps = -(-n // batch) * epochs
-    recorder = TrajectoryRecorder(tmp_path / SNAPSHOT_DIR, net, steps, epochs, max_snapshots=40)
+    recorder = TrajectoryRecorder(tmp_path / TRAJECTORY, net, steps, epochs, max_snapshots=40)
     config = TrainConfig(hidden=sizes[1:-1], epochs=epochs, batch_size=batch, lr=0.02, optimizer="momentum",
                          schedule="constant")
     fit(net, X, y, X[:50], y[:50], config, callback=recorder)
     result = landscape_for_run(tmp_path, net, X, y, resolution=5, subset=n)
 
-    files = [p for p in (tmp_path / SNAPSHOT_DIR).iterdir() if p.name.startswith("step-")]
+    files = [p for p in (tmp_path / TRAJECTORY).iterdir() if p.name.startswith("step-")]
     float32_bytes = len(exact) * (4 * net.n_parameters + 128)        # one float32 .npy per snapshot before
     assert sum(p.stat().st_size for p in files) <= float32_bytes / 3
 

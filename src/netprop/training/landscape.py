@@ -29,7 +29,6 @@ from ..storage.run_directory import (LANDSCAPE_ARRAYS, LANDSCAPE_CONTOUR, LANDSC
                                      LANDSCAPE_SURFACE, REPORT, SNAPSHOT_GLOB, SNAPSHOT_PATTERN, TRAJECTORY,
                                      TRAJECTORY_META, snapshot_name, snapshot_scale_name)
 
-SNAPSHOT_DIR = TRAJECTORY
 DIRECTIONS = ("pca", "random")
 # Snapshots after the first are stored as their change from the one before in 8 bits, one float32
 # scale per block of this many parameters: 1 + 1/16 bytes a parameter instead of float32's 4 (about a
@@ -475,9 +474,9 @@ def landscape_for_run(run_dir, net, X, labels, directions="pca", resolution=25, 
     if subset < 1:
         raise ValueError(f"the subset needs at least 1 example, got {subset}")
     run_dir = Path(run_dir)
-    found = snapshot_files(run_dir / SNAPSHOT_DIR)
+    found = snapshot_files(run_dir / TRAJECTORY)
     if not found:
-        raise ValueError(f"{run_dir}: no trajectory snapshots in {SNAPSHOT_DIR}/ (train with --landscape "
+        raise ValueError(f"{run_dir}: no trajectory snapshots in {TRAJECTORY}/ (train with --landscape "
                          f"to record them)")
     steps, paths = [s for s, _ in found], [p for _, p in found]
     P = _load_snapshot(paths[0]).size
@@ -586,13 +585,13 @@ class LandscapeOptions:
         """The fit() callback that writes the snapshots into out_dir/trajectory/."""
         options = {"directions": self.directions, "resolution": self.resolution, "subset": self.subset,
                    "margin": self.margin, "max_snapshots": self.max_snapshots}
-        return TrajectoryRecorder(Path(out_dir) / SNAPSHOT_DIR, net, total_steps, total_epochs, self.max_snapshots,
+        return TrajectoryRecorder(Path(out_dir) / TRAJECTORY, net, total_steps, total_epochs, self.max_snapshots,
                                   options)
 
     @classmethod
     def of_run(cls, out_dir):
         """The options a run was started with (for --resume), or None when it records no trajectory."""
-        meta = Path(out_dir) / SNAPSHOT_DIR / TRAJECTORY_META
+        meta = Path(out_dir) / TRAJECTORY / TRAJECTORY_META
         if not meta.is_file():
             return None
         try:
