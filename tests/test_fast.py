@@ -229,3 +229,200 @@ def test_scoring_logits_are_torchs_forward_pass(activation):
             h = act(h)
     np.testing.assert_allclose(z, h.numpy(), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(z, net.forward(X).z[-1], rtol=1e-12, atol=1e-12)    # the lecture's forward
+
+
+# --- the compiled step (compiled_step.py, _step_kernel.py) and the compiled score -------------------
+
+def compiled_kernels():
+    from netprop.training import _kernels
+
+    if not _kernels.available():
+        pytest.skip("Numba is not installed (pip install netprop[fast])")
+    return _kernels.get()
+
+
+@pytest.mark.parametrize("name", ["sgd", "momentum", "adam"])
+@pytest.mark.parametrize("sizes", [[5, 3], [6, 9, 4], [6, 9, 7, 5, 4]])
+def test_compiled_step_trains_as_torch_does(name, sizes):
+    """The compiled step, against torch.optim fed by autograd (the independent witness): the same
+    parameters after five minibatches, with l2 on the weights, in float64; its loss and correct count
+    are torch's cross-entropy and argmax on the logits before each update."""
+    from netprop.training.compiled_step import CompiledStep
+
+    kernels = compiled_kernels()
+    F = torch.nn.functional
+    rng = np.random.default_rng(11)
+    net = netprop.Network(sizes, seed=4)
+    X = rng.normal(size=(20, sizes[0]))
+    labels = rng.integers(0, sizes[-1], size=20).astype(np.uint8)
+    params = net.parameters()
+    step = CompiledStep.for_training(net, make_optimizer(name, params), kernels)
+    assert step is not None
+    t_params = [torch.tensor(p.copy(), requires_grad=True) for p in params]
+    theirs = torch_optimizer(name, [{"params": t_params[0::2], "weight_decay": 0.03},
+                                    {"params": t_params[1::2], "weight_decay": 0.0}])
+    for k in range(5):
+        lr = 0.2 / (1 + k)
+        rows = rng.choice(20, size=8, replace=False)
+        loss, correct = step(np.ascontiguousarray(X[rows]), labels[rows], lr, 0.03)
+
+        for group in theirs.param_groups:
+            group["lr"] = lr
+        theirs.zero_grad()
+        h = torch.tensor(X[rows])
+        for l in range(len(sizes) - 1):
+            h = F.linear(h, t_params[2 * l], t_params[2 * l + 1])
+            h = F.relu(h) if l < len(sizes) - 2 else h
+        target = torch.tensor(labels[rows].astype(np.int64))
+        torch_loss = F.cross_entropy(h, target)
+        assert loss == pytest.approx(torch_loss.item(), rel=1e-12)
+        assert correct == int((h.argmax(dim=1) == target).sum())
+        torch_loss.backward()
+        theirs.step()
+    for p, t in zip(params, t_params):
+        np.testing.assert_allclose(p, t.detach().numpy(), rtol=1e-11, atol=1e-13)
+    assert np.abs(params[0] - netprop.Network(sizes, seed=4).weights[0]).max() > 1e-2     # it trained
+
+
+@pytest.mark.parametrize("name", ["sgd", "momentum", "adam"])
+@pytest.mark.parametrize("dtype, rtol", [("float64", 1e-12), ("float32", 2e-5)])
+def test_compiled_step_equals_train_step_and_score(name, dtype, rtol):
+    """The compiled step against step.train_step then step.score (NumPy alone), on a 784-64-32-10
+    network: parameters, optimizer state, loss and correct count after six minibatches."""
+    from netprop.training.compiled_step import CompiledStep
+
+    kernels = compiled_kernels()
+    rng = np.random.default_rng(12)
+    nets = [netprop.Network([784, 64, 32, 10], seed=5, dtype=dtype) for _ in range(2)]
+    X = rng.normal(size=(96, 784)).astype(dtype)
+    labels = rng.integers(0, 10, size=96)
+    optimizers = [make_optimizer(name, n.parameters()) for n in nets]
+    step = CompiledStep.for_training(nets[0], optimizers[0], kernels)
+    for _ in range(6):
+        rows = np.sort(rng.choice(96, size=32, replace=False))
+        loss, correct = step(X[rows], labels[rows], 0.01, 1e-3)
+        cache = fast.train_step(nets[1], optimizers[1], X[rows], np.eye(10, dtype=dtype)[labels[rows]], 0.01, 1e-3)
+        ref_loss, ref_correct = fast.score(cache, labels[rows])
+        assert loss == pytest.approx(ref_loss, rel=rtol) and correct == ref_correct
+    # (rounding measured against each array's scale: a velocity element that sums gradients of both
+    # signs to near 0 keeps the absolute rounding of its terms)
+    for a, b in zip(nets[0].parameters(), nets[1].parameters()):
+        assert a.dtype == np.dtype(dtype)
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * np.abs(b).max())
+    for a, b in zip(optimizers[0].state().values(), optimizers[1].state().values()):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * np.abs(b).max())
+
+
+def test_compiled_step_applies_only_where_it_computes_the_same():
+    """None, and the Trainer's NumPy step, for what relu_softmax_step does not compute: another
+    activation or loss, nesterov, an optimizer registered elsewhere (even a subclass of a built-in
+    one), no Numba, parameters not C-contiguous."""
+    from netprop.training.compiled_step import CompiledStep
+    from netprop.training.optimizers import Adam
+
+    kernels = compiled_kernels()
+    relu = netprop.Network([4, 5, 3], seed=0)
+    assert CompiledStep.for_training(relu, make_optimizer("adam", relu.parameters()), kernels) is not None
+    assert CompiledStep.for_training(relu, make_optimizer("adam", relu.parameters()), None) is None
+    assert CompiledStep.for_training(relu, make_optimizer("nesterov", relu.parameters()), kernels) is None
+    for other in (netprop.Network([4, 5, 3], activation="tanh", seed=0),
+                  netprop.Network([4, 5, 3], loss="mse", seed=0)):
+        assert CompiledStep.for_training(other, make_optimizer("sgd", other.parameters()), kernels) is None
+
+    class Clipped(Adam):
+        def step(self, params, grads, lr):
+            super().step(params, [np.clip(g, -1, 1) for g in grads], lr)
+
+    assert CompiledStep.for_training(relu, Clipped(relu.parameters()), kernels) is None
+    relu.weights[0] = np.asfortranarray(relu.weights[0])
+    assert CompiledStep.for_training(relu, make_optimizer("sgd", relu.parameters()), kernels) is None
+
+
+def test_compiled_step_edge_values_as_numpy_has_them():
+    """The cases where the rules are subtle, against step.score by hand: a label whose ŷ underflows to
+    0 (its log from z by log-sum-exp: 1000, not inf), ties (the first largest counts, as argmax),
+    and NaN in an input, which must reach the loss (the Trainer stops on it)."""
+    from netprop.training.compiled_step import CompiledStep
+
+    kernels = compiled_kernels()
+    net = netprop.Network([2, 3], seed=0)
+    net.weights[0][...] = [[1000.0, 0.0], [0.0, 0.0], [0.0, 0.0]]
+    net.biases[0][...] = 0.0
+    step = CompiledStep.for_training(net, make_optimizer("sgd", net.parameters()), kernels)
+    x = np.array([[1.0, 0.0], [0.0, 1.0]])
+    loss, correct = step(x.copy(), np.array([1, 2]), 1e-300)
+    # row 0: z = (1000, 0, 0), label 1: −log ŷ = 1000 + log(1 + 2e−1000) = 1000;  row 1: z = 0, a
+    # three-way tie, label 2: log 3, and argmax is 0 (the first), so not correct
+    assert loss == pytest.approx((1000.0 + np.log(3)) / 2, rel=1e-15)
+    assert correct == 0
+    loss, correct = step(np.array([[np.nan, 0.0]]), np.array([0]), 1e-3)
+    assert np.isnan(loss)
+
+    # relu'(0) = 0, as functions.relu_prime and PyTorch take it: a hidden unit with z exactly 0
+    # passes no gradient down, so the first layer does not move
+    deep = netprop.Network([2, 2, 3], seed=0)
+    deep.biases[0][...] = 0.0
+    first = [deep.weights[0].copy(), deep.biases[0].copy()]
+    step = CompiledStep.for_training(deep, make_optimizer("sgd", deep.parameters()), kernels)
+    step(np.zeros((4, 2)), np.array([0, 1, 2, 0]), 0.5)
+    np.testing.assert_array_equal(deep.weights[0], first[0])
+    np.testing.assert_array_equal(deep.biases[0], first[1])
+    assert np.abs(deep.biases[1]).max() > 0                  # the top layer did move
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_compiled_score_equals_numpy_score(dtype):
+    """step.score with the compiled kernel against NumPy's (losses.cross_entropy and argmax), with
+    one row whose label's ŷ underflowed to 0 and ties in another."""
+    kernels = compiled_kernels()
+    rng = np.random.default_rng(13)
+    net = netprop.Network([20, 16, 10], seed=1, dtype=dtype)
+    x = rng.normal(size=(40, 20)).astype(dtype)
+    cache = fast.forward(net, x)
+    labels = rng.integers(0, 10, size=40).astype(np.uint8)
+    cache.z[-1][0] = 0
+    cache.z[-1][0, 3] = 200 if dtype == "float32" else 2000    # ŷ[0, label] is 0 in this precision
+    cache.z[-1][1] = 1.0                                       # a ten-way tie
+    cache.y_hat = netprop.core.losses.softmax(cache.z[-1])
+    labels[0] = 5
+    assert cache.y_hat[0, 5] == 0
+    ours, numpys = fast.score(cache, labels, kernels), fast.score(cache, labels)
+    assert ours[1] == numpys[1]
+    assert ours[0] == pytest.approx(numpys[0], rel=1e-6 if dtype == "float32" else 1e-13)
+
+
+def test_the_trainer_takes_the_compiled_step_and_lands_where_numpy_does(monkeypatch):
+    """An epoch of the Trainer with Numba (the compiled step) and without (NumPy alone) in float64:
+    the same history figures and parameters to rounding, so the path taken changes no result."""
+    from netprop.training import _kernels
+    from netprop.training.fit import TrainConfig, Trainer
+
+    kernels = compiled_kernels()
+    rng = np.random.default_rng(14)
+    X = rng.normal(size=(5000, 12))
+    y = (X[:, :3].sum(axis=1) > 0).astype(np.int64) + (X[:, 3] > 1)
+    config = TrainConfig(hidden=[16], epochs=1, batch_size=50, lr=0.01, optimizer="adam", l2=1e-3, seed=3)
+    compiled = Trainer(netprop.Network([12, 16, 3], seed=3), X, y, config)
+    assert compiled.compiled is not None
+    monkeypatch.setattr(_kernels, "get", lambda: None)
+    plain = Trainer(netprop.Network([12, 16, 3], seed=3), X, y, config)
+    assert plain.compiled is None and kernels is not None
+    results = [trainer.train_epoch(1, lambda *a, **k: None)[:3] for trainer in (compiled, plain)]
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-12)
+    for a, b in zip(compiled.params, plain.params):
+        np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-13)
+
+
+@pytest.mark.parametrize("activation, optimizer", [("relu", "adam"), ("relu", "momentum"), ("tanh", "nesterov")])
+def test_warm_up_loads_what_the_run_will_call(activation, optimizer):
+    """train_run's warm-up exercises the step the run's config takes (the compiled one where it
+    applies, train_step and score elsewhere), with the IDX files' uint8 labels, so that the run's
+    first epoch loads nothing; and it runs for configs the compiled step does not take."""
+    from netprop.training.fit import TrainConfig
+    from netprop.training.train_run import exercise_kernels
+
+    kernels = compiled_kernels()
+    exercise_kernels(TrainConfig(activation=activation, optimizer=optimizer))
+    loaded = [(str(s[2].dtype), str(s[3].dtype)) for s in kernels["relu_softmax_step"].signatures]
+    if activation == "relu":
+        assert ("float32", "uint8") in loaded          # x and the labels, as a Fashion-MNIST run has them

@@ -3,6 +3,7 @@
     step.py         train_step: ONE MINIBATCH (forward, each layer's δ, the optimizer's update),
                     network.py's numbers computed the quick way
     optimizers.py   the update rules (an optimizer owns its step and its fused update_from_deltas)
+    compiled_step.py  the same minibatch and its score as ONE COMPILED CALL (Numba), where it applies
     fit.py          Trainer: ONE EPOCH over arrays;  fit(): THE LOOP over epochs, with validation,
                     early stopping and a checkpoint callback.  Arrays in, arrays out: no files
     train_run.py    train_run(): A RUN, what `netprop train` does: data → fit → a run directory

@@ -71,6 +71,16 @@ def available():
     return _FUNCTIONS is not None
 
 
+def gemm_address(dtype):
+    """(address of cblas_?gemm in NumPy's OpenBLAS for dtype, a zero of its integer type), for
+    compiled code to call (_step_kernel.py); None where NumPy links another BLAS."""
+    gemm = None if _FUNCTIONS is None else _FUNCTIONS.get((np.dtype(dtype), "gemm"))
+    if gemm is None:
+        return None
+    integer = np.int64 if _FUNCTIONS["max_int"] == np.iinfo(np.int64).max else np.int32
+    return ctypes.cast(gemm, ctypes.c_void_p).value, integer(0)
+
+
 def _direct(out, *arrays):
     """Whether a call writing `out` goes straight to BLAS: out large enough and C-contiguous, all
     of one float dtype, contiguous (in either order), aligned and in range, out writeable and

@@ -18,7 +18,9 @@ from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
-from .step import logits, train_step
+from . import _kernels
+from .compiled_step import CompiledStep
+from .step import logits, score, train_step
 from ..core.losses import cross_entropy
 from ..core.activations import ACTIVATIONS
 from .optimizers import OPTIMIZERS, SCHEDULES, learning_rate, make_optimizer
@@ -202,6 +204,10 @@ class Trainer:
         if optimizer_state is not None:
             self.optimizer.load_state(optimizer_state)
         self.one_hot = np.eye(net.layer_sizes[-1], dtype=net.dtype)
+        # Where an epoch is long enough to pay for loading Numba: the whole step and its score as one
+        # compiled call (step.CompiledStep), or else the score alone (step.score).
+        self.kernels = _kernels.for_size(len(X) * net.layer_sizes[-1])
+        self.compiled = CompiledStep.for_training(net, self.optimizer, self.kernels)
         self.steps_per_epoch = math.ceil(len(X) / config.batch_size)
         self.total_steps = self.steps_per_epoch * config.epochs
 
@@ -224,13 +230,16 @@ class Trainer:
             # so NumPy's warnings would only repeat it.
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 # forward, backward, θ ← θ − lr·∇θ: the training step (step.py), equal to network.py's lines
-                cache = train_step(net, self.optimizer, xb, self.one_hot[yb], lr, config.l2, self.params)
-                batch_loss = cross_entropy(cache.z[-1], yb, cache.y_hat)
+                if self.compiled is not None:
+                    batch_loss, batch_correct = self.compiled(xb, yb, lr, config.l2)
+                else:
+                    cache = train_step(net, self.optimizer, xb, self.one_hot[yb], lr, config.l2, self.params)
+                    batch_loss, batch_correct = score(cache, yb, self.kernels)
             if not math.isfinite(batch_loss):
                 raise TrainingDiverged(epoch, state.step + 1, lr, batch_loss)
             state.step += 1
             loss_sum += batch_loss * len(yb)
-            correct += int((cache.y_hat.argmax(axis=1) == yb).sum())
+            correct += batch_correct
             emit("batch", epoch=epoch, step=state.step, size=len(yb), loss=batch_loss,
                  seen=start + len(yb), running_loss=loss_sum / (start + len(yb)),
                  running_accuracy=correct / (start + len(yb)))

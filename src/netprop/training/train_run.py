@@ -7,6 +7,7 @@ and report into the run directory.  The test set is read once, after training, f
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from contextvars import ContextVar
 import math
@@ -29,7 +30,8 @@ from .fit import TrainConfig, TrainState, evaluate, fit, state_from_json, state_
 from . import _kernels
 from .optimizers import make_optimizer
 from .painter import Painter
-from .step import train_step
+from .compiled_step import CompiledStep
+from .step import score, train_step
 
 # The run's picture process (painter.Painter), started by train_run before the data loads so that
 # matplotlib's import overlaps loading and training; finish_run hands it the figures.
@@ -107,13 +109,20 @@ def prepare(dataset, config, subset=None, dtype=np.float32):
                         pre, fill)
 
 
-def exercise_kernels():
-    """One Adam step of a 64-64-10 float32 network on 64 examples: large enough for every compiled
-    kernel (_kernels.WORTH_FROM), so their versions for training's arrays are loaded before training."""
-    net = Network([64, 64, 10], seed=0, dtype="float32")
+def exercise_kernels(config):
+    """One minibatch of training, as config's run will take it, of a 64-64-10 float32 network on 64
+    examples with uint8 labels (the IDX files' type): large enough for every compiled kernel
+    (_kernels.WORTH_FROM), so that the versions training calls are loaded before it starts."""
+    net = Network([64, 64, 10], activation=config.activation, seed=0, dtype="float32")
+    optimizer = make_optimizer(config.optimizer, net.parameters(), config.momentum)
     x = np.zeros((64, 64), dtype=np.float32)
-    targets = np.eye(10, dtype=np.float32)[np.arange(64) % 10]
-    train_step(net, make_optimizer("adam", net.parameters()), x, targets, 1e-3)
+    labels = (np.arange(64) % 10).astype(np.uint8)
+    compiled = CompiledStep.for_training(net, optimizer, _kernels.get())
+    if compiled is not None:
+        compiled(x, labels, 1e-3, config.l2)
+    else:
+        cache = train_step(net, optimizer, x, np.eye(10, dtype=np.float32)[labels], 1e-3, config.l2)
+        score(cache, labels, _kernels.get())
 
 
 def build_network(n_features, n_classes, config):
@@ -261,7 +270,7 @@ def train_run(out_dir, config=None, source=None, subset=None, resume=False, call
     out_dir.mkdir(parents=True, exist_ok=True)
     painter = Painter()
     started = _PAINTER.set(painter)
-    _kernels.warm_up(exercise=exercise_kernels)
+    _kernels.warm_up(exercise=functools.partial(exercise_kernels, config or TrainConfig()))
     try:
         with directory_lock(out_dir):
             return _train_run_locked(out_dir, config, source, subset, resume, callback, on_data,
