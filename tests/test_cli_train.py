@@ -120,7 +120,9 @@ def test_train_on_users_npz_and_csv(tmp_path):
 @pytest.mark.slow
 def test_ctrl_c_saves_and_resume_matches_an_uninterrupted_run(tmp_path):
     data = synthetic_npz(tmp_path / "d.npz", n=6000, d=784)
-    common = ["train", "--data", str(data), "--hidden", "64", "--epochs", "20", "--batch-size",
+    # 200 short epochs (~0.03 s each with the compiled step): the run must still be training when
+    # the signal lands, however quick its steps become
+    common = ["train", "--data", str(data), "--hidden", "64", "--epochs", "200", "--batch-size",
               "16", "--optimizer", "momentum", "--lr", "0.01"]
     whole = run_cli(*common, "--out", str(tmp_path / "whole"), "--quiet")
     assert whole.returncode == 0, whole.stderr
@@ -131,7 +133,7 @@ def test_ctrl_c_saves_and_resume_matches_an_uninterrupted_run(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "netprop", *common, "--out", str(cut)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    # The first checkpoint appears when epoch 1 ends; press Ctrl-C then, 19 epochs before the end.
+    # The first checkpoint appears when epoch 1 ends; press Ctrl-C then, 199 epochs before the end.
     deadline = time.time() + 120
     while not (cut / "checkpoint.safetensors").exists() and time.time() < deadline:
         assert proc.poll() is None, "train ended before its first checkpoint"

@@ -284,9 +284,9 @@ def test_compiled_step_trains_as_torch_does(name, sizes):
     assert np.abs(params[0] - netprop.Network(sizes, seed=4).weights[0]).max() > 1e-2     # it trained
 
 
-@pytest.mark.parametrize("name", ["sgd", "momentum", "adam"])
+@pytest.mark.parametrize("name, momentum", [("sgd", 0.9), ("momentum", 0.9), ("momentum", 0.0), ("adam", 0.9)])
 @pytest.mark.parametrize("dtype, rtol", [("float64", 1e-12), ("float32", 2e-5)])
-def test_compiled_step_equals_train_step_and_score(name, dtype, rtol):
+def test_compiled_step_equals_train_step_and_score(name, momentum, dtype, rtol):
     """The compiled step against step.train_step then step.score (NumPy alone), on a 784-64-32-10
     network: parameters, optimizer state, loss and correct count after six minibatches."""
     from netprop.training.compiled_step import CompiledStep
@@ -296,7 +296,7 @@ def test_compiled_step_equals_train_step_and_score(name, dtype, rtol):
     nets = [netprop.Network([784, 64, 32, 10], seed=5, dtype=dtype) for _ in range(2)]
     X = rng.normal(size=(96, 784)).astype(dtype)
     labels = rng.integers(0, 10, size=96)
-    optimizers = [make_optimizer(name, n.parameters()) for n in nets]
+    optimizers = [make_optimizer(name, n.parameters(), momentum) for n in nets]
     step = CompiledStep.for_training(nets[0], optimizers[0], kernels)
     for _ in range(6):
         rows = np.sort(rng.choice(96, size=32, replace=False))
@@ -357,6 +357,17 @@ def test_compiled_step_edge_values_as_numpy_has_them():
     assert correct == 0
     loss, correct = step(np.array([[np.nan, 0.0]]), np.array([0]), 1e-3)
     assert np.isnan(loss)
+
+    # relu(−inf) = 0, as np.maximum gives it: an overflowed product is not a NaN
+    flat = netprop.Network([2, 2, 3], seed=0)
+    flat.weights[0][...] = [[1e308, 0.0], [0.0, 1.0]]
+    step = CompiledStep.for_training(flat, make_optimizer("sgd", flat.parameters()), kernels)
+    loss, _ = step(np.array([[-1e308, 1.0]]), np.array([0]), 1e-3)
+    assert np.isfinite(loss) and np.isfinite(flat.weights[1]).all()
+
+    # a minibatch that does not fit is refused, not read out of bounds
+    with pytest.raises(ValueError, match="2 features"):
+        step(np.zeros((4, 3)), np.zeros(4, dtype=np.int64), 1e-3)
 
     # relu'(0) = 0, as functions.relu_prime and PyTorch take it: a hidden unit with z exactly 0
     # passes no gradient down, so the first layer does not move
@@ -426,3 +437,16 @@ def test_warm_up_loads_what_the_run_will_call(activation, optimizer):
     loaded = [(str(s[2].dtype), str(s[3].dtype)) for s in kernels["relu_softmax_step"].signatures]
     if activation == "relu":
         assert ("float32", "uint8") in loaded          # x and the labels, as a Fashion-MNIST run has them
+
+
+def test_labels_outside_the_outputs_are_refused_before_training():
+    """A label ≥ the number of outputs (or negative) is refused when the Trainer is made, on either
+    path: one-hot rows would fail mid-epoch, and the compiled step must never index by it."""
+    from netprop.training.fit import TrainConfig, Trainer
+
+    X = np.zeros((10, 4))
+    for bad in (3, -1):
+        y = np.zeros(10, dtype=np.int64)
+        y[4] = bad
+        with pytest.raises(ValueError, match=r"labels must be 0 … 2 .* got -?\d+ … \d+"):
+            Trainer(netprop.Network([4, 5, 3], seed=0), X, y, TrainConfig(hidden=[5]))

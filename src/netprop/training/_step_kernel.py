@@ -26,6 +26,9 @@ def _gemm(typingctx, address, trans_a, trans_b, m, n, k, alpha, a, b, beta, c, w
     """cblas_?gemm(RowMajor, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) at address,
     for C-contiguous 2-D arrays (their leading dimensions are their row lengths).  width: a zero of
     the BLAS's integer type (int64 for NumPy's scipy-openblas64, int32 for a 32-bit one)."""
+    if not (a.dtype == b.dtype == c.dtype and a.layout == b.layout == c.layout == "C"
+            and a.ndim == b.ndim == c.ndim == 2 and c.mutable):
+        return None                                   # a typing error, never a call on the wrong memory
     flags = types.int64
     sig = types.void(types.int64, flags, flags, types.int64, types.int64, types.int64, a.dtype, a, b, a.dtype, c,
                      width)
@@ -106,7 +109,7 @@ def _forward(gemm, width, x, weights, biases):
             for j in range(z.shape[1]):
                 v = z[i, j] + b[j]
                 z[i, j] = v
-                h[i, j] = v if (v > 0 or v != v) else v * 0        # NaN stays NaN, as in np.maximum
+                h[i, j] = v if (v > 0 or v != v) else 0.0          # NaN stays NaN and −inf is 0, as in np.maximum
         zs.append(z)
         hs.append(h)
     return hs, zs

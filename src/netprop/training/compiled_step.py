@@ -10,6 +10,8 @@ it saves is in docs/benchmarks.md; tests/test_fast.py holds it equal to train_st
 
 from __future__ import annotations
 
+import numpy as np
+
 from ._blas import gemm_address
 from .optimizers import OPTIMIZERS
 
@@ -25,13 +27,15 @@ class CompiledStep:
     @classmethod
     def for_training(cls, net, optimizer, kernels):
         """The compiled step for net and optimizer, or None: without kernels, for another activation,
-        loss, optimizer (nesterov, or one registered elsewhere) or BLAS, or non-contiguous parameters."""
+        loss, optimizer (nesterov, or one registered elsewhere) or BLAS, or parameters that are not
+        C-contiguous, writeable arrays of the network's dtype."""
         if kernels is None or net.activation != "relu" or net.loss_name != "cross_entropy":
             return None
         if optimizer.name not in cls.KINDS or type(optimizer) is not OPTIMIZERS[optimizer.name]:
             return None
         gemm = gemm_address(net.dtype)
-        if gemm is None or not all(p.flags.c_contiguous for p in net.parameters()):
+        if gemm is None or not all(p.flags.c_contiguous and p.flags.writeable and p.dtype == net.dtype
+                                   for p in net.parameters()):
             return None
         return cls(net, optimizer, kernels, gemm)
 
@@ -39,9 +43,12 @@ class CompiledStep:
         from numba.typed import List                     # Numba is there: kernels came from it
 
         self.optimizer, self.gemm, self.kind = optimizer, gemm, self.KINDS[optimizer.name]
+        self.mu = getattr(optimizer, "momentum", 0.0)
+        if self.kind == 1 and not self.mu:
+            self.kind = 0                                # momentum 0 is plain SGD (it keeps no velocity)
         self.function = kernels["relu_softmax_step"]
         self.dtype = net.dtype.type
-        self.mu = getattr(optimizer, "momentum", 0.0)
+        self.n_features = net.layer_sizes[0]
         W, b = net.weights, net.biases
         # the optimizer's own arrays (a checkpoint restores them in place); unused ones stand in as W, b
         if self.kind == 1:
@@ -57,6 +64,10 @@ class CompiledStep:
         """One minibatch: x (n, d) C-contiguous in net's dtype, integer labels (n,).  Returns
         (mean cross-entropy before the update, number correct), as score(train_step(…), labels)."""
         t, optimizer = self.dtype, self.optimizer
+        x = np.ascontiguousarray(x, dtype=t)             # the same array where it is already so
+        if x.ndim != 2 or x.shape[1] != self.n_features or labels.shape != (len(x),):
+            raise ValueError(f"a minibatch of {self.n_features} features and one label per row was expected, "
+                             f"got x {x.shape} and labels {labels.shape}")
         step_size, eps, b1, b2 = 0.0, 0.0, 0.0, 0.0
         if self.kind == 2:
             step_size, eps = optimizer.next_step(lr)

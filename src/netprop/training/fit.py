@@ -204,6 +204,9 @@ class Trainer:
         if optimizer_state is not None:
             self.optimizer.load_state(optimizer_state)
         self.one_hot = np.eye(net.layer_sizes[-1], dtype=net.dtype)
+        if len(y) and (y.min() < 0 or y.max() >= net.layer_sizes[-1]):
+            raise ValueError(f"labels must be 0 … {net.layer_sizes[-1] - 1} for a network of "
+                             f"{net.layer_sizes[-1]} outputs, got {y.min()} … {y.max()}")
         # Where an epoch is long enough to pay for loading Numba: the whole step and its score as one
         # compiled call (step.CompiledStep), or else the score alone (step.score).
         self.kernels = _kernels.for_size(len(X) * net.layer_sizes[-1])
