@@ -191,6 +191,8 @@ class Trainer:
     """
 
     def __init__(self, net, X, y, config, state=None, optimizer_state=None, image_shape=None, fill=0.0):
+        """net trained in place on (X, y) by config; state and optimizer_state continue a checkpoint.
+        The labels must be the network's classes 0 … c−1 (ValueError otherwise)."""
         if config.augment and image_shape is None:
             raise ValueError("augmentation needs image inputs (Fashion-MNIST or 28×28 images)")
         self.net, self.X, self.y, self.config = net, X, y, config
