@@ -66,7 +66,7 @@ def relu_softmax_step(gemm, width, x, labels, weights, biases, moments, squares,
                       gradients, kind, n, lr, decay, l2, mu, b1, c_b1, b2, c_b2, step_size, eps):
     """One minibatch of training for a relu network with softmax and mean cross-entropy, as
     step.train_step followed by step.score computes it.  Every array is C-contiguous, the examples
-    as rows; weights, biases and the optimizer's arrays are lists of the network's own arrays,
+    as rows; weights, biases and the optimizer's arrays are tuples of the network's own arrays,
     updated in place.  kind: 0 sgd, 1 momentum, 2 adam.  The scalars are in the arrays' precision.
 
     Returns (Σᵢ −log ŷᵢ[labelᵢ] in float64, number of rows whose largest ŷ is the label's).
@@ -172,14 +172,24 @@ def _momentum(gemm, width, W, b, h, delta, v, vb, lr, l2, mu):
     """v ← μ v + δᵀh + l2·W,  W ← W − lr·v;  v_b ← μ v_b + ∇b,  b ← b − lr·v_b."""
     grad_b = _bias_gradient(delta)
     _gemm(gemm, TRANS, NO_TRANS, W.shape[0], W.shape[1], h.shape[0], 1.0, delta, h, mu, v, width)
-    Wf, vf = W.reshape(-1), v.reshape(-1)
-    for i in range(Wf.size):
-        vi = vf[i] + l2 * Wf[i]
-        vf[i] = vi
-        Wf[i] -= lr * vi
+    _momentum_weights(W, v, lr, l2)
     for j in range(b.size):
         vb[j] = vb[j] * mu + grad_b[j]
         b[j] -= lr * vb[j]
+
+
+@kernel
+def _momentum_weights(W, v, lr, l2):
+    """v ← v + l2·W,  W ← W − lr·v, element by element (v holds μ v + δᵀh)."""
+    Wf, vf = W.reshape(-1), v.reshape(-1)
+    if l2:
+        for i in range(Wf.size):
+            vi = vf[i] + l2 * Wf[i]
+            vf[i] = vi
+            Wf[i] -= lr * vi
+    else:                                             # v is not written again: one pass fewer over it
+        for i in range(Wf.size):
+            Wf[i] -= lr * vf[i]
 
 
 @kernel
@@ -187,6 +197,19 @@ def _adam(gemm, width, W, b, h, delta, g, m, s, mb, sb, l2, b1, c_b1, b2, c_b2, 
     """Adam on ∇W = δᵀh + l2·W (formed in g) and ∇b, as optimizers.Adam's update_from_deltas."""
     grad_b = _bias_gradient(delta)
     _gemm(gemm, TRANS, NO_TRANS, W.shape[0], W.shape[1], h.shape[0], 1.0, delta, h, 0.0, g, width)
+    _adam_weights(W, g, m, s, l2, b1, c_b1, b2, c_b2, step_size, eps)
+    for j in range(b.size):
+        gi = grad_b[j]
+        mi = mb[j] * b1 + gi * c_b1
+        si = sb[j] * b2 + gi * gi * c_b2
+        mb[j] = mi
+        sb[j] = si
+        b[j] -= mi / (np.sqrt(si) + eps) * step_size
+
+
+@kernel
+def _adam_weights(W, g, m, s, l2, b1, c_b1, b2, c_b2, step_size, eps):
+    """Adam's update of W element by element, its gradient δᵀh in g (+ l2·W here)."""
     Wf, gf, mf, sf = W.reshape(-1), g.reshape(-1), m.reshape(-1), s.reshape(-1)
     for i in range(Wf.size):
         gi = gf[i] + l2 * Wf[i]
@@ -195,13 +218,6 @@ def _adam(gemm, width, W, b, h, delta, g, m, s, mb, sb, l2, b1, c_b1, b2, c_b2, 
         mf[i] = mi
         sf[i] = si
         Wf[i] -= mi / (np.sqrt(si) + eps) * step_size
-    for j in range(b.size):
-        gi = grad_b[j]
-        mi = mb[j] * b1 + gi * c_b1
-        si = sb[j] * b2 + gi * gi * c_b2
-        mb[j] = mi
-        sb[j] = si
-        b[j] -= mi / (np.sqrt(si) + eps) * step_size
 
 
 @kernel

@@ -40,8 +40,6 @@ class CompiledStep:
         return cls(net, optimizer, kernels, gemm)
 
     def __init__(self, net, optimizer, kernels, gemm):
-        from numba.typed import List                     # Numba is there: kernels came from it
-
         self.optimizer, self.gemm, self.kind = optimizer, gemm, self.KINDS[optimizer.name]
         self.mu = getattr(optimizer, "momentum", 0.0)
         if self.kind == 1 and not self.mu:
@@ -58,7 +56,9 @@ class CompiledStep:
                      optimizer._gradient_buffers(net.parameters()))
         else:
             state = W, W, b, b, W
-        self.arrays = [List(arrays) for arrays in (W, b, *state)]
+        # tuples, not numba.typed.List: Numba unboxes a tuple of arrays ~4 times quicker (nine
+        # lists cost 10 µs a call), and each array in it is the network's own, updated in place
+        self.arrays = [tuple(arrays) for arrays in (W, b, *state)]
 
     def __call__(self, x, labels, lr, l2=0.0):
         """One minibatch: x (n, d) C-contiguous in net's dtype, integer labels (n,).  Returns
@@ -76,3 +76,4 @@ class CompiledStep:
             *self.gemm, x, labels, *self.arrays, self.kind, t(len(x)), t(lr), t(1 - lr * l2), t(l2), t(self.mu),
             t(b1), t(1 - b1), t(b2), t(1 - b2), t(step_size), t(eps))
         return total / len(x), correct
+

@@ -210,7 +210,7 @@ class Trainer:
             raise ValueError(f"labels must be 0 … {net.layer_sizes[-1] - 1} for a network of "
                              f"{net.layer_sizes[-1]} outputs, got {y.min()} … {y.max()}")
         # Where an epoch is long enough to pay for loading Numba: the whole step and its score as one
-        # compiled call (step.CompiledStep), or else the score alone (step.score).
+        # compiled call (compiled_step.py) where it applies, or else the score alone (step.score).
         self.kernels = _kernels.for_size(len(X) * net.layer_sizes[-1])
         self.compiled = CompiledStep.for_training(net, self.optimizer, self.kernels)
         self.steps_per_epoch = math.ceil(len(X) / config.batch_size)
@@ -234,7 +234,8 @@ class Trainer:
             # A diverging run overflows before its loss turns NaN; that loss is checked below,
             # so NumPy's warnings would only repeat it.
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                # forward, backward, θ ← θ − lr·∇θ: the training step (step.py), equal to network.py's lines
+                # forward, backward, θ ← θ − lr·∇θ: the training step (step.py, or compiled_step.py
+                # in one call), equal to network.py's lines
                 if self.compiled is not None:
                     batch_loss, batch_correct = self.compiled(xb, yb, lr, config.l2)
                 else:
