@@ -12,8 +12,10 @@ one child process per setting, this process's environment unchanged):
    the minibatch gather; forward, backward (δ) and update, each split into its matrix products
    (the same products timed alone on the same shapes) and the rest (element-wise work: bias,
    relu, softmax, ŷ − y, relu', the optimizer's arithmetic, and the Python around it); and the
-   Trainer's loss and accuracy bookkeeping.  Beside it, JAX's whole compiled step and its products
-   alone (XLA), so that each library's element-wise share can be read off.
+   Trainer's loss and accuracy bookkeeping.  These are NumPy's step (step.py); where Numba is
+   there, the Trainer's step is the compiled one (compiled_step.py), timed whole beside it.  And
+   JAX's whole compiled step and its products alone (XLA), so that each library's element-wise
+   share can be read off.
 
     python benchmarks/profile_step.py                                      # 784-512-10x256:adam
     python benchmarks/profile_step.py --config 784-1024-10x128:momentum --kernels Haswell,unset
@@ -125,8 +127,15 @@ def bookkeeping(cache, labels):
     return cross_entropy(cache.z[-1], labels, cache.y_hat), int((cache.y_hat.argmax(axis=1) == labels).sum())
 
 
+def compiled_step(compiled, X, y, idx, lr):
+    """The Trainer's step where Numba is there (compiled_step.py): the minibatch, then one call."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        compiled(X[idx], y[idx], lr)
+
+
 def trainer_step(net, opt, params, X, y, one_hot, idx, lr):
-    """The body of the Trainer's loop for one minibatch, as fit.py runs it (without the progress callback)."""
+    """The body of the Trainer's loop for one minibatch with NumPy's step, as fit.py runs it without
+    Numba (and without the progress callback)."""
     from netprop.training import step
 
     xb, yb, Y = minibatch(X, y, one_hot, idx)
@@ -166,6 +175,9 @@ def step_phases(X, y, sizes, batch, optimizer, epochs):
             products_alone(clock, net, xb, deltas, inputs, beta)
             clock.time("the Trainer step, whole", trainer_step, net, opt, params, X, y, one_hot,
                        perm[start:start + batch], LR[optimizer])
+            if trainer.compiled is not None:
+                clock.time("the compiled step, whole", compiled_step, trainer.compiled, X, y,
+                           perm[start:start + batch], LR[optimizer])
     return clock.best_ms()
 
 
@@ -202,10 +214,13 @@ def phase_rows(runs, settings):
                 row.append(f"{value:.3f}")
             rows.append(row)
     total = ["netprop: sum of the phases"] + [f"{sum_phases(runs[s]['phases']):.3f}" for s in settings]
-    whole = ["netprop: the Trainer's step, whole"] + [f"{runs[s]['phases']['the Trainer step, whole']:.3f}"
-                                                       for s in settings]
+    whole = ["netprop: the NumPy step (train_step and the score), whole"] + [
+        f"{runs[s]['phases']['the Trainer step, whole']:.3f}" for s in settings]
+    compiled = ["netprop: the compiled step (the Trainer's with Numba), whole"] + [
+        f"{runs[s]['phases']['the compiled step, whole']:.3f}" if "the compiled step, whole" in runs[s]["phases"]
+        else "no Numba" for s in settings]
     jax = [[name] + [f"{runs[s]['jax'][name]:.3f}" for s in settings] for name in runs[settings[0]]["jax"]]
-    return rows + [total, whole] + jax
+    return rows + [total, whole, compiled] + jax
 
 
 def sum_phases(ms):
