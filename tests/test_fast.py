@@ -450,3 +450,5 @@ def test_labels_outside_the_outputs_are_refused_before_training():
         y[4] = bad
         with pytest.raises(ValueError, match=r"labels must be 0 … 2 .* got -?\d+ … \d+"):
             Trainer(netprop.Network([4, 5, 3], seed=0), X, y, TrainConfig(hidden=[5]))
+    with pytest.raises(ValueError, match="labels must be integers 0 … 2, got float64 values"):
+        Trainer(netprop.Network([4, 5, 3], seed=0), X, np.zeros(10), TrainConfig(hidden=[5]))

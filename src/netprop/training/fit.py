@@ -206,6 +206,8 @@ class Trainer:
         if optimizer_state is not None:
             self.optimizer.load_state(optimizer_state)
         self.one_hot = np.eye(net.layer_sizes[-1], dtype=net.dtype)
+        if not np.issubdtype(np.asarray(y).dtype, np.integer):
+            raise ValueError(f"labels must be integers 0 … {net.layer_sizes[-1] - 1}, got {np.asarray(y).dtype} values")
         if len(y) and (y.min() < 0 or y.max() >= net.layer_sizes[-1]):
             raise ValueError(f"labels must be 0 … {net.layer_sizes[-1] - 1} for a network of "
                              f"{net.layer_sizes[-1]} outputs, got {y.min()} … {y.max()}")
