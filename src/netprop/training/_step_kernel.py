@@ -1,6 +1,6 @@
 """A whole training step compiled by Numba, and the minibatch's score on its own.
 
-Imported by _kernels only when Numba is there.  step.CompiledStep calls ``relu_softmax_step``
+Imported by _kernels only when Numba is there.  compiled_step.CompiledStep calls ``relu_softmax_step``
 once per minibatch in place of train_step and score: the same products, through the same
 OpenBLAS that NumPy loaded (its cblas_?gemm, whose address _blas found), and the element-wise
 work (bias and relu, softmax, ŷ − y, relu', the optimizer's update) in loops, so that a step is one
@@ -8,7 +8,7 @@ call from Python instead of some forty.  tests/test_fast.py holds it equal to tr
 
 The address of gemm is passed as an integer, and ``_gemm`` below calls it: an integer argument
 keeps Numba's call cheap and its cache valid from one process to the next (a ctypes function
-passed instead costs ~2 µs a call, and ten times more once a second dtype has been compiled).
+passed instead cost ~2 µs a call, and ~300 µs once a second dtype had been compiled).
 """
 
 from __future__ import annotations
