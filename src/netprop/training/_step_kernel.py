@@ -97,20 +97,26 @@ def relu_softmax_step(gemm, width, x, labels, weights, biases, moments, squares,
 
 @kernel
 def _forward(gemm, width, x, weights, biases):
-    """z = h Wᵀ + b and h = relu(z), layer by layer: ([x, h⁽¹⁾, …], [x, z⁽¹⁾, …]), x standing in at 0."""
+    """z = h Wᵀ + b and h = relu(z), layer by layer: ([x, h⁽¹⁾, …, h⁽ᴸ⁻¹⁾], [x, z⁽¹⁾, …, z⁽ᴸ⁾]), x
+    standing in for z⁽⁰⁾; the last z, the logits, gets no relu."""
     hs = [x]
     zs = [x]
     for l in range(len(weights)):
         W, b = weights[l], biases[l]
         z = np.empty((x.shape[0], W.shape[0]), x.dtype)
         _gemm(gemm, NO_TRANS, TRANS, x.shape[0], W.shape[0], W.shape[1], 1.0, hs[l], W, 0.0, z, width)
+        zs.append(z)
+        if l == len(weights) - 1:
+            for i in range(z.shape[0]):
+                for j in range(z.shape[1]):
+                    z[i, j] += b[j]
+            break
         h = np.empty_like(z)
         for i in range(z.shape[0]):
             for j in range(z.shape[1]):
                 v = z[i, j] + b[j]
                 z[i, j] = v
                 h[i, j] = v if (v > 0 or v != v) else 0.0          # NaN stays NaN and −inf is 0, as in np.maximum
-        zs.append(z)
         hs.append(h)
     return hs, zs
 
