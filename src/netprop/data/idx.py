@@ -13,6 +13,7 @@ import numpy as np
 
 from ..core.limits import check_memory
 from .errors import DataError
+from .gunzip import GzipReader
 
 # deflate cannot compress better than about 1032:1, so a .gz file of n bytes holds at most this
 # many times n bytes of IDX data; a header declaring more is refused before reading the body.
@@ -27,16 +28,16 @@ def read_idx(path):
 
     The size the header declares is checked against the file's size (raw) or what its
     compressed bytes can hold (gzip) and against the memory available, before the body is
-    allocated; the body is then read straight into the array's memory in chunks, so a 47 MB
-    file needs 47 MB.
+    allocated; the body is then read straight into the array's memory, so a 47 MB file needs
+    47 MB (and a gzip file, 8 MB more while it is decompressed: gunzip.py).
     """
     path = Path(path)
     try:
         with open(path, "rb") as raw:
             compressed = raw.read(2) == b"\x1f\x8b"
             file_size = os.fstat(raw.fileno()).st_size
-        with (gzip.open if compressed else open)(path, "rb") as fh:
-            return _read_idx_stream(fh, path, file_size, compressed)
+        with open(path, "rb") as fh:
+            return _read_idx_stream(GzipReader(fh) if compressed else fh, path, file_size, compressed)
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None
     except (OSError, EOFError, zlib.error) as exc:   # gzip.BadGzipFile is an OSError
@@ -78,7 +79,7 @@ def _read_idx_stream(fh, path, file_size, compressed):
     body = bytearray(expected)
     view, got = memoryview(body), 0
     while got < expected:
-        n = fh.readinto(view[got:got + (1 << 20)])
+        n = fh.readinto(view[got:])
         if not n:
             break
         got += n

@@ -20,6 +20,7 @@ before; compiled code is cached beside this file, so only the first run ever com
 from __future__ import annotations
 
 import os
+import sys
 import threading
 
 import numpy as np
@@ -99,13 +100,20 @@ def warm_up(exercise=None):
     another 0.5–0.8 s that would otherwise fall in the first epoch.
     """
     def load():
-        if get() is not None and exercise is not None:
-            try:
+        try:
+            if get() is not None and exercise is not None:
                 exercise()
-            except Exception:         # only a head start: training itself reports what is wrong
-                pass
+        except Exception:             # only a head start: training itself reports what is wrong
+            pass
+        finally:
+            sys.setswitchinterval(interval)
 
     if "kernels" not in _COMPILED:
+        # Loading Numba is Python code, holding the GIL but for a moment every switch interval; the
+        # run's own threads (zlib, NumPy) need it for a moment between their long calls, and waited
+        # up to the 5 ms default each time: ~0.4 s over reading and standardising Fashion-MNIST.
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(interval, 2e-4))
         threading.Thread(target=load, name="netprop-kernels", daemon=True).start()
 
 
