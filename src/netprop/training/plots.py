@@ -1,4 +1,9 @@
-"""PNG pictures of a run: learning curves, the first layer's weights, the confusion matrix, a sweep's trials."""
+"""PNG pictures of a run: learning curves, the first layer's weights, the confusion matrix, a sweep's trials.
+
+A training run's four pictures are drawn with NumPy and Pillow (the curves and the confusion matrix
+in charts.py), so that `netprop train` never imports matplotlib; a sweep's trials and the loss
+landscape, drawn once for a command that takes minutes, use matplotlib.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,9 @@ import math
 from pathlib import Path
 
 import numpy as np
+
+from . import charts
+from .charts import plot_confusion, plot_curves  # noqa: F401  (a run's pictures, drawn with Pillow)
 
 
 def _pyplot():
@@ -22,24 +30,6 @@ def _save(fig, path):
     with atomic_write(Path(path)) as fh:
         # zlib's fastest level: a quarter less time on the first layer's mosaic for 9 % more bytes
         fig.savefig(fh, format="png", dpi=110, bbox_inches="tight", pil_kwargs={"compress_level": 1})
-
-
-def plot_curves(history, path):
-    """Loss and accuracy per epoch, training and validation, side by side."""
-    plt = _pyplot()
-    epochs = [r["epoch"] for r in history]
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.8))
-    ax_loss.plot(epochs, [r["train_loss"] for r in history], "o-", label="training")
-    ax_loss.plot(epochs, [r["val_loss"] for r in history], "s-", label="validation")
-    ax_loss.set(xlabel="epoch", ylabel="mean cross-entropy", title="loss")
-    ax_acc.plot(epochs, [100 * r["train_accuracy"] for r in history], "o-", label="training")
-    ax_acc.plot(epochs, [100 * r["val_accuracy"] for r in history], "s-", label="validation")
-    ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
-    for ax in (ax_loss, ax_acc):
-        ax.grid(alpha=0.3)
-        ax.legend()
-    _save(fig, path)
-    plt.close(fig)
 
 
 def first_layer_mosaic(W1, image_shape=(28, 28), max_tiles=256, columns=16):
@@ -87,22 +77,6 @@ def bwr_indices(values):
     return index
 
 
-def _title_font(size):
-    """DejaVu Sans, the typeface of the matplotlib pictures beside it (it has the "−" of the titles),
-    from matplotlib's own files; Pillow's default font where they are not found."""
-    from importlib.util import find_spec
-
-    from PIL import ImageFont
-
-    spec = find_spec("matplotlib")
-    for folder in (spec.submodule_search_locations or []) if spec else []:
-        try:
-            return ImageFont.truetype(str(Path(folder) / "mpl-data" / "fonts" / "ttf" / "DejaVuSans.ttf"), size)
-        except OSError:
-            continue
-    return ImageFont.load_default(size=size)
-
-
 def plot_first_layer(W1, path, image_shape=(28, 28), max_tiles=256, what="First-layer weights W1", zoom=3):
     """Each row of W1 (one hidden unit's weights on the input pixels) as an image tile.
 
@@ -120,7 +94,7 @@ def plot_first_layer(W1, path, image_shape=(28, 28), max_tiles=256, what="First-
     tiles = tiles.resize((mosaic.shape[1] * zoom, mosaic.shape[0] * zoom), Image.Resampling.NEAREST)
     shown = f"first {units} of {len(W1)}" if units < len(W1) else f"all {units}"
     title = f"{what}, {shown} hidden units (red +, blue −)"
-    font = _title_font(16)
+    font = charts.font(16)
     margin = 10
     width = max(tiles.width, font.getbbox(title)[2]) + 2 * margin
     top = font.getbbox("Wg")[3] + 2 * margin                     # the title's band
@@ -133,25 +107,6 @@ def plot_first_layer(W1, path, image_shape=(28, 28), max_tiles=256, what="First-
     picture.paste(tiles, ((width - tiles.width) // 2, top))
     with atomic_write(Path(path)) as fh:
         picture.save(fh, format="PNG", compress_level=1)
-
-
-def plot_confusion(matrix, class_names, path, title="test confusion matrix"):
-    """Counts of (true class, predicted class), rows normalised for the colour."""
-    plt = _pyplot()
-    matrix = np.asarray(matrix)
-    k = len(matrix)
-    fig, ax = plt.subplots(figsize=(1.0 + 0.6 * k, 0.8 + 0.55 * k))
-    rates = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
-    ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
-    for i in range(k):
-        for j in range(k):
-            ax.text(j, i, str(int(matrix[i, j])), ha="center", va="center", fontsize=7,
-                    color="white" if rates[i, j] > 0.5 else "black")
-    ax.set_xticks(range(k), class_names, rotation=45, ha="right", fontsize=8)
-    ax.set_yticks(range(k), class_names, fontsize=8)
-    ax.set(xlabel="predicted", ylabel="true", title=title)
-    _save(fig, path)
-    plt.close(fig)
 
 
 def plot_trials(board, path):
