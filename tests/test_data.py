@@ -236,3 +236,57 @@ def test_a_npy_to_predict_is_checked_against_memory_before_it_is_read(tmp_path, 
     monkeypatch.setattr(limits, "available_memory", lambda: 100_000)
     with pytest.raises(DataError, match=r"stack.npy: an array of shape \(50, 784\) would take"):
         load_predict_inputs([tmp_path / "stack.npy"], 784)
+
+
+def test_gzip_reader_accepts_and_refuses_what_gzip_decompress_does(monkeypatch):
+    """netprop's gzip reader (gunzip.py) against Python's gzip.decompress, on multi-member files with
+    header fields, zero padding, bit flips, truncations and garbage, read in pieces of every size."""
+    import io
+    import random
+    import struct
+    import zlib
+
+    from netprop.data import gunzip
+
+    def reference(blob):
+        try:
+            return gzip.decompress(blob)
+        except (OSError, EOFError, zlib.error):
+            return None
+
+    def ours(blob, piece):
+        reader, out = gunzip.GzipReader(io.BytesIO(blob)), bytearray()
+        try:
+            while chunk := reader.read(piece):
+                out += chunk
+            return bytes(out)
+        except (OSError, EOFError, zlib.error):
+            return None
+
+    rng = random.Random(7)
+    for case in range(600):
+        monkeypatch.setattr(gunzip, "BLOCK", rng.choice([1, 17, 1000, 4 << 20]))
+        monkeypatch.setattr(gunzip, "FIRST_FEED", rng.choice([1, 5, 16 << 10]))
+        monkeypatch.setattr(gunzip, "PIECE", rng.choice([1, 7, 8 << 20]))
+        blob = b""
+        for _ in range(rng.choice([1, 1, 2, 3])):
+            data = bytes(rng.randrange(256) if rng.random() < 0.3 else 0 for _ in range(rng.choice([0, 1, 300])))
+            member = gzip.compress(data, mtime=0)
+            if rng.random() < 0.3:                 # FEXTRA, FNAME, FCOMMENT, FHCRC
+                flags = rng.choice([4, 8, 16, 2, 4 | 8 | 16 | 2])
+                extra = ((struct.pack("<H", 3) + b"abc") * bool(flags & 4) + b"name\x00" * bool(flags & 8)
+                         + b"note\x00" * bool(flags & 16) + b"\x12\x34" * bool(flags & 2))
+                member = member[:3] + bytes([flags]) + member[4:10] + extra + member[10:]
+            blob += member + b"\x00" * rng.choice([0, 0, 3])
+        kind = rng.random()
+        if kind < 0.25:
+            i = rng.randrange(len(blob))
+            blob = blob[:i] + bytes([blob[i] ^ (1 << rng.randrange(8))]) + blob[i + 1:]
+        elif kind < 0.45:
+            blob = blob[:rng.randrange(len(blob) + 1)]
+        elif kind < 0.55:
+            blob += bytes([rng.randrange(256)]) * rng.choice([1, 2, 9])
+        elif kind < 0.6:
+            blob = b"\x00" + blob                  # zero bytes before the first member: not gzip
+        assert ours(blob, rng.choice([1, 10, 1 << 20])) == reference(blob), case
+

@@ -112,6 +112,7 @@ def test_curves_show_each_series_in_its_colour_going_the_way_it_went(tmp_path):
     plots.plot_curves(history, tmp_path / "curves.png")
     image = rgb(tmp_path / "curves.png")
     assert image.shape == (420, 1100, 3)
+    assert near(image, charts.GRID, 0).sum() > 2000        # the light grey grid
     # inside each panel, away from its legend: the loss's legend is top right, the accuracy's bottom right
     loss, accuracy = image[40:355, 90:400], image[40:355, 640:950]
     early, late = slice(0, 60), slice(250, 310)
@@ -162,3 +163,53 @@ def test_the_first_layer_picture_colours_each_weight_by_its_tiles_largest(tmp_pa
     assert tile0[0, 2].tolist() == [255, round(255 * (1 - 30 / 119)), round(255 * (1 - 30 / 119))]
     assert tile1[0, 0].tolist() == [0, 0, 255]
     assert (tile1[1:] == 255).all() and (tile0[5:] == 255).all()
+
+
+def test_confusion_of_thousands_of_classes_is_drawn_at_a_bounded_size(tmp_path):
+    k = 2000         # a table's labels may reach 9,999: a cell each made a 12,000-pixel picture of 1,000
+    matrix = np.diag(np.arange(1, k + 1))
+    matrix[0, 1] = 1                           # row 0: half on the diagonal, half one to the right
+    plots.plot_confusion(matrix, [str(i) for i in range(k)], tmp_path / "cm.png")
+    image = rgb(tmp_path / "cm.png")
+    assert max(image.shape[:2]) <= charts.CELLS_SIDE + 100
+    (rows,), (cols,) = blocks(near(image, charts.blues(0.0), 0) & ~near(image, (255, 255, 255), 0))
+    cells = image[rows[0]:rows[1] + 1, cols[0]:cols[1] + 1]
+    # 2,000 classes on 600 pixels: each pixel averages 10/3 cells a side; the diagonal is darker than the rest
+    diagonal = np.array([cells[i, i] for i in range(len(cells))]).mean(axis=0)
+    off = cells[len(cells) // 2, :len(cells) // 4].mean(axis=0)
+    assert diagonal.sum() < off.sum() - 150
+
+
+def test_curves_of_values_past_floats_range_or_steps_are_still_drawn(tmp_path):
+    def history(train, val):
+        return [{"epoch": e, "train_loss": train, "val_loss": val, "train_accuracy": 1.0, "val_accuracy": 1.0}
+                for e in (1, 2)]
+    for k, (a, b) in enumerate([(1.7e308, 0.5), (0.0, 5e-324), (1e308, 1e308 * (1 + 1e-15)), (3e7, 1e7)]):
+        plots.plot_curves(history(a, b), tmp_path / f"c{k}.png")
+        assert rgb(tmp_path / f"c{k}.png").shape == (420, 1100, 3)
+    assert charts.nice_ticks(0.0, float("inf"))[0] == [0.0]
+    assert charts.label(3e7, 0) == "3e+07" and charts.label(-2.5e7, 0) == "\u22122.5e+07"
+
+
+def test_the_legend_moves_off_the_points_it_would_hide(tmp_path):
+    # validation loss rising to the top right, where the loss panel's legend goes first
+    history = [{"epoch": k, "train_loss": 1.0 / k, "val_loss": 0.3 + 0.05 * k,
+                "train_accuracy": 0.9, "val_accuracy": 0.9} for k in range(1, 16)]
+    plots.plot_curves(history, tmp_path / "curves.png")
+    loss = rgb(tmp_path / "curves.png")[40:355, 90:535]
+    frame = near(loss, (204, 204, 204), 6)            # the legend's grey frame
+    rows, cols = np.flatnonzero(frame.any(axis=1)), np.flatnonzero(frame.any(axis=0))
+    assert rows.min() > 150                           # not the top right the rising line passes through
+    assert cols.max() < 250                           # nor the bottom right, where the training loss fell
+    # every validation point is visible: orange in the last column of markers
+    assert near(loss[:, 415:435], C1).any()        # epoch 15's column
+
+
+def test_a_line_breaks_where_a_value_is_not_finite(tmp_path):
+    history = [{"epoch": k, "train_loss": 0.5, "val_loss": float("nan") if k == 3 else 0.5,
+                "train_accuracy": 0.9, "val_accuracy": 0.9} for k in range(1, 6)]
+    plots.plot_curves(history, tmp_path / "curves.png")
+    loss = rgb(tmp_path / "curves.png")[40:355, 90:535]
+    orange = near(loss, C1, 40)
+    gap = np.flatnonzero(orange.any(axis=0))
+    assert np.diff(gap).max() > 60                    # no orange between epochs 2 and 4

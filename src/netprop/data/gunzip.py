@@ -39,6 +39,7 @@ class GzipReader:
         self.crc = self.length = 0          # of the current member's data so far
         self.feed = FIRST_FEED              # compressed bytes the next zlib call is given
         self.ended = False
+        self.members = 0                    # members read whole: zero padding is skipped only after one
 
     def read(self, n):
         """Up to n bytes of data (fewer only at the end of the file)."""
@@ -60,7 +61,7 @@ class GzipReader:
         """Decompress up to len(view) (at most PIECE) bytes of the current member into view; ends the
         member (checking its trailer) when its deflate stream ends.  Returns the bytes written."""
         d = self.inflater
-        data = d.unconsumed_tail or self._next_input()
+        data = d.unconsumed_tail or self._next_input(len(view))
         out = d.decompress(data, min(len(view), PIECE))
         view[:len(out)] = out
         self.crc = zlib.crc32(out, self.crc)
@@ -74,13 +75,15 @@ class GzipReader:
             raise EOFError(ENDED)            # the deflate stream wants more and the file has none
         return len(out)
 
-    def _next_input(self):
-        """The next self.feed compressed bytes (fewer at the end of the file), taken from the buffer.
+    def _next_input(self, wanted):
+        """The next self.feed compressed bytes, at most max(wanted, FIRST_FEED) (fewer at the end of the
+        file), taken from the buffer.
 
         A small first feed keeps a file of many small members linear: what zlib is given past a
-        member's end comes back as a copy (unused_data), once per member."""
+        member's end comes back as a copy (unused_data), once per member; and no more than the read
+        wants, because what zlib does not use comes back as a copy too (unconsumed_tail), once per read."""
         self._fill(1)
-        data = self.buffer[self.pos:self.pos + self.feed]
+        data = self.buffer[self.pos:self.pos + min(self.feed, max(wanted, FIRST_FEED))]
         self.pos += len(data)
         self.feed = min(4 * self.feed, BLOCK)
         return data
@@ -102,11 +105,14 @@ class GzipReader:
 
     def _start_member(self):
         """Skip zero padding and parse the next member's header; False where the file ends instead."""
-        while (found := _NONZERO.search(self.buffer, self.pos)) is None:
+        if not self._fill(1):
+            return False
+        while self.members and (found := _NONZERO.search(self.buffer, self.pos)) is None:
             self.buffer, self.pos = b"", 0
             if not self._fill(1):
                 return False
-        self.pos = found.start()
+        if self.members:
+            self.pos = found.start()
         magic = self._take(2) if self._fill(2) else self.buffer[self.pos:]
         if magic != b"\x1f\x8b":
             raise BadGzipFile(f"Not a gzipped file ({magic!r})")
@@ -138,3 +144,4 @@ class GzipReader:
         if length != self.length & 0xFFFFFFFF:
             raise BadGzipFile("Incorrect length of data produced")
         self.inflater = None
+        self.members += 1

@@ -27,6 +27,8 @@ SERIES = {"training": ((31, 119, 180), "o"), "validation": ((255, 127, 14), "s")
 BLUES = np.array([(247, 251, 255), (222, 235, 247), (198, 219, 239), (158, 202, 225), (107, 174, 214),
                   (66, 146, 198), (33, 113, 181), (8, 81, 156), (8, 48, 107)], dtype=np.float64)
 MINUS = "\u2212"
+LABELLED = 60                               # the most classes a confusion matrix names and counts
+CELLS_SIDE = 600                            # the most pixels a side of a larger one's cells
 
 
 def font(size):
@@ -49,14 +51,17 @@ def nice_ticks(lo, hi, most=6, integer=False):
     """Tick values in [lo, hi], at most `most` of them (at least one where lo ≤ hi), spaced 1, 2, 2.5 or
     5 times a power of ten (whole numbers only, when integer); and the decimals their labels need."""
     span = hi - lo
-    if not span > 0:
-        return [lo], 0 if integer or float(lo).is_integer() else 2
+    flat = ([lo], 0 if integer or float(lo).is_integer() else 2)
+    if not (math.isfinite(span) and span / most > 1e-300):      # one value, or a span floats cannot step
+        return flat
     magnitude = 10.0 ** math.floor(math.log10(span / most))
     for m in (1, 2, 2.5, 5, 10):
         step = m * magnitude
         if (not integer or step >= 1 and float(step).is_integer()) and span / step <= most:
             break
     step = max(step, 1.0) if integer else step
+    if max(abs(lo), abs(hi)) / step > 1e15:                     # steps below the values' own precision
+        return flat
     first = math.ceil(lo / step - 1e-9)
     ticks = [k * step for k in range(first, math.floor(hi / step + 1e-9) + 1)]
     decimals = 0 if integer else max(0, -math.floor(math.log10(step) + 1e-9) + (m == 2.5))
@@ -64,15 +69,24 @@ def nice_ticks(lo, hi, most=6, integer=False):
 
 
 def label(value, decimals):
+    """value as a tick label: `decimals` places, or 3 significant digits where that is long (1e+07)."""
     text = f"{value:.{decimals}f}"
-    return MINUS + text[1:] if text.startswith("-") and text.strip("-0.") else text.lstrip("-")
+    if len(text) > 7:
+        text = f"{value:.3g}"
+    return MINUS + text[1:] if text.startswith("-") and text.strip("-0.e+") else text.lstrip("-")
+
+
+def blues_array(rates):
+    """ColorBrewer's Blues at each rate in [0, 1] (NaN: the lightest), interpolated as matplotlib does:
+    uint8 RGB, one more axis than rates."""
+    x = np.clip(np.nan_to_num(np.asarray(rates, dtype=np.float64), nan=0.0), 0.0, 1.0) * (len(BLUES) - 1)
+    k = np.minimum(x.astype(int), len(BLUES) - 2)
+    return np.rint(BLUES[k] + (x - k)[..., None] * (BLUES[k + 1] - BLUES[k])).astype(np.uint8)
 
 
 def blues(rate):
-    """ColorBrewer's Blues at rate in [0, 1] (NaN: the lightest), interpolated as matplotlib does."""
-    x = (0.0 if not np.isfinite(rate) else min(max(float(rate), 0.0), 1.0)) * (len(BLUES) - 1)
-    k = min(int(x), len(BLUES) - 2)
-    return tuple(int(round(c)) for c in BLUES[k] + (x - k) * (BLUES[k + 1] - BLUES[k]))
+    """blues_array for one rate, as an (r, g, b) tuple."""
+    return tuple(int(c) for c in blues_array(rate))
 
 
 class Canvas:
@@ -169,20 +183,43 @@ class Panel:
         c.text(((left + right) / 2, top - 10), title, 14, anchor="ms")
 
     def series(self, xs, ys, fill, kind):
-        """A line through the finite points, each marked (o: circle, s: square)."""
-        points = [self.at(x, y) for x, y in zip(xs, ys) if np.isfinite(y)]
-        if len(points) > 1:
-            self.canvas.line(points, fill, width=1.5)
+        """Lines through the finite points, broken where a value is not finite; each point marked
+        (o: circle, s: square).  Returns the points drawn, in pixels."""
+        points, run = [], []
+        for x, y in zip(xs, ys):
+            if np.isfinite(y):
+                run.append(self.at(x, y))
+                continue
+            points += run
+            run = self._draw_run(run, fill)
+        points += run
+        self._draw_run(run, fill)
         for p in points:
             self.canvas.marker(p, kind, fill)
+        return points
 
-    def legend(self, names, corner):
-        """A box listing the series by name, in the panel's upper or lower right corner."""
-        c, (_, top, right, bottom) = self.canvas, self.box
+    def _draw_run(self, run, fill):
+        if len(run) > 1:
+            self.canvas.line(run, fill, width=1.5)
+        return []
+
+    def legend(self, names, points, corners=("upper right", "lower right", "upper left", "lower left")):
+        """A box listing the series by name, in the first of the panel's corners that covers the fewest
+        of points (matplotlib's loc="best", over the corners)."""
+        c, (left, top, right, bottom) = self.canvas, self.box
         width = 44 + max(c.text_size(n, 12)[0] for n in names)
         height = 8 + 18 * len(names)
-        x0 = right - 8 - width
-        y0 = top + 8 if corner == "upper" else bottom - 8 - height
+
+        def box(corner):
+            x0 = right - 8 - width if corner.endswith("right") else left + 8
+            y0 = top + 8 if corner.startswith("upper") else bottom - 8 - height
+            return x0, y0
+
+        def covered(corner):
+            x0, y0 = box(corner)
+            return sum(x0 - 6 <= x <= x0 + width + 6 and y0 - 6 <= y <= y0 + height + 6 for x, y in points)
+
+        x0, y0 = box(min(corners, key=covered))
         c.rectangle((x0, y0, x0 + width, y0 + height), fill=WHITE, outline=(204, 204, 204), width=1)
         for k, name in enumerate(names):
             fill, kind = SERIES[name]
@@ -202,6 +239,8 @@ def limits(values, integer=False):
         pad = 0.5 if integer else max(abs(lo) * 0.05, 0.05)
         return (lo - pad, hi + pad)
     pad = 0.05 * (hi - lo)
+    if not math.isfinite(pad):                                  # a span past float's range: no margin
+        return (lo, hi)
     return (lo - pad, hi + pad)
 
 
@@ -209,31 +248,39 @@ def plot_curves(history, path):
     """Loss and accuracy per epoch, training and validation, side by side (1100 × 420 pixels)."""
     epochs = [r["epoch"] for r in history]
     canvas = Canvas(1100, 420)
-    panels = [("loss", "mean cross-entropy", "train_loss", "val_loss", 1.0, "upper"),
-              ("accuracy", "accuracy (%)", "train_accuracy", "val_accuracy", 100.0, "lower")]
-    for k, (title, ylabel, train_key, val_key, factor, corner) in enumerate(panels):
+    panels = [("loss", "mean cross-entropy", "train_loss", "val_loss", 1.0, ("upper right", "lower right")),
+              ("accuracy", "accuracy (%)", "train_accuracy", "val_accuracy", 100.0, ("lower right", "upper right"))]
+    for k, (title, ylabel, train_key, val_key, factor, corners) in enumerate(panels):
         train = [factor * r[train_key] for r in history]
         val = [factor * r[val_key] for r in history]
         panel = Panel(canvas, (550 * k + 85, 36, 550 * k + 535, 360), limits(epochs, integer=True),
                       limits(train + val))
         panel.axes(title, "epoch", ylabel, integer_x=True)
-        panel.series(epochs, train, *SERIES["training"])
-        panel.series(epochs, val, *SERIES["validation"])
-        panel.legend(["training", "validation"], corner)
+        points = panel.series(epochs, train, *SERIES["training"]) + panel.series(epochs, val, *SERIES["validation"])
+        panel.legend(["training", "validation"], points, corners + ("upper left", "lower left"))
     canvas.save(path)
 
 
 def plot_confusion(matrix, class_names, path, title="test confusion matrix"):
-    """Counts of (true class, predicted class), each cell coloured by its share of its row."""
+    """Counts of (true class, predicted class), each cell coloured by its share of its row.
+
+    Up to LABELLED classes each cell shows its count (where it fits) and each row and column its
+    class's name; beyond that the names and counts could not be read, and the cells are drawn
+    alone, at most CELLS_SIDE pixels a side."""
     matrix = np.asarray(matrix)
     k = len(matrix)
     rates = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
-    names = [n if len(n) <= 24 else n[:23] + "…" for n in map(str, class_names)]
+    if k > LABELLED:
+        _plot_confusion_cells(rates, path, title)
+        return
+    names = [" ".join(n.split()) for n in map(str, class_names)]          # one line each
+    names = [n if len(n) <= 24 else n[:23] + "…" for n in names]
     cell = max(12, min(46, 460 // max(k, 1)))
     size = max(6, min(12, cell // 4))                           # the counts' and class names' text
     probe = Canvas(1, 1)
     widest = max((probe.text_size(n, size + 1)[0] for n in names), default=0)
-    count_fits = all(probe.text_size(str(int(v)), size)[0] <= cell - 2 for v in matrix.ravel())
+    # DejaVu's digits are equally wide: the largest count is the widest
+    count_fits = probe.text_size(str(int(matrix.max(initial=0))), size)[0] <= cell - 2
     left = int(widest) + 44
     top = 40
     drop = int(0.71 * (widest + size + 1)) + 12                  # a 45°-turned name's height
@@ -257,4 +304,23 @@ def plot_confusion(matrix, class_names, path, title="test confusion matrix"):
     canvas.text((left + k * cell / 2, bottom + drop + 6), "predicted", 13, anchor="mt")
     canvas.text((12, top + k * cell / 2), "true", 13, anchor="lm", angle=90)
     canvas.text((left + k * cell / 2, top - 12), title, 14, anchor="ms")
+    canvas.save(path)
+
+
+def _plot_confusion_cells(rates, path, title):
+    """plot_confusion beyond LABELLED classes: the cells as one image, classes 0 … k−1 in order."""
+    from PIL import Image
+
+    k = len(rates)
+    side = min(k * max(1, CELLS_SIDE // k), CELLS_SIDE)
+    cells = Image.fromarray(blues_array(rates), mode="RGB")
+    cells = cells.resize((side * SCALE, side * SCALE),
+                         Image.Resampling.NEAREST if side >= k else Image.Resampling.BOX)
+    left, top = 44, 40
+    canvas = Canvas(left + side + 24, top + side + 44)
+    canvas.image.paste(cells, (left * SCALE, top * SCALE))
+    canvas.rectangle((left, top, left + side, top + side), outline=FRAME, width=1)
+    canvas.text((left + side / 2, top + side + 12), f"predicted (classes 0 … {k - 1} left to right)", 13, anchor="mt")
+    canvas.text((12, top + side / 2), "true", 13, anchor="lm", angle=90)
+    canvas.text((left + side / 2, top - 12), title, 14, anchor="ms")
     canvas.save(path)
