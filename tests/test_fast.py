@@ -452,3 +452,19 @@ def test_labels_outside_the_outputs_are_refused_before_training():
             Trainer(netprop.Network([4, 5, 3], seed=0), X, y, TrainConfig(hidden=[5]))
     with pytest.raises(ValueError, match="labels must be integers 0 … 2, got float64 values"):
         Trainer(netprop.Network([4, 5, 3], seed=0), X, np.zeros(10), TrainConfig(hidden=[5]))
+
+
+def test_the_warm_up_lowers_the_switch_interval_and_overlapping_ones_restore_it():
+    import sys
+
+    from netprop.training import _kernels
+
+    before = sys.getswitchinterval()
+    quick = pytest.approx(min(before, 2e-4), rel=1e-3)    # held in whole microseconds
+    _kernels._quick_handoffs(True)
+    _kernels._quick_handoffs(True)                        # a second run's warm-up while the first loads
+    assert sys.getswitchinterval() == quick
+    _kernels._quick_handoffs(False)
+    assert sys.getswitchinterval() == quick               # the other is still loading
+    _kernels._quick_handoffs(False)
+    assert sys.getswitchinterval() == pytest.approx(before, rel=1e-3)

@@ -106,15 +106,33 @@ def warm_up(exercise=None):
         except Exception:             # only a head start: training itself reports what is wrong
             pass
         finally:
-            sys.setswitchinterval(interval)
+            _quick_handoffs(False)
 
     if "kernels" not in _COMPILED:
-        # Loading Numba is Python code, holding the GIL but for a moment every switch interval; the
-        # run's own threads (zlib, NumPy) need it for a moment between their long calls, and waited
-        # up to the 5 ms default each time: ~0.4 s over reading and standardising Fashion-MNIST.
-        interval = sys.getswitchinterval()
-        sys.setswitchinterval(min(interval, 2e-4))
+        _quick_handoffs(True)
         threading.Thread(target=load, name="netprop-kernels", daemon=True).start()
+
+
+_HANDOFFS = {"active": 0, "interval": None}
+_HANDOFFS_LOCK = threading.Lock()
+
+
+def _quick_handoffs(start):
+    """The GIL's switch interval at 0.2 ms from the first start to the last end (warm-ups may overlap).
+
+    Loading Numba is Python code, holding the GIL but for a moment every switch interval; the run's
+    own threads (zlib, NumPy) need it for a moment between their long calls, and waited up to the
+    5 ms default each time: ~0.4 s over reading and standardising Fashion-MNIST."""
+    with _HANDOFFS_LOCK:
+        if start:
+            if not _HANDOFFS["active"]:
+                _HANDOFFS["interval"] = sys.getswitchinterval()
+                sys.setswitchinterval(min(_HANDOFFS["interval"], 2e-4))
+            _HANDOFFS["active"] += 1
+        else:
+            _HANDOFFS["active"] -= 1
+            if not _HANDOFFS["active"]:
+                sys.setswitchinterval(_HANDOFFS["interval"])
 
 
 def available():

@@ -32,7 +32,6 @@ from .compiled_step import CompiledStep
 from .step import score, train_step
 
 
-
 @dataclass
 class Dataset:
     """Raw (unpreprocessed) arrays of one run, and where they came from."""
