@@ -23,8 +23,6 @@ import os
 import sys
 import threading
 
-import numpy as np
-
 
 def _compile():
     """The kernels compiled by Numba (cached on disk), or None without Numba or with NETPROP_NUMBA=0."""
@@ -39,17 +37,13 @@ def _compile():
     # (and the lost vectorisation) of Python's ZeroDivisionError.
     jit = numba.njit(cache=True, nogil=True, error_model="numpy")
 
+    from ._step_kernel import adam_at, relu_softmax_step, score
+
     @jit
     def adam(p, g, m, v, b1, c_b1, b2, c_b2, step_size, eps):
-        # m ← β1 m + (1−β1) g;  v ← β2 v + (1−β2) g²;  θ ← θ − (lr·√c2/c1)·m / (√v + ε·√c2)
-        # (c_b1 = 1 − β1 and c_b2 = 1 − β2 come rounded from float64, as NumPy's scalars do.)
+        # Adam over every element (_step_kernel.adam_at has the update)
         for i in range(p.size):
-            gi = g[i]
-            mi = m[i] * b1 + gi * c_b1
-            vi = v[i] * b2 + gi * gi * c_b2
-            m[i] = mi
-            v[i] = vi
-            p[i] -= mi / (np.sqrt(vi) + eps) * step_size
+            adam_at(p, m, v, i, g[i], b1, c_b1, b2, c_b2, step_size, eps)
 
     @jit
     def bias_relu(zt, b, ht):
@@ -71,8 +65,6 @@ def _compile():
                 d = dt[j, i]
                 # δ·0 rather than 0 where z <= 0: NaN or inf δ gives NaN there, as δ *= (z > 0) does in NumPy
                 dt[j, i] = d if zt[j, i] > 0 else d * 0     # a select, which vectorises
-
-    from ._step_kernel import relu_softmax_step, score
 
     return {"adam": adam, "bias_relu": bias_relu, "relu_backward": relu_backward, "score": score,
             "relu_softmax_step": relu_softmax_step}

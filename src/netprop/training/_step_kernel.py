@@ -204,13 +204,8 @@ def _adam(gemm, width, W, b, h, delta, g, m, s, mb, sb, l2, b1, c_b1, b2, c_b2, 
     grad_b = _bias_gradient(delta)
     _gemm(gemm, TRANS, NO_TRANS, W.shape[0], W.shape[1], h.shape[0], 1.0, delta, h, 0.0, g, width)
     _adam_weights(W, g, m, s, l2, b1, c_b1, b2, c_b2, step_size, eps)
-    for j in range(b.size):
-        gi = grad_b[j]
-        mi = mb[j] * b1 + gi * c_b1
-        si = sb[j] * b2 + gi * gi * c_b2
-        mb[j] = mi
-        sb[j] = si
-        b[j] -= mi / (np.sqrt(si) + eps) * step_size
+    for j in range(b.size):                 # no l2 on b: l2·b would turn an infinite bias into NaN
+        adam_at(b, mb, sb, j, grad_b[j], b1, c_b1, b2, c_b2, step_size, eps)
 
 
 @kernel
@@ -218,12 +213,20 @@ def _adam_weights(W, g, m, s, l2, b1, c_b1, b2, c_b2, step_size, eps):
     """Adam's update of W element by element, its gradient δᵀh in g (+ l2·W here)."""
     Wf, gf, mf, sf = W.reshape(-1), g.reshape(-1), m.reshape(-1), s.reshape(-1)
     for i in range(Wf.size):
-        gi = gf[i] + l2 * Wf[i]
-        mi = mf[i] * b1 + gi * c_b1
-        si = sf[i] * b2 + gi * gi * c_b2
-        mf[i] = mi
-        sf[i] = si
-        Wf[i] -= mi / (np.sqrt(si) + eps) * step_size
+        adam_at(Wf, mf, sf, i, gf[i] + l2 * Wf[i], b1, c_b1, b2, c_b2, step_size, eps)
+
+
+@kernel
+def adam_at(p, m, s, i, gi, b1, c_b1, b2, c_b2, step_size, eps):
+    """Adam at element i of p with gradient gi: m ← β1 m + (1−β1) g;  s ← β2 s + (1−β2) g²;
+    θ ← θ − (lr·√c2/c1)·m / (√s + ε·√c2), as step_size and eps come from optimizers.Adam.
+    (c_b1 = 1 − β1 and c_b2 = 1 − β2 come rounded from float64, as NumPy's scalars do.)
+    Every Adam loop here and in _kernels.py calls it; Numba inlines it into each."""
+    mi = m[i] * b1 + gi * c_b1
+    si = s[i] * b2 + gi * gi * c_b2
+    m[i] = mi
+    s[i] = si
+    p[i] -= mi / (np.sqrt(si) + eps) * step_size
 
 
 @kernel
