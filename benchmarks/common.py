@@ -22,6 +22,17 @@ def fashion_mnist_float32():
     return pre.apply(X), y.astype(np.int64), pre.apply(Xt), yt.astype(np.int64)
 
 
+def byte_compile(package_dir=None):
+    """Write the .pyc files of netprop's modules (package_dir: a checkout's src/netprop; default the
+    one imported), as pip does for an installed wheel.  An editable install under
+    PYTHONDONTWRITEBYTECODE=1 (this machine sets it) would otherwise compile every module in every
+    command a benchmark times (~0.1 s), a cost no installed netprop pays."""
+    if package_dir is None:
+        import netprop
+        package_dir = os.path.dirname(netprop.__file__)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(package_dir)], check=False)
+
+
 def blas_description():
     try:
         from threadpoolctl import threadpool_info

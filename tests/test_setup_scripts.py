@@ -99,3 +99,46 @@ def test_make_names_a_missing_python(tmp_path):
     assert "'python3.0-absent' is missing or older than Python 3.10" in done.stderr
     assert "PYTHON=python3.11" in done.stderr
     assert not venv.exists()
+
+
+def _made_checkout(tmp_path):
+    """A checkout of two modules and a venv whose python is this one, installed (.installed newer
+    than pyproject.toml): what the Makefile's bytecode step works on."""
+    package = tmp_path / "src" / "netprop"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "lecture.py").write_text("Z = 1\n")
+    (tmp_path / "pyproject.toml").write_text("")
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").symlink_to(sys.executable)
+    installed = venv / ".installed"
+    installed.touch()
+    os.utime(installed, (os.path.getmtime(tmp_path / "pyproject.toml") + 10,) * 2)
+    return package, venv
+
+
+@needs_make
+def test_make_byte_compiles_netprop_where_python_is_told_to_write_no_bytecode(tmp_path):
+    # PYTHONDONTWRITEBYTECODE=1 (this machine sets it): an editable install would compile every module
+    # in every command; make writes the .pyc files once, as pip does for a wheel
+    package, venv = _made_checkout(tmp_path)
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    done = subprocess.run(["make", "-f", str(ROOT / "Makefile"), "-C", str(tmp_path), "bytecode", f"VENV={venv}"],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    tag = sys.implementation.cache_tag
+    assert sorted(p.name for p in (package / "__pycache__").iterdir()) == [f"__init__.{tag}.pyc", f"lecture.{tag}.pyc"]
+
+
+@needs_make
+@pytest.mark.parametrize("target, runs", [("train", "/bin/netprop train"), ("check", "-m pytest"),
+                                          ("test", "-m pytest")])
+def test_make_compiles_before_it_trains_or_tests(tmp_path, target, runs):
+    _, venv = _made_checkout(tmp_path)
+    done = subprocess.run(["make", "-n", "-f", str(ROOT / "Makefile"), "-C", str(tmp_path), target, f"VENV={venv}"],
+                          capture_output=True, text=True, timeout=60)
+    lines = done.stdout.splitlines()
+    compiled = [i for i, line in enumerate(lines) if "-m compileall -q src/netprop" in line]
+    ran = [i for i, line in enumerate(lines) if runs in line]
+    assert compiled and ran and compiled[0] < ran[-1], done.stdout

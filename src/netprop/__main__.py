@@ -1,5 +1,5 @@
 """`python -m netprop` is the `netprop` command."""
 
-from .cli import main
+from .cli import command
 
-raise SystemExit(main())
+raise SystemExit(command())

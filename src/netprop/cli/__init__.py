@@ -8,6 +8,6 @@ argtypes.py; app.py assembles the parser and holds main().
 
 from .common import CLIError
 from .config_flags import CONFIG_FLAGS
-from .app import build_parser, main
+from .app import build_parser, command, main
 
-__all__ = ["CLIError", "CONFIG_FLAGS", "build_parser", "main"]
+__all__ = ["CLIError", "CONFIG_FLAGS", "build_parser", "command", "main"]
