@@ -26,7 +26,7 @@ def byte_compile(package_dir=None):
     """Write the .pyc files of netprop's modules (package_dir: a checkout's src/netprop; default the
     one imported), as pip does for an installed wheel.  An editable install under
     PYTHONDONTWRITEBYTECODE=1 (this machine sets it) would otherwise compile every module in every
-    command a benchmark times (~0.1 s), a cost no installed netprop pays."""
+    command a benchmark times (~0.06 s), a cost no installed netprop pays."""
     if package_dir is None:
         import netprop
         package_dir = os.path.dirname(netprop.__file__)
