@@ -125,3 +125,19 @@ def netprop_here(*args, cwd=None):
             if columns is None:
                 os.environ.pop("COLUMNS", None)
     return subprocess.CompletedProcess(["netprop", *args], code, out.getvalue(), err.getvalue())
+
+
+def openblas32_functions():
+    """netprop.training._blas's functions bound to scipy-openblas32 (a test dependency): the variant with
+    32-bit integers of the library NumPy's wheels bundle (here the one with 64-bit integers); _blas
+    binds either.  Skips where it is not installed."""
+    import ctypes
+
+    from netprop.training import _blas
+
+    scipy_openblas32 = pytest.importorskip("scipy_openblas32")
+    lib = ctypes.CDLL(os.path.join(scipy_openblas32.get_lib_dir(), scipy_openblas32.get_library(fullname=True)))
+    functions = _blas._bind(lib)
+    assert functions is not None and functions["max_int"] == 2**31 - 1
+    return functions
+

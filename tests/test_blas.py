@@ -1,19 +1,23 @@
-"""The direct BLAS calls against NumPy's own products, both dtypes, the direct and the fallback path."""
+"""The direct BLAS calls against NumPy's own products, both dtypes, the direct and the fallback path,
+and the direct path through a BLAS of 32-bit integers."""
 
 import numpy as np
 import pytest
+from helpers import openblas32_functions
 
 from netprop.training import _blas
 
 
-@pytest.fixture(params=["direct", "numpy"])
+@pytest.fixture(params=["direct", "numpy", "direct, 32-bit integers"])
 def path(request, monkeypatch):
     if request.param == "numpy":
         monkeypatch.setattr(_blas, "_FUNCTIONS", None)
+        return request.param
+    if request.param.endswith("32-bit integers"):
+        monkeypatch.setattr(_blas, "_FUNCTIONS", openblas32_functions())
     elif not _blas.available():
         pytest.skip("this NumPy does not bundle scipy-openblas")
-    else:
-        monkeypatch.setattr(_blas, "DIRECT_FROM", 1)      # the small test arrays go to BLAS too
+    monkeypatch.setattr(_blas, "DIRECT_FROM", 1)          # the small test arrays go to BLAS too
     return request.param
 
 
@@ -52,6 +56,24 @@ def test_gemm_tn_by_hand(path):
     C = np.array([[10.0], [20.0]], dtype=np.float32)
     _blas.gemm_tn(A, B, C, 2.0, 0.5)                              # 2·[4, 6] + ½·[10, 20]
     np.testing.assert_array_equal(C, [[13.0], [22.0]])
+
+
+def test_arrays_past_the_blas_integers_go_the_numpy_way(monkeypatch):
+    """A BLAS of 32-bit integers cannot be told a size over 2³¹ − 1: such arrays are NumPy's (seen here
+    with the bound lowered, as no test allocates 8 GiB)."""
+    calls = []
+    functions = dict(openblas32_functions())
+    gemm = functions[np.dtype(np.float64), "gemm"]
+    functions[np.dtype(np.float64), "gemm"] = lambda *args: calls.append(args) or gemm(*args)
+    functions["max_int"] = 99
+    monkeypatch.setattr(_blas, "_FUNCTIONS", functions)
+    monkeypatch.setattr(_blas, "DIRECT_FROM", 1)
+    rng = np.random.default_rng(8)
+    for rows, calls_after in ((9, 1), (10, 1)):           # C (rows, 11): 99 elements, BLAS; 110, NumPy
+        A, B, C = rng.normal(size=(3, rows)), rng.normal(size=(3, 11)), np.zeros((rows, 11))
+        _blas.gemm_tn(A, B, C)
+        np.testing.assert_allclose(C, A.T @ B, rtol=1e-14)
+        assert len(calls) == calls_after
 
 
 def test_gemm_tn_takes_views_and_mixed_layouts():

@@ -289,6 +289,26 @@ def test_compiled_step_trains_as_torch_does(name, sizes):
 def test_compiled_step_equals_train_step_and_score(name, momentum, dtype, rtol):
     """The compiled step against step.train_step then step.score (NumPy alone), on a 784-64-32-10
     network: parameters, optimizer state, loss and correct count after six minibatches."""
+    compiled_step_against_numpy(name, momentum, dtype, rtol)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dtype, rtol", [("float64", 1e-12), ("float32", 2e-5)])
+def test_compiled_step_through_a_blas_of_32_bit_integers(dtype, rtol, monkeypatch):
+    """The compiled step's products through scipy-openblas32, whose sizes and leading dimensions
+    _step_kernel._gemm narrows to 32 bits (a version of the step compiled for that width)."""
+    from helpers import openblas32_functions
+
+    from netprop.training import _blas
+
+    monkeypatch.setattr(_blas, "_FUNCTIONS", openblas32_functions())
+    assert _blas.gemm_address(dtype)[1].dtype == np.int32
+    compiled_step_against_numpy("adam", 0.9, dtype, rtol)
+
+
+def compiled_step_against_numpy(name, momentum, dtype, rtol):
+    """Six minibatches of a 784-64-32-10 network by the compiled step and by step.train_step then
+    step.score: the same parameters, optimizer state, loss and correct count, to rtol."""
     from netprop.training.compiled_step import CompiledStep
 
     kernels = compiled_kernels()
@@ -298,6 +318,7 @@ def test_compiled_step_equals_train_step_and_score(name, momentum, dtype, rtol):
     labels = rng.integers(0, 10, size=96)
     optimizers = [make_optimizer(name, n.parameters(), momentum) for n in nets]
     step = CompiledStep.for_training(nets[0], optimizers[0], kernels)
+    assert step is not None
     for _ in range(6):
         rows = np.sort(rng.choice(96, size=32, replace=False))
         loss, correct = step(X[rows], labels[rows], 0.01, 1e-3)

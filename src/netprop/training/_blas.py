@@ -29,7 +29,7 @@ DIRECT_FROM = 1 << 16
 
 
 def _numpy_openblas():
-    """{(dtype, "gemm"|"axpy"): C function} from the OpenBLAS NumPy has loaded, or None."""
+    """{(dtype, "gemm"|"axpy"): C function, "max_int": …} from the OpenBLAS NumPy has loaded, or None."""
     if not hasattr(os, "RTLD_NOLOAD"):
         return None
     root = os.path.dirname(np.__file__)
@@ -40,26 +40,34 @@ def _numpy_openblas():
             lib = ctypes.CDLL(path, mode=os.RTLD_NOLOAD | os.RTLD_LAZY)
         except OSError:
             continue                                 # not the library this NumPy loaded
-        # scipy-openblas64 (NumPy's wheels) has 64-bit integers and a "64_" suffix; the 32 variant neither.
-        for suffix, integer in (("64_", ctypes.c_int64), ("", ctypes.c_int32)):
-            try:
-                functions = {}
-                for dtype, letter, real in ((np.float32, "s", ctypes.c_float),
-                                            (np.float64, "d", ctypes.c_double)):
-                    gemm = getattr(lib, f"scipy_cblas_{letter}gemm{suffix}")
-                    gemm.argtypes = [ctypes.c_int] * 3 + [integer] * 3 + [
-                        real, ctypes.c_void_p, integer, ctypes.c_void_p, integer,
-                        real, ctypes.c_void_p, integer]
-                    gemm.restype = None
-                    axpy = getattr(lib, f"scipy_cblas_{letter}axpy{suffix}")
-                    axpy.argtypes = [integer, real, ctypes.c_void_p, integer, ctypes.c_void_p, integer]
-                    axpy.restype = None
-                    functions[np.dtype(dtype), "gemm"] = gemm
-                    functions[np.dtype(dtype), "axpy"] = axpy
-                functions["max_int"] = np.iinfo(np.int64 if integer is ctypes.c_int64 else np.int32).max
-                return functions
-            except AttributeError:
-                continue
+        functions = _bind(lib)
+        if functions is not None:
+            return functions
+    return None
+
+
+def _bind(lib):
+    """The gemm and axpy of a scipy-openblas library (a ctypes.CDLL) for float32 and float64, with the
+    largest integer its arguments take, or None where it has neither naming.  scipy-openblas64
+    (NumPy's wheels) has 64-bit integers and a "64_" suffix; scipy-openblas32 neither."""
+    for suffix, integer in (("64_", ctypes.c_int64), ("", ctypes.c_int32)):
+        try:
+            functions = {}
+            for dtype, letter, real in ((np.float32, "s", ctypes.c_float), (np.float64, "d", ctypes.c_double)):
+                gemm = getattr(lib, f"scipy_cblas_{letter}gemm{suffix}")
+                gemm.argtypes = [ctypes.c_int] * 3 + [integer] * 3 + [
+                    real, ctypes.c_void_p, integer, ctypes.c_void_p, integer,
+                    real, ctypes.c_void_p, integer]
+                gemm.restype = None
+                axpy = getattr(lib, f"scipy_cblas_{letter}axpy{suffix}")
+                axpy.argtypes = [integer, real, ctypes.c_void_p, integer, ctypes.c_void_p, integer]
+                axpy.restype = None
+                functions[np.dtype(dtype), "gemm"] = gemm
+                functions[np.dtype(dtype), "axpy"] = axpy
+            functions["max_int"] = np.iinfo(np.int64 if integer is ctypes.c_int64 else np.int32).max
+            return functions
+        except AttributeError:
+            continue
     return None
 
 
