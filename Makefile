@@ -51,9 +51,12 @@ data:
 # netprop is installed editable, so its modules are compiled from src/ at each import unless a
 # __pycache__ holds them, and with PYTHONDONTWRITEBYTECODE=1 (set on this machine, and in many
 # containers) Python never writes one: ~0.06 s of every command, and of every process the tests
-# start.  compileall writes them (again only where a source is newer), as pip does for a wheel.
+# start.  compileall writes them (again only where a source changed), as pip does for a wheel.
+# Only a head start: a checkout it cannot write (or a module that does not compile) gets a note,
+# and the command runs as before.
 bytecode: $(VENV)/.installed
-	@$(PY) -m compileall -q src/netprop
+	@$(PY) -m compileall -q src/netprop >/dev/null 2>&1 || echo "netprop: src/netprop not byte-compiled" \
+		"(read-only, or a module that does not compile); each command compiles what it imports" >&2
 
 test-tools:
 	@bash scripts/install-test-tools.sh
