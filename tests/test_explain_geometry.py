@@ -277,7 +277,9 @@ def test_an_edge_edits_its_weight(browser, server):
     page.click('.np-edge-label[data-edge="W2.1.0"]')
     page.fill(".np-edge-edit", "0.75")
     page.keyboard.press("Enter")
-    page.wait_for_function(f"() => document.querySelector('.np-lecture').dataset.revision > {before}")
+    # the redraw, then the address bar, which follows it a frame later (data-url-pending until then)
+    page.wait_for_function(f"() => document.querySelector('.np-lecture').dataset.revision > {before} "
+                           f"&& !document.querySelector('.np-lecture').dataset.urlPending")
     assert page.text_content('button[data-q="W2.1.0"]') == "0.75"
     state = api.parse_state(api.state_from_query(urlparse(page.url).query))
     assert state.weights[1][1, 0] == 0.75
