@@ -47,6 +47,15 @@ def font(size):
     return ImageFont.load_default(size=size)
 
 
+def write_png(image, path):
+    """A Pillow image to path as PNG, atomically (a reader never sees half a file), compressed lightly:
+    every picture of a run is written here."""
+    from ..storage.models import atomic_write
+
+    with atomic_write(Path(path)) as fh:
+        image.save(fh, format="PNG", compress_level=1)
+
+
 def nice_ticks(lo, hi, most=6, integer=False):
     """Tick values in [lo, hi], at most `most` of them (at least one where lo ≤ hi), spaced 1, 2, 2.5 or
     5 times a power of ten (whole numbers only, when integer); and the decimals their labels need."""
@@ -143,11 +152,7 @@ class Canvas:
             self.draw.rectangle((x - r, y - r, x + r, y + r), fill=fill)
 
     def save(self, path):
-        from ..storage.models import atomic_write
-
-        small = self.image.reduce(SCALE) if SCALE > 1 else self.image     # box filter: SCALE² pixels averaged
-        with atomic_write(Path(path)) as fh:
-            small.save(fh, format="PNG", compress_level=1)
+        write_png(self.image.reduce(SCALE) if SCALE > 1 else self.image, path)   # box filter: SCALE² pixels averaged
 
 
 class Panel:

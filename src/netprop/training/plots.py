@@ -87,8 +87,6 @@ def plot_first_layer(W1, path, image_shape=(28, 28), max_tiles=256, what="First-
     """
     from PIL import Image, ImageDraw
 
-    from ..storage.models import atomic_write
-
     mosaic, units = first_layer_mosaic(W1, image_shape, max_tiles)
     tiles = Image.fromarray(bwr_indices(mosaic), mode="P")
     tiles = tiles.resize((mosaic.shape[1] * zoom, mosaic.shape[0] * zoom), Image.Resampling.NEAREST)
@@ -105,8 +103,7 @@ def plot_first_layer(W1, path, image_shape=(28, 28), max_tiles=256, what="First-
     picture.putpalette(first_layer_palette().ravel().tolist())
     picture.paste(Image.fromarray(grey, mode="P"), (0, 0))
     picture.paste(tiles, ((width - tiles.width) // 2, top))
-    with atomic_write(Path(path)) as fh:
-        picture.save(fh, format="PNG", compress_level=1)
+    charts.write_png(picture, path)
 
 
 def plot_trials(board, path):
